@@ -1,0 +1,185 @@
+package clip
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/goclip/goclip/tensor"
+)
+
+// layerNorm is torch.nn.LayerNorm over the last dimension.
+type layerNorm struct {
+	weight, bias []float32
+	eps          float32
+}
+
+func (ln *layerNorm) apply(dst, src []float32, rows int) {
+	tensor.LayerNorm(dst, src, rows, len(ln.weight), ln.weight, ln.bias, ln.eps)
+}
+
+// encoderLayer is one pre-LayerNorm transformer block (CLIPEncoderLayer):
+//
+//	x = x + out_proj(attention(layer_norm1(x)))
+//	x = x + fc2(act(fc1(layer_norm2(x))))
+//
+// q_proj, k_proj and v_proj are packed as one matrix of 3·d rows so that one
+// GEMM computes all three; the attention scale head_dim^-0.5 is folded into
+// the q rows and bias.
+type encoderLayer struct {
+	layerNorm1 layerNorm
+	qkv        *tensor.Matrix
+	qkvBias    []float32
+	outProj    *tensor.Matrix
+	outBias    []float32
+	layerNorm2 layerNorm
+	fc1        *tensor.Matrix
+	fc1Bias    []float32
+	fc2        *tensor.Matrix
+	fc2Bias    []float32
+}
+
+// encoder is CLIPEncoder: a stack of blocks over sequences of width d.
+type encoder struct {
+	layers []encoderLayer
+	d      int // hidden size
+	ff     int // MLP width
+	heads  int
+	act    tensor.Activation
+	causal bool // the text tower masks attention to earlier positions
+}
+
+func activation(name string) (tensor.Activation, error) {
+	switch name {
+	case "quick_gelu":
+		return tensor.QuickGELU, nil
+	case "gelu":
+		return tensor.GELU, nil
+	}
+	return tensor.Identity, fmt.Errorf("config: hidden_act %q is not supported (want quick_gelu or gelu)", name)
+}
+
+// loadEncoder reads the blocks under prefix (e.g. "vision_model").
+func loadEncoder(f *fetcher, prefix string, layers, d, ff, heads int, act string, eps float64, causal bool) (*encoder, error) {
+	a, err := activation(act)
+	if err != nil {
+		return nil, err
+	}
+	e := &encoder{d: d, ff: ff, heads: heads, act: a, causal: causal, layers: make([]encoderLayer, layers)}
+	scale := float32(1 / math.Sqrt(float64(d/heads)))
+	for i := range e.layers {
+		p := fmt.Sprintf("%s.encoder.layers.%d.", prefix, i)
+		l := &e.layers[i]
+		var t [16][]float32
+		for j, n := range []string{
+			"layer_norm1.weight", "layer_norm1.bias",
+			"self_attn.q_proj.weight", "self_attn.q_proj.bias",
+			"self_attn.k_proj.weight", "self_attn.k_proj.bias",
+			"self_attn.v_proj.weight", "self_attn.v_proj.bias",
+			"self_attn.out_proj.weight", "self_attn.out_proj.bias",
+			"layer_norm2.weight", "layer_norm2.bias",
+			"mlp.fc1.weight", "mlp.fc1.bias",
+			"mlp.fc2.weight", "mlp.fc2.bias",
+		} {
+			if t[j], err = f.get(p + n); err != nil {
+				return nil, err
+			}
+		}
+		l.layerNorm1 = layerNorm{t[0], t[1], float32(eps)}
+		qkv := make([]float32, 0, 3*d*d)
+		qkvBias := make([]float32, 0, 3*d)
+		for _, v := range t[2] {
+			qkv = append(qkv, v*scale)
+		}
+		qkv = append(append(qkv, t[4]...), t[6]...)
+		for _, v := range t[3] {
+			qkvBias = append(qkvBias, v*scale)
+		}
+		l.qkvBias = append(append(qkvBias, t[5]...), t[7]...)
+		if l.qkv, err = tensor.Pack(qkv, 3*d, d); err != nil {
+			return nil, err
+		}
+		if l.outProj, err = tensor.Pack(t[8], d, d); err != nil {
+			return nil, err
+		}
+		l.outBias = t[9]
+		l.layerNorm2 = layerNorm{t[10], t[11], float32(eps)}
+		if l.fc1, err = tensor.Pack(t[12], ff, d); err != nil {
+			return nil, err
+		}
+		l.fc1Bias = t[13]
+		if l.fc2, err = tensor.Pack(t[14], d, ff); err != nil {
+			return nil, err
+		}
+		l.fc2Bias = t[15]
+	}
+	return e, nil
+}
+
+// forward runs every block over x in place. x holds several sequences
+// stacked row after row (width d); sequence s spans rows
+// [bounds[s], bounds[s+1]). Only attention looks across rows, so all other
+// steps treat the stack as one matrix, which is what lets one GEMM serve a
+// whole batch of images or of prompts of different lengths without padding.
+func (e *encoder) forward(ctx context.Context, pool *tensor.Pool, x []float32, bounds []int) error {
+	rows := bounds[len(bounds)-1]
+	d := e.d
+	h := make([]float32, rows*d)
+	qkv := make([]float32, rows*3*d)
+	attn := make([]float32, rows*d)
+	mlp := make([]float32, rows*e.ff)
+	for i := range e.layers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		l := &e.layers[i]
+		l.layerNorm1.apply(h, x, rows)
+		pool.Linear(qkv, h, rows, l.qkv, tensor.Epilogue{Bias: l.qkvBias})
+		e.attention(pool, attn, qkv, bounds)
+		pool.Linear(x, attn, rows, l.outProj, tensor.Epilogue{Bias: l.outBias, Accumulate: true})
+		l.layerNorm2.apply(h, x, rows)
+		pool.Linear(mlp, h, rows, l.fc1, tensor.Epilogue{Bias: l.fc1Bias, Act: e.act})
+		pool.Linear(x, mlp, rows, l.fc2, tensor.Epilogue{Bias: l.fc2Bias, Accumulate: true})
+	}
+	return nil
+}
+
+// attention computes softmax(q·kᵀ)·v for every sequence and head. qkv rows
+// hold [q | k | v] (q already scaled); out receives the heads side by side.
+func (e *encoder) attention(pool *tensor.Pool, out, qkv []float32, bounds []int) {
+	d, heads := e.d, e.heads
+	hd := d / heads
+	seqs := len(bounds) - 1
+	maxLen := 0
+	for s := 0; s < seqs; s++ {
+		maxLen = max(maxLen, bounds[s+1]-bounds[s])
+	}
+	pool.Parallel(seqs*heads, 1, func(lo, hi int) {
+		scores := make([]float32, maxLen)
+		for task := lo; task < hi; task++ {
+			s, head := task/heads, task%heads
+			start, n := bounds[s], bounds[s+1]-bounds[s]
+			for i := 0; i < n; i++ {
+				qi := qkv[(start+i)*3*d+head*hd:]
+				qi = qi[:hd]
+				m := n
+				if e.causal {
+					m = i + 1
+				}
+				sc := scores[:m]
+				for j := range sc {
+					kj := qkv[(start+j)*3*d+d+head*hd:]
+					sc[j] = tensor.Dot(qi, kj[:hd])
+				}
+				tensor.Softmax(sc)
+				oi := out[(start+i)*d+head*hd:]
+				oi = oi[:hd]
+				clear(oi)
+				for j, p := range sc {
+					vj := qkv[(start+j)*3*d+2*d+head*hd:]
+					tensor.Axpy(p, vj[:hd], oi)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,164 @@
+package clip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/goclip/goclip/tensor"
+)
+
+// Model is a CLIP model: the two towers, their projections and the logit
+// scale, plus (when loaded from a folder) the tokenizer and image
+// preprocessing that go with it. A Model is safe for concurrent use.
+type Model struct {
+	Config Config
+
+	vision     *visionTower
+	text       *textTower
+	logitScale float32 // exp(logit_scale)
+
+	pool     *tensor.Pool
+	ownsPool bool
+	closers  []io.Closer
+	extra    // tokenizer and preprocessing, set by Load
+}
+
+// Options tune how a model runs; the zero value is fine.
+type Options struct {
+	// Threads is the number of goroutines the kernels use; 0 means GOMAXPROCS.
+	Threads int
+	// Pool, when set, is used instead of a pool of the model's own (Threads is then ignored).
+	Pool *tensor.Pool
+	// MaxBatch bounds how many images one forward pass takes (memory grows
+	// with it); larger requests are split. 0 means 32.
+	MaxBatch int
+}
+
+// New builds a model from its config and weights. The weights' slices are
+// read during New (and the token embedding for the model's life), so a
+// memory-mapped source must stay open until Close.
+func New(cfg Config, w Weights, opt Options) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	f := &fetcher{w: w, shapes: TensorShapes(cfg)}
+	m := &Model{Config: cfg}
+	m.extra.maxBatch = opt.MaxBatch
+	if m.extra.maxBatch <= 0 {
+		m.extra.maxBatch = 32
+	}
+	ls, err := f.get("logit_scale")
+	if err != nil {
+		return nil, err
+	}
+	m.logitScale = float32(math.Exp(float64(ls[0])))
+	if m.vision, err = loadVision(f, cfg); err != nil {
+		return nil, err
+	}
+	if m.text, err = loadText(f, cfg); err != nil {
+		return nil, err
+	}
+	if opt.Pool != nil {
+		m.pool = opt.Pool
+	} else {
+		m.pool = tensor.NewPool(opt.Threads)
+		m.ownsPool = true
+	}
+	return m, nil
+}
+
+// Close releases the worker pool and any memory-mapped checkpoint.
+func (m *Model) Close() error {
+	if m.ownsPool {
+		m.pool.Close()
+	}
+	var errs []error
+	for _, c := range m.closers {
+		errs = append(errs, c.Close())
+	}
+	m.closers = nil
+	return errors.Join(errs...)
+}
+
+// LogitScale is exp(logit_scale): the factor between cosine similarity and logits.
+func (m *Model) LogitScale() float32 { return m.logitScale }
+
+// EmbedDim is the length of the (projected) embeddings.
+func (m *Model) EmbedDim() int { return m.Config.ProjectionDim }
+
+// ImageSize is the side of the square pixel input the vision tower takes.
+func (m *Model) ImageSize() int { return m.Config.Vision.ImageSize }
+
+// EncodeImages maps preprocessed images (CHW float32, channels × size ×
+// size each, as imageproc produces) to projected, unnormalised embeddings:
+// CLIPModel's image_embeds. Batches larger than Options.MaxBatch are split;
+// the result does not depend on how images are batched.
+func (m *Model) EncodeImages(ctx context.Context, pixels [][]float32) ([][]float32, error) {
+	p := m.Config.ProjectionDim
+	out := make([][]float32, 0, len(pixels))
+	for lo := 0; lo < len(pixels); lo += m.extra.maxBatch {
+		hi := min(lo+m.extra.maxBatch, len(pixels))
+		buf := make([]float32, (hi-lo)*p)
+		if err := m.vision.forward(ctx, m.pool, pixels[lo:hi], buf); err != nil {
+			return nil, fmt.Errorf("encode images: %w", err)
+		}
+		for i := 0; i < hi-lo; i++ {
+			out = append(out, buf[i*p:(i+1)*p:(i+1)*p])
+		}
+	}
+	return out, nil
+}
+
+// EncodeTokens maps token id sequences ([BOS] ... [EOS], as the tokenizer
+// makes them) to projected, unnormalised embeddings: CLIPModel's text_embeds.
+func (m *Model) EncodeTokens(ctx context.Context, ids [][]int) ([][]float32, error) {
+	p := m.Config.ProjectionDim
+	out := make([][]float32, 0, len(ids))
+	const maxSeqs = 256 // bounds the activation memory of one pass
+	for lo := 0; lo < len(ids); lo += maxSeqs {
+		hi := min(lo+maxSeqs, len(ids))
+		buf := make([]float32, (hi-lo)*p)
+		if err := m.text.forward(ctx, m.pool, ids[lo:hi], buf); err != nil {
+			return nil, fmt.Errorf("encode texts: %w", err)
+		}
+		for i := 0; i < hi-lo; i++ {
+			out = append(out, buf[i*p:(i+1)*p:(i+1)*p])
+		}
+	}
+	return out, nil
+}
+
+// Normalize returns v scaled to unit L2 norm (a copy; v is unchanged).
+// A zero vector stays zero.
+func Normalize(v []float32) []float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	out := make([]float32, len(v))
+	if s == 0 {
+		return out
+	}
+	inv := 1 / math.Sqrt(s)
+	for i, x := range v {
+		out[i] = float32(float64(x) * inv)
+	}
+	return out
+}
+
+// Cosine returns the cosine similarity of a and b.
+func Cosine(a, b []float32) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += float64(a[i]) * float64(b[i])
+		aa += float64(a[i]) * float64(a[i])
+		bb += float64(b[i]) * float64(b[i])
+	}
+	if aa == 0 || bb == 0 {
+		return 0
+	}
+	return ab / math.Sqrt(aa*bb)
+}

@@ -1,0 +1,115 @@
+package clip
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/goclip/goclip/tensor"
+)
+
+// textTower is CLIPTextTransformer followed by text_projection: token and
+// position embeddings, the causal encoder, final_layer_norm of the pooled
+// token, projection.
+type textTower struct {
+	cfg            TextConfig
+	tokenEmbedding []float32 // [vocab, d], read row by row (may alias a memory-mapped file)
+	positions      []float32 // [max_positions, d]
+	encoder        *encoder
+	finalLayerNorm layerNorm
+	projection     *tensor.Matrix // text_projection [proj, d]
+}
+
+func loadText(f *fetcher, c Config) (*textTower, error) {
+	tc := c.Text
+	t := &textTower{cfg: tc}
+	var err error
+	get := func(name string) []float32 {
+		if err != nil {
+			return nil
+		}
+		var x []float32
+		x, err = f.get(name)
+		return x
+	}
+	t.tokenEmbedding = get("text_model.embeddings.token_embedding.weight")
+	t.positions = get("text_model.embeddings.position_embedding.weight")
+	t.finalLayerNorm = layerNorm{get("text_model.final_layer_norm.weight"), get("text_model.final_layer_norm.bias"), float32(tc.LayerNormEps)}
+	proj := get("text_projection.weight")
+	if err != nil {
+		return nil, err
+	}
+	if t.projection, err = tensor.Pack(proj, c.ProjectionDim, tc.HiddenSize); err != nil {
+		return nil, err
+	}
+	t.encoder, err = loadEncoder(f, "text_model", tc.NumHiddenLayers, tc.HiddenSize, tc.IntermediateSize,
+		tc.NumAttentionHeads, tc.HiddenAct, tc.LayerNormEps, true)
+	return t, err
+}
+
+// poolIndex is the position whose hidden state becomes the text embedding,
+// chosen as CLIPTextTransformer chooses it: with eos_token_id 2 (the legacy
+// OpenAI configs) the first occurrence of the largest id, otherwise the
+// first occurrence of eos_token_id (0 when there is none, as torch's argmax
+// of an all-false mask gives).
+func (t *textTower) poolIndex(ids []int) int {
+	best := 0
+	if t.cfg.EOSTokenID == 2 {
+		for i, id := range ids {
+			if id > ids[best] {
+				best = i
+			}
+		}
+		return best
+	}
+	for i, id := range ids {
+		if id == t.cfg.EOSTokenID {
+			return i
+		}
+	}
+	return 0
+}
+
+// forward maps token id sequences to projected, unnormalised embeddings,
+// written to out (len(seqs) × proj). Attention is causal, so every position
+// after the pooled one is dropped before the encoder runs: the embedding is
+// unchanged and the work shrinks to what is needed.
+func (t *textTower) forward(ctx context.Context, pool *tensor.Pool, seqs [][]int, out []float32) error {
+	d := t.cfg.HiddenSize
+	bounds := make([]int, len(seqs)+1)
+	for i, ids := range seqs {
+		if len(ids) == 0 {
+			return fmt.Errorf("text %d: no tokens", i)
+		}
+		if len(ids) > t.cfg.MaxPositionEmbeddings {
+			return fmt.Errorf("text %d: %d tokens, the model takes at most %d", i, len(ids), t.cfg.MaxPositionEmbeddings)
+		}
+		for _, id := range ids {
+			if id < 0 || id >= t.cfg.VocabSize {
+				return fmt.Errorf("text %d: token id %d outside the vocabulary of %d", i, id, t.cfg.VocabSize)
+			}
+		}
+		bounds[i+1] = bounds[i] + t.poolIndex(ids) + 1
+	}
+	rows := bounds[len(seqs)]
+	x := make([]float32, rows*d)
+	for i, ids := range seqs {
+		for pos := 0; pos < bounds[i+1]-bounds[i]; pos++ {
+			row := x[(bounds[i]+pos)*d : (bounds[i]+pos+1)*d]
+			tok := t.tokenEmbedding[ids[pos]*d : (ids[pos]+1)*d]
+			pe := t.positions[pos*d : (pos+1)*d]
+			for j := range row {
+				row[j] = tok[j] + pe[j]
+			}
+		}
+	}
+	if err := t.encoder.forward(ctx, pool, x, bounds); err != nil {
+		return err
+	}
+	pooled := make([]float32, len(seqs)*d)
+	for i := range seqs {
+		last := bounds[i+1] - 1
+		t.finalLayerNorm.apply(pooled[i*d:(i+1)*d], x[last*d:(last+1)*d], 1)
+	}
+	pool.Linear(out, pooled, len(seqs), t.projection, tensor.Epilogue{})
+	return nil
+}

@@ -1,0 +1,131 @@
+package clip
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// ErrTensorNotFound is returned (wrapped) by a Weights source that lacks a tensor.
+var ErrTensorNotFound = errors.New("tensor not found")
+
+// Weights is where a model's tensors come from: a checkpoint on disk
+// (package checkpoint) or weights generated in memory. Tensor returns the
+// tensor's shape and its values as float32 in row-major order; the slice may
+// alias a memory-mapped file and must not be modified.
+type Weights interface {
+	Tensor(name string) (shape []int, data []float32, err error)
+}
+
+// TensorShapes lists every tensor of a Hugging Face CLIPModel checkpoint for
+// config c, with its shape, under the names modeling_clip.py gives them.
+// logit_scale is a 0-d tensor (shape []).
+func TensorShapes(c Config) map[string][]int {
+	t, v, p := c.Text, c.Vision, c.ProjectionDim
+	s := map[string][]int{
+		"logit_scale": {},
+		"text_model.embeddings.token_embedding.weight":    {t.VocabSize, t.HiddenSize},
+		"text_model.embeddings.position_embedding.weight": {t.MaxPositionEmbeddings, t.HiddenSize},
+		"text_model.final_layer_norm.weight":              {t.HiddenSize},
+		"text_model.final_layer_norm.bias":                {t.HiddenSize},
+		"vision_model.embeddings.class_embedding":         {v.HiddenSize},
+		"vision_model.embeddings.patch_embedding.weight":  {v.HiddenSize, v.NumChannels, v.PatchSize, v.PatchSize},
+		"vision_model.embeddings.position_embedding.weight": {v.NumPatches() + 1, v.HiddenSize},
+		"vision_model.pre_layrnorm.weight":                {v.HiddenSize},
+		"vision_model.pre_layrnorm.bias":                  {v.HiddenSize},
+		"vision_model.post_layernorm.weight":              {v.HiddenSize},
+		"vision_model.post_layernorm.bias":                {v.HiddenSize},
+		"visual_projection.weight":                        {p, v.HiddenSize},
+		"text_projection.weight":                          {p, t.HiddenSize},
+	}
+	layers := func(prefix string, n, d, ff int) {
+		for i := 0; i < n; i++ {
+			l := fmt.Sprintf("%s.encoder.layers.%d.", prefix, i)
+			for _, q := range []string{"q_proj", "k_proj", "v_proj", "out_proj"} {
+				s[l+"self_attn."+q+".weight"] = []int{d, d}
+				s[l+"self_attn."+q+".bias"] = []int{d}
+			}
+			for _, ln := range []string{"layer_norm1", "layer_norm2"} {
+				s[l+ln+".weight"] = []int{d}
+				s[l+ln+".bias"] = []int{d}
+			}
+			s[l+"mlp.fc1.weight"] = []int{ff, d}
+			s[l+"mlp.fc1.bias"] = []int{ff}
+			s[l+"mlp.fc2.weight"] = []int{d, ff}
+			s[l+"mlp.fc2.bias"] = []int{d}
+		}
+	}
+	layers("text_model", t.NumHiddenLayers, t.HiddenSize, t.IntermediateSize)
+	layers("vision_model", v.NumHiddenLayers, v.HiddenSize, v.IntermediateSize)
+	return s
+}
+
+// TensorNames returns the names of TensorShapes(c), sorted.
+func TensorNames(c Config) []string {
+	s := TensorShapes(c)
+	names := make([]string, 0, len(s))
+	for n := range s {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// fetcher reads tensors from a Weights source and checks each shape against
+// the one the config implies, so a wrong checkpoint fails with a message that
+// names the tensor and both shapes.
+type fetcher struct {
+	w      Weights
+	shapes map[string][]int
+}
+
+func (f *fetcher) get(name string) ([]float32, error) {
+	want, ok := f.shapes[name]
+	if !ok {
+		return nil, fmt.Errorf("internal error: no expected shape for %s", name)
+	}
+	shape, data, err := f.w.Tensor(name)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %s: %w", name, err)
+	}
+	if !sameShape(shape, want) {
+		return nil, fmt.Errorf("tensor %s has shape %s, the config needs %s", name, shapeString(shape), shapeString(want))
+	}
+	if n := numel(want); len(data) != n {
+		return nil, fmt.Errorf("tensor %s has %d values, want %d", name, len(data), n)
+	}
+	return data, nil
+}
+
+func sameShape(got, want []int) bool {
+	// A scalar may be stored as [] or [1] (older checkpoints save logit_scale as [1]).
+	if numel(want) == 1 && len(want) == 0 {
+		return numel(got) == 1
+	}
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func numel(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+func shapeString(s []int) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = fmt.Sprint(d)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
