@@ -1,0 +1,200 @@
+package clip_test
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"testing"
+
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/internal/synth"
+)
+
+const kit = "../testdata/kit/"
+
+// goldenTensor is one tensor of a golden safetensors file.
+type goldenTensor struct {
+	shape []int
+	f32   []float32
+	i64   []int64
+}
+
+// readGolden reads a small F32/I64 safetensors file of the kit.
+func readGolden(t testing.TB, path string) map[string]goldenTensor {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := binary.LittleEndian.Uint64(b)
+	var hdr map[string]json.RawMessage
+	if err := json.Unmarshal(b[8:8+n], &hdr); err != nil {
+		t.Fatal(err)
+	}
+	data := b[8+n:]
+	out := map[string]goldenTensor{}
+	for name, raw := range hdr {
+		if name == "__metadata__" {
+			continue
+		}
+		var m struct {
+			Dtype   string `json:"dtype"`
+			Shape   []int  `json:"shape"`
+			Offsets [2]int `json:"data_offsets"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		seg := data[m.Offsets[0]:m.Offsets[1]]
+		g := goldenTensor{shape: m.Shape}
+		switch m.Dtype {
+		case "F32":
+			g.f32 = make([]float32, len(seg)/4)
+			for i := range g.f32 {
+				g.f32[i] = math.Float32frombits(binary.LittleEndian.Uint32(seg[4*i:]))
+			}
+		case "I64":
+			g.i64 = make([]int64, len(seg)/8)
+			for i := range g.i64 {
+				g.i64[i] = int64(binary.LittleEndian.Uint64(seg[8*i:]))
+			}
+		default:
+			t.Fatalf("%s: dtype %s", name, m.Dtype)
+		}
+		out[name] = g
+	}
+	return out
+}
+
+type goldenInputs struct {
+	Images    []string `json:"images"`
+	Prompts   []string `json:"prompts"`
+	PromptIDs [][]int  `json:"prompt_ids"`
+	Seed3     [][2]any `json:"seed3"`
+	Seed8     [][2]any `json:"seed8"`
+	Varied    map[string]struct {
+		Classes []string    `json:"classes"`
+		Prompts [][2]string `json:"prompts"`
+	} `json:"varied"`
+}
+
+func readInputs(t testing.TB) goldenInputs {
+	t.Helper()
+	b, err := os.ReadFile(kit + "golden/inputs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in goldenInputs
+	if err := json.Unmarshal(b, &in); err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// goldenPixels returns the kit's preprocessed pixels in inputs.json order.
+func goldenPixels(t testing.TB, in goldenInputs) [][]float32 {
+	px := readGolden(t, kit+"golden/pixels.safetensors")
+	out := make([][]float32, len(in.Images))
+	for i, name := range in.Images {
+		out[i] = px[name].f32
+	}
+	return out
+}
+
+// compareEmbeddings checks got against want (rows of width p) with the
+// kit's tolerances: max |Δ| ≤ 1e-3, and cosine ≥ 0.9999 after subtracting
+// each side's mean row (a random model's embeddings share a large common
+// component, which would hide errors in a plain cosine).
+func compareEmbeddings(t *testing.T, what string, got [][]float32, want []float32, p int) {
+	t.Helper()
+	if len(got)*p != len(want) {
+		t.Fatalf("%s: %d rows, want %d", what, len(got), len(want)/p)
+	}
+	n := len(got)
+	meanG, meanW := make([]float64, p), make([]float64, p)
+	maxd := 0.0
+	for i := range got {
+		for j := 0; j < p; j++ {
+			meanG[j] += float64(got[i][j]) / float64(n)
+			meanW[j] += float64(want[i*p+j]) / float64(n)
+			maxd = math.Max(maxd, math.Abs(float64(got[i][j]-want[i*p+j])))
+		}
+	}
+	worst := 1.0
+	for i := range got {
+		var ab, aa, bb float64
+		for j := 0; j < p; j++ {
+			a, b := float64(got[i][j])-meanG[j], float64(want[i*p+j])-meanW[j]
+			ab += a * b
+			aa += a * a
+			bb += b * b
+		}
+		c := ab / math.Sqrt(aa*bb)
+		worst = math.Min(worst, c)
+		if c < 0.9999 {
+			t.Errorf("%s row %d: centred cosine %.6f < 0.9999", what, i, c)
+		}
+	}
+	if maxd > 1e-3 {
+		t.Errorf("%s: max |Δ| = %.3g > 1e-3", what, maxd)
+	}
+	t.Logf("%s: max |Δ| %.3g, worst centred cosine %.7f", what, maxd, worst)
+}
+
+func synthModel(t testing.TB, name string) *clip.Model {
+	t.Helper()
+	cfg, err := clip.LoadConfig(kit + "models/" + name + "/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := synth.Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := clip.New(cfg, w, clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func TestGoldenEmbeddings(t *testing.T) {
+	in := readInputs(t)
+	pixels := goldenPixels(t, in)
+	for _, name := range []string{"tiny-synth", "vit-b-32-synth"} {
+		t.Run(name, func(t *testing.T) {
+			if name == "vit-b-32-synth" && testing.Short() {
+				t.Skip("full-size model in -short mode")
+			}
+			m := synthModel(t, name)
+			gold := readGolden(t, kit+"golden/"+name+".safetensors")
+			ctx := context.Background()
+			img, err := m.EncodeImages(ctx, pixels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareEmbeddings(t, "image_embeds", img, gold["image_embeds"].f32, m.EmbedDim())
+			txt, err := m.EncodeTokens(ctx, in.PromptIDs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareEmbeddings(t, "text_embeds", txt, gold["text_embeds"].f32, m.EmbedDim())
+		})
+	}
+}
+
+func keys[M ~map[string]V, V any](m M) []string {
+	k := make([]string, 0, len(m))
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}
+
+var _ = fmt.Sprint
