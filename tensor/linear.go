@@ -2,7 +2,6 @@ package tensor
 
 import (
 	"fmt"
-	"math"
 )
 
 // Activation is the element-wise function a Linear epilogue applies.
@@ -18,18 +17,35 @@ const (
 )
 
 // Matrix is a weight matrix of nn.Linear shape [Out][In], packed for Linear.
+//
+// The packed layout is a sequence of panels of nr consecutive output rows
+// (the last one zero-padded); each panel stores its In×nr block k-major, so
+// the micro-kernel reads one contiguous 64-byte row of the panel per step of
+// the dot products. Several nn.Linear weights with the same In (for example
+// the q, k and v projections) can be packed as one Matrix by concatenating
+// their rows, which lets one Linear call compute all of them.
 type Matrix struct {
 	Out, In int
-	w       []float32 // row-major [Out][In]; the packed layout replaces this
+	panels  int       // ⌈Out/nr⌉
+	p       []float32 // [panels][In][nr]
 }
 
 // Pack copies w (row-major [out][in], as PyTorch stores nn.Linear weights)
 // into the layout Linear reads.
 func Pack(w []float32, out, in int) (*Matrix, error) {
-	if len(w) != out*in {
+	if out < 0 || in < 0 || len(w) != out*in {
 		return nil, fmt.Errorf("tensor: pack %dx%d matrix from %d values", out, in, len(w))
 	}
-	return &Matrix{Out: out, In: in, w: append([]float32(nil), w...)}, nil
+	panels := (out + nr - 1) / nr
+	m := &Matrix{Out: out, In: in, panels: panels, p: make([]float32, panels*in*nr)}
+	for o := 0; o < out && in > 0; o++ {
+		row := w[o*in : (o+1)*in]
+		dst := m.p[(o/nr)*in*nr+o%nr:]
+		for k, v := range row {
+			dst[k*nr] = v
+		}
+	}
+	return m, nil
 }
 
 // Epilogue is what Linear does to each output after the product.
@@ -40,37 +56,29 @@ type Epilogue struct {
 }
 
 // Linear computes y[m][Out] = act(x[m][In]·Wᵀ + bias), or adds it to y when
-// ep.Accumulate is set. x and y are row-major and must not overlap.
+// ep.Accumulate is set. x and y are row-major and must not overlap; x must
+// hold at least m·In values, y m·Out and a non-nil ep.Bias Out.
+//
+// The product is blocked BLIS-style: rows of x are packed into mr-row strips
+// per block of up to mcMax rows, and the work is split into (row block,
+// group of weight panels) tasks that the pool's workers take in turn, so
+// both a single image (m = 50, split over columns) and a batch (split over
+// rows and columns) keep every worker busy. Each task accumulates its tile
+// in a per-worker buffer and applies the epilogue while it is in cache.
 func (p *Pool) Linear(y, x []float32, m int, w *Matrix, ep Epilogue) {
 	n, k := w.Out, w.In
-	_ = x[m*k-1]
-	_ = y[m*n-1]
-	p.Parallel(m, 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			xi := x[i*k : (i+1)*k]
-			yi := y[i*n : (i+1)*n]
-			for j := 0; j < n; j++ {
-				s := Dot(xi, w.w[j*k:(j+1)*k])
-				if ep.Bias != nil {
-					s += ep.Bias[j]
-				}
-				s = activate(ep.Act, s)
-				if ep.Accumulate {
-					yi[j] += s
-				} else {
-					yi[j] = s
-				}
-			}
-		}
-	})
-}
-
-func activate(a Activation, v float32) float32 {
-	switch a {
-	case QuickGELU:
-		return v / (1 + float32(math.Exp(float64(-1.702*v))))
-	case GELU:
-		return float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
+	if m <= 0 || n == 0 {
+		return
 	}
-	return v
+	if k > 0 {
+		_ = x[m*k-1]
+	}
+	_ = y[m*n-1]
+	if ep.Bias != nil {
+		_ = ep.Bias[n-1]
+	}
+	j := newGemmJob(p, y, x, m, w, ep)
+	workers := min(p.Workers(), j.ntasks)
+	p.parallel(workers, 1, j)
+	j.release()
 }

@@ -3,67 +3,82 @@ package tensor
 import "math"
 
 // Dot returns Σ a[i]·b[i] over len(a) elements.
-func Dot(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s float32
-	for i, v := range a {
-		s += v * b[i]
-	}
-	return s
-}
+func Dot(a, b []float32) float32 { return bestKernels.dot(a, b) }
 
 // Axpy computes y[i] += alpha·x[i] over len(x) elements.
-func Axpy(alpha float32, x, y []float32) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += alpha * v
-	}
-}
+func Axpy(alpha float32, x, y []float32) { bestKernels.axpy(alpha, x, y) }
 
 // LayerNorm normalises each of the rows of src (row length d) to zero mean
 // and unit variance (biased variance, eps inside the square root, as
 // torch.nn.LayerNorm), then scales by w and shifts by b, writing dst.
 // dst and src may be the same slice.
+//
+// Sums are float32 but blocked (many independent vector lanes, each adding
+// only d/32 values), and the variance is taken around the mean in a second
+// pass, so the result stays within a few float32 ulps of a float64
+// computation for the magnitudes a transformer produces.
 func LayerNorm(dst, src []float32, rows, d int, w, b []float32, eps float32) {
+	layerNorm(bestKernels, dst, src, rows, d, w, b, eps)
+}
+
+func layerNorm(kn *kernels, dst, src []float32, rows, d int, w, b []float32, eps float32) {
+	if rows <= 0 || d <= 0 {
+		return
+	}
+	w, b = w[:d], b[:d]
 	for r := 0; r < rows; r++ {
 		s := src[r*d : (r+1)*d]
 		o := dst[r*d : (r+1)*d]
-		var mean float64
-		for _, v := range s {
-			mean += float64(v)
-		}
-		mean /= float64(d)
-		var vs float64
-		for _, v := range s {
-			t := float64(v) - mean
-			vs += t * t
-		}
-		inv := 1 / math.Sqrt(vs/float64(d)+float64(eps))
-		for i, v := range s {
-			o[i] = float32((float64(v)-mean)*inv)*w[i] + b[i]
-		}
+		mean := kn.sum(s) / float32(d)
+		vs := kn.sumSqDev(s, mean)
+		inv := float32(1 / math.Sqrt(float64(vs)/float64(d)+float64(eps)))
+		kn.normAffine(o, s, w, b, mean, inv)
 	}
 }
 
 // Softmax replaces x by exp(x-max)/Σexp(x-max).
-func Softmax(x []float32) {
+func Softmax(x []float32) { softmax(bestKernels, x) }
+
+func softmax(kn *kernels, x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	m := x[0]
-	for _, v := range x[1:] {
-		if v > m {
-			m = v
+	m := kn.max(x)
+	s := kn.expSub(x, m)
+	kn.scale(x, 1/s)
+}
+
+// MatMulNT computes C = A·Bᵀ for row-major A (m×k, row stride lda), B (n×k,
+// row stride ldb) and C (m×n, row stride ldc), overwriting C. It runs on the
+// calling goroutine; attention uses it for the scores Q·Kᵀ of one head.
+func MatMulNT(c, a, b []float32, m, n, k, lda, ldb, ldc int) {
+	matMulNT(bestKernels, c, a, b, m, n, k, lda, ldb, ldc)
+}
+
+func matMulNT(kn *kernels, c, a, b []float32, m, n, k, lda, ldb, ldc int) {
+	for i := 0; i < m; i++ {
+		ai := a[i*lda : i*lda+k]
+		ci := c[i*ldc : i*ldc+n]
+		for j := range ci {
+			ci[j] = kn.dot(ai, b[j*ldb:j*ldb+k])
 		}
 	}
-	var s float64
-	for i, v := range x {
-		e := math.Exp(float64(v - m))
-		x[i] = float32(e)
-		s += e
-	}
-	inv := float32(1 / s)
-	for i := range x {
-		x[i] *= inv
+}
+
+// MatMulNN computes C = A·B for row-major A (m×k, row stride lda), B (k×n,
+// row stride ldb) and C (m×n, row stride ldc), overwriting C. It runs on the
+// calling goroutine; attention uses it for the weighted sum P·V of one head.
+func MatMulNN(c, a, b []float32, m, n, k, lda, ldb, ldc int) {
+	matMulNN(bestKernels, c, a, b, m, n, k, lda, ldb, ldc)
+}
+
+func matMulNN(kn *kernels, c, a, b []float32, m, n, k, lda, ldb, ldc int) {
+	for i := 0; i < m; i++ {
+		ai := a[i*lda : i*lda+k]
+		ci := c[i*ldc : i*ldc+n]
+		clear(ci)
+		for p, v := range ai {
+			kn.axpy(v, b[p*ldb:p*ldb+n], ci)
+		}
 	}
 }

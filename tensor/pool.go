@@ -8,23 +8,59 @@ import (
 // Pool is a fixed set of worker goroutines that split data-parallel loops.
 // Create one per model (or per process) and Close it when done; it holds no
 // global state. A nil *Pool runs everything on the calling goroutine.
+//
+// A Pool may be used by several goroutines at once: each call gets its own
+// per-call state and the workers take chunks from whichever call is waiting.
 type Pool struct {
 	n     int
-	tasks chan func()
-	wg    sync.WaitGroup
+	tasks chan task
 	once  sync.Once
+	kern  *kernels  // micro-kernels this pool's GEMMs use
+	gemm  sync.Pool // *gemmScratch, per-worker packing buffers
+	jobs  sync.Pool // *gemmJob, reusable Linear call state
+	calls sync.Pool // *call, reusable completion state for Parallel
+}
+
+// runner is one data-parallel loop body; run covers the chunk [lo, hi).
+// Passing a pointer as a runner avoids a closure allocation per call.
+type runner interface {
+	run(lo, hi int)
+}
+
+// funcRunner adapts a plain function to runner.
+type funcRunner func(lo, hi int)
+
+func (f funcRunner) run(lo, hi int) { f(lo, hi) }
+
+// task is one chunk of a parallel loop, as sent to a worker.
+type task struct {
+	r      runner
+	lo, hi int
+	done   *sync.WaitGroup
+}
+
+// call holds the completion state of one Parallel call.
+type call struct {
+	wg sync.WaitGroup
 }
 
 // NewPool starts n workers; n <= 0 means runtime.GOMAXPROCS(0).
 func NewPool(n int) *Pool {
+	return newPool(n, defaultKernels())
+}
+
+// newPool starts a pool whose GEMMs use the kernel set k (tests pass the
+// portable set to check it against the assembly one).
+func newPool(n int, k *kernels) *Pool {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{n: n, tasks: make(chan func())}
+	p := &Pool{n: n, tasks: make(chan task), kern: k}
 	for i := 0; i < n-1; i++ {
 		go func() {
-			for f := range p.tasks {
-				f()
+			for t := range p.tasks {
+				t.r.run(t.lo, t.hi)
+				t.done.Done()
 			}
 		}()
 	}
@@ -51,6 +87,11 @@ func (p *Pool) Close() {
 // every worker and the calling goroutine, and returns when all are done.
 // Chunks are at least grain long (grain <= 0 means 1).
 func (p *Pool) Parallel(n, grain int, fn func(lo, hi int)) {
+	p.parallel(n, grain, funcRunner(fn))
+}
+
+// parallel is Parallel for a runner.
+func (p *Pool) parallel(n, grain int, r runner) {
 	if n <= 0 {
 		return
 	}
@@ -63,15 +104,26 @@ func (p *Pool) Parallel(n, grain int, fn func(lo, hi int)) {
 		chunks = w
 	}
 	if chunks <= 1 {
-		fn(0, n)
+		r.run(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(chunks - 1)
-	for c := 1; c < chunks; c++ {
-		lo, hi := c*n/chunks, (c+1)*n/chunks
-		p.tasks <- func() { defer wg.Done(); fn(lo, hi) }
+	c, _ := p.calls.Get().(*call)
+	if c == nil {
+		c = new(call)
 	}
-	fn(0, n/chunks)
-	wg.Wait()
+	c.wg.Add(chunks - 1)
+	for i := 1; i < chunks; i++ {
+		p.tasks <- task{r: r, lo: i * n / chunks, hi: (i + 1) * n / chunks, done: &c.wg}
+	}
+	r.run(0, n/chunks)
+	c.wg.Wait()
+	p.calls.Put(c)
+}
+
+// kernels returns the kernel set of p (the default one for a nil pool).
+func (p *Pool) kernels() *kernels {
+	if p == nil || p.kern == nil {
+		return defaultKernels()
+	}
+	return p.kern
 }

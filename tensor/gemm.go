@@ -1,0 +1,181 @@
+package tensor
+
+import (
+	"sync/atomic"
+)
+
+// Blocking parameters of Linear (see kernels.go for mr, nr and kc).
+const (
+	mcMax    = 96 // rows per packed block of x: an mcMax×kc block is 96 KiB, in L2
+	jcMax    = 8  // weight panels per task: 128 output columns
+	minTasks = 4  // tasks per worker to aim for, for load balance
+)
+
+// gemmJob is one Linear call: its operands, its task grid and the counter
+// the participating goroutines take tasks from.
+type gemmJob struct {
+	pool    *Pool
+	kern    *kernels
+	y, x    []float32
+	m, n, k int
+	w       *Matrix
+	ep      Epilogue
+
+	mc       int // rows per block (a multiple of mr)
+	nIC      int // row blocks
+	jcPanels int // weight panels per task
+	nJC      int // panel groups
+	ntasks   int
+	next     atomic.Int64
+}
+
+// gemmScratch is one participant's packing buffers: the packed row block of
+// x (strips of mr rows, each k-major over the whole depth) and the C tile
+// the micro-kernel accumulates into before the epilogue.
+type gemmScratch struct {
+	a, c []float32
+}
+
+func newGemmJob(p *Pool, y, x []float32, m int, w *Matrix, ep Epilogue) *gemmJob {
+	var j *gemmJob
+	if p != nil {
+		j, _ = p.jobs.Get().(*gemmJob)
+	}
+	if j == nil {
+		j = new(gemmJob)
+	}
+	j.pool, j.kern = p, p.kernels()
+	j.y, j.x, j.m, j.n, j.k, j.w, j.ep = y, x, m, w.Out, w.In, w, ep
+	j.next.Store(0)
+
+	j.nIC = (m + mcMax - 1) / mcMax
+	rows := (m + j.nIC - 1) / j.nIC
+	j.mc = (rows + mr - 1) / mr * mr
+	j.nIC = (m + j.mc - 1) / j.mc
+
+	want := minTasks * p.Workers()
+	j.jcPanels = jcMax
+	for j.jcPanels > 1 && j.nIC*((w.panels+j.jcPanels-1)/j.jcPanels) < want {
+		j.jcPanels /= 2
+	}
+	j.nJC = (w.panels + j.jcPanels - 1) / j.jcPanels
+	j.ntasks = j.nIC * j.nJC
+	return j
+}
+
+// release returns j to its pool, dropping references to the operands.
+func (j *gemmJob) release() {
+	p := j.pool
+	*j = gemmJob{}
+	if p != nil {
+		p.jobs.Put(j)
+	}
+}
+
+// run is one participant: it takes tasks until none are left. Tasks are
+// numbered row-block-major, so a participant usually keeps its packed block
+// of x from one task to the next.
+func (j *gemmJob) run(_, _ int) {
+	s := j.scratch()
+	lastIC := -1
+	for {
+		t := int(j.next.Add(1)) - 1
+		if t >= j.ntasks {
+			break
+		}
+		ic, jc := t/j.nJC, t%j.nJC
+		if ic != lastIC {
+			j.packA(s, ic)
+			lastIC = ic
+		}
+		j.task(s, ic, jc)
+	}
+	if j.pool != nil {
+		j.pool.gemm.Put(s)
+	}
+}
+
+// scratch returns buffers large enough for this job.
+func (j *gemmJob) scratch() *gemmScratch {
+	var s *gemmScratch
+	if j.pool != nil {
+		s, _ = j.pool.gemm.Get().(*gemmScratch)
+	}
+	if s == nil {
+		s = new(gemmScratch)
+	}
+	if need := j.mc * j.k; cap(s.a) < need {
+		s.a = make([]float32, need)
+	}
+	if need := j.mc * j.jcPanels * nr; cap(s.c) < need {
+		s.c = make([]float32, need)
+	}
+	return s
+}
+
+// packA packs row block ic of x into s.a: strip r holds rows
+// [ic·mc + r·mr, +mr) as k×mr values, k-major, zero-padded past row m.
+func (j *gemmJob) packA(s *gemmScratch, ic int) {
+	k := j.k
+	if k == 0 {
+		return
+	}
+	r0 := ic * j.mc
+	rows := min(j.mc, j.m-r0)
+	strips := (rows + mr - 1) / mr
+	a := s.a[:strips*mr*k]
+	for st := 0; st < strips; st++ {
+		dst := a[st*mr*k : (st+1)*mr*k]
+		for i := 0; i < mr; i++ {
+			r := st*mr + i
+			if r >= rows {
+				for p := 0; p < k; p++ {
+					dst[p*mr+i] = 0
+				}
+				continue
+			}
+			src := j.x[(r0+r)*k : (r0+r+1)*k]
+			d := dst[i:]
+			for p, v := range src {
+				d[p*mr] = v
+			}
+		}
+	}
+}
+
+// task computes the tile of row block ic and panel group jc into s.c, then
+// applies the epilogue into y.
+func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
+	k, n := j.k, j.n
+	r0 := ic * j.mc
+	rows := min(j.mc, j.m-r0)
+	strips := (rows + mr - 1) / mr
+	p0 := jc * j.jcPanels
+	p1 := min(p0+j.jcPanels, j.w.panels)
+	ldc := (p1 - p0) * nr
+	c := s.c[:strips*mr*ldc]
+	a := s.a
+	wp := j.w.p
+	tile := j.kern.tile
+	for pc := 0; pc < k || pc == 0; pc += kc {
+		kk := min(kc, k-pc)
+		for jp := p0; jp < p1; jp++ {
+			b := wp[jp*k*nr+pc*nr : jp*k*nr+(pc+kk)*nr]
+			for st := 0; st < strips; st++ {
+				tile(kk, a[st*mr*k+pc*mr:st*mr*k+(pc+kk)*mr], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, pc > 0)
+			}
+		}
+	}
+
+	col0 := p0 * nr
+	cols := min(ldc, n-col0)
+	var bias []float32
+	if j.ep.Bias != nil {
+		bias = j.ep.Bias[col0 : col0+cols]
+	}
+	ep := j.kern.epilogue
+	for r := 0; r < rows; r++ {
+		i := r0 + r
+		ep(j.y[i*n+col0:i*n+col0+cols], c[r*ldc:r*ldc+cols], bias, j.ep.Act, j.ep.Accumulate)
+	}
+}

@@ -1,0 +1,218 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+// asmKernels is the AVX2+FMA set, or nil when the CPU lacks those
+// extensions (then the portable set is used).
+var asmKernels = newAVX2Kernels()
+
+func selectKernels() *kernels {
+	if asmKernels != nil {
+		return asmKernels
+	}
+	return goKernels
+}
+
+func newAVX2Kernels() *kernels {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+		return nil
+	}
+	return &kernels{
+		name:       "avx2",
+		tile:       tileAVX2,
+		epilogue:   epilogueAVX2,
+		dot:        dotAVX2,
+		axpy:       axpyAVX2,
+		sum:        sumAVX2,
+		sumSqDev:   sumSqDevAVX2,
+		normAffine: normAffineAVX2,
+		expSub:     expSubAVX2,
+		scale:      scaleAVX2,
+		max:        maxAVX2,
+	}
+}
+
+// Assembly routines (kernels_amd64.s). Lengths are in elements; routines
+// taking n process a multiple of 8 elements and leave the tail to Go.
+
+//go:noescape
+func gemm6x16(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func epilogue8(dst, src, bias *float32, n int, flags int)
+
+//go:noescape
+func dot8(a, b *float32, n int) float32
+
+//go:noescape
+func axpy8(alpha float32, x, y *float32, n int)
+
+//go:noescape
+func sum8(x *float32, n int) float32
+
+//go:noescape
+func sumSqDev8(x *float32, n int, mean float32) float32
+
+//go:noescape
+func normAffine8(dst, src, w, b *float32, n int, mean, inv float32)
+
+//go:noescape
+func expSub8(x *float32, n int, m float32) float32
+
+//go:noescape
+func scale8(x *float32, n int, s float32)
+
+//go:noescape
+func max8(x *float32, n int) float32
+
+// Flags of epilogue8.
+const (
+	epBias      = 1
+	epQuickGELU = 2
+	epAcc       = 4
+)
+
+func tileAVX2(k int, a, b, c []float32, ldc int, add bool) {
+	if k == 0 {
+		tileGo(0, a, b, c, ldc, add)
+		return
+	}
+	_ = a[k*mr-1]
+	_ = b[k*nr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	gemm6x16(k, &a[0], &b[0], &c[0], ldc, add)
+}
+
+func epilogueAVX2(dst, src, bias []float32, act Activation, acc bool) {
+	n := len(dst)
+	src = src[:n]
+	if bias != nil {
+		bias = bias[:n]
+	}
+	v := n &^ 7
+	if v > 0 && act != GELU {
+		flags := 0
+		var bp *float32
+		if bias != nil {
+			flags |= epBias
+			bp = &bias[0]
+		} else {
+			bp = &src[0] // never read
+		}
+		if act == QuickGELU {
+			flags |= epQuickGELU
+		}
+		if acc {
+			flags |= epAcc
+		}
+		epilogue8(&dst[0], &src[0], bp, v, flags)
+	} else {
+		v = 0
+	}
+	if v < n {
+		var bt []float32
+		if bias != nil {
+			bt = bias[v:]
+		}
+		epilogueGo(dst[v:], src[v:], bt, act, acc)
+	}
+}
+
+func dotAVX2(a, b []float32) float32 {
+	n := len(a)
+	b = b[:n]
+	v := n &^ 7
+	var s float32
+	if v > 0 {
+		s = dot8(&a[0], &b[0], v)
+	}
+	for i := v; i < n; i++ {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+func axpyAVX2(alpha float32, x, y []float32) {
+	n := len(x)
+	y = y[:n]
+	v := n &^ 7
+	if v > 0 {
+		axpy8(alpha, &x[0], &y[0], v)
+	}
+	for i := v; i < n; i++ {
+		y[i] += alpha * x[i]
+	}
+}
+
+func sumAVX2(x []float32) float32 {
+	n := len(x)
+	v := n &^ 7
+	var s float32
+	if v > 0 {
+		s = sum8(&x[0], v)
+	}
+	for _, e := range x[v:] {
+		s += e
+	}
+	return s
+}
+
+func sumSqDevAVX2(x []float32, mean float32) float32 {
+	n := len(x)
+	v := n &^ 7
+	var s float32
+	if v > 0 {
+		s = sumSqDev8(&x[0], v, mean)
+	}
+	for _, e := range x[v:] {
+		d := e - mean
+		s += d * d
+	}
+	return s
+}
+
+func normAffineAVX2(dst, src, w, b []float32, mean, inv float32) {
+	n := len(dst)
+	src, w, b = src[:n], w[:n], b[:n]
+	v := n &^ 7
+	if v > 0 {
+		normAffine8(&dst[0], &src[0], &w[0], &b[0], v, mean, inv)
+	}
+	normAffineGo(dst[v:], src[v:], w[v:], b[v:], mean, inv)
+}
+
+func expSubAVX2(x []float32, m float32) float32 {
+	n := len(x)
+	v := n &^ 7
+	var s float32
+	if v > 0 {
+		s = expSub8(&x[0], v, m)
+	}
+	return s + expSubGo(x[v:], m)
+}
+
+func scaleAVX2(x []float32, s float32) {
+	n := len(x)
+	v := n &^ 7
+	if v > 0 {
+		scale8(&x[0], v, s)
+	}
+	scaleGo(x[v:], s)
+}
+
+func maxAVX2(x []float32) float32 {
+	n := len(x)
+	v := n &^ 7
+	if v == 0 {
+		return maxGo(x)
+	}
+	m := max8(&x[0], v)
+	for _, e := range x[v:] {
+		if e > m {
+			m = e
+		}
+	}
+	return m
+}

@@ -1,0 +1,154 @@
+package tensor
+
+import "math"
+
+// tileGo is the portable micro-kernel: an mr×nr block of C from packed
+// panels, accumulated in registers-sized chunks of four columns.
+func tileGo(k int, a, b, c []float32, ldc int, add bool) {
+	a = a[:k*mr]
+	b = b[:k*nr]
+	for j0 := 0; j0 < nr; j0 += 4 {
+		var acc [mr][4]float32
+		for p := 0; p < k; p++ {
+			bp := b[p*nr+j0 : p*nr+j0+4 : p*nr+j0+4]
+			ap := a[p*mr : p*mr+mr : p*mr+mr]
+			b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+			for i, av := range ap {
+				acc[i][0] += av * b0
+				acc[i][1] += av * b1
+				acc[i][2] += av * b2
+				acc[i][3] += av * b3
+			}
+		}
+		for i := 0; i < mr; i++ {
+			ci := c[i*ldc+j0 : i*ldc+j0+4 : i*ldc+j0+4]
+			if add {
+				ci[0] += acc[i][0]
+				ci[1] += acc[i][1]
+				ci[2] += acc[i][2]
+				ci[3] += acc[i][3]
+			} else {
+				ci[0], ci[1], ci[2], ci[3] = acc[i][0], acc[i][1], acc[i][2], acc[i][3]
+			}
+		}
+	}
+}
+
+// epilogueGo is the portable epilogue (see kernels.epilogue).
+func epilogueGo(dst, src, bias []float32, act Activation, acc bool) {
+	src = src[:len(dst)]
+	if bias != nil {
+		bias = bias[:len(dst)]
+	}
+	for j := range dst {
+		v := src[j]
+		if bias != nil {
+			v += bias[j]
+		}
+		v = activate(act, v)
+		if acc {
+			dst[j] += v
+		} else {
+			dst[j] = v
+		}
+	}
+}
+
+// activate applies a to one value, in float64 for accuracy.
+func activate(a Activation, v float32) float32 {
+	switch a {
+	case QuickGELU:
+		return float32(float64(v) / (1 + math.Exp(-1.702*float64(v))))
+	case GELU:
+		return float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
+	}
+	return v
+}
+
+func dotGo(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func axpyGo(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+func sumGo(x []float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i]
+		s1 += x[i+1]
+		s2 += x[i+2]
+		s3 += x[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func sumSqDevGo(x []float32, mean float32) float32 {
+	var s0, s1 float32
+	i := 0
+	for ; i+2 <= len(x); i += 2 {
+		d0, d1 := x[i]-mean, x[i+1]-mean
+		s0 += d0 * d0
+		s1 += d1 * d1
+	}
+	for ; i < len(x); i++ {
+		d := x[i] - mean
+		s0 += d * d
+	}
+	return s0 + s1
+}
+
+func normAffineGo(dst, src, w, b []float32, mean, inv float32) {
+	src = src[:len(dst)]
+	w = w[:len(dst)]
+	b = b[:len(dst)]
+	for i, v := range src {
+		dst[i] = (v-mean)*inv*w[i] + b[i]
+	}
+}
+
+func expSubGo(x []float32, m float32) float32 {
+	var s float32
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - m)))
+		x[i] = e
+		s += e
+	}
+	return s
+}
+
+func scaleGo(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+func maxGo(x []float32) float32 {
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}

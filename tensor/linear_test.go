@@ -1,0 +1,160 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// kernelSets lists the implementations to check: always the portable one,
+// plus the assembly one when this build and CPU have it.
+func kernelSets() []*kernels {
+	ks := []*kernels{goKernels}
+	if asmKernels != nil {
+		ks = append(ks, asmKernels)
+	}
+	return ks
+}
+
+func randSlice(r *rand.Rand, n int, scale float64) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32((r.Float64()*2 - 1) * scale)
+	}
+	return s
+}
+
+// refLinear is the float64 reference of Linear; it also returns, per
+// output, the bound Σ|x·w| + |bias| used to scale the tolerance.
+func refLinear(y, x, w, bias []float32, m, n, k int, act Activation, acc bool) (want, mag []float64) {
+	want = make([]float64, m*n)
+	mag = make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, a float64
+			for p := 0; p < k; p++ {
+				t := float64(x[i*k+p]) * float64(w[j*k+p])
+				s += t
+				a += math.Abs(t)
+			}
+			if bias != nil {
+				s += float64(bias[j])
+				a += math.Abs(float64(bias[j]))
+			}
+			switch act {
+			case QuickGELU:
+				s = s / (1 + math.Exp(-1.702*s))
+			case GELU:
+				s = 0.5 * s * (1 + math.Erf(s/math.Sqrt2))
+			}
+			if acc {
+				s += float64(y[i*n+j])
+				a += math.Abs(float64(y[i*n+j]))
+			}
+			want[i*n+j], mag[i*n+j] = s, a
+		}
+	}
+	return want, mag
+}
+
+func checkLinear(t *testing.T, p *Pool, r *rand.Rand, m, n, k int, act Activation, acc, withBias bool) {
+	t.Helper()
+	x := randSlice(r, m*k, 2)
+	w := randSlice(r, n*k, 0.5)
+	var bias []float32
+	if withBias {
+		bias = randSlice(r, n, 1)
+	}
+	y := randSlice(r, m*n, 3)
+	want, mag := refLinear(y, x, w, bias, m, n, k, act, acc)
+	mat, err := Pack(w, n, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Linear(y, x, m, mat, Epilogue{Bias: bias, Act: act, Accumulate: acc})
+	for i, v := range y {
+		tol := 1e-6*mag[i] + 1e-6
+		if d := math.Abs(float64(v) - want[i]); !(d <= tol) {
+			t.Fatalf("m=%d n=%d k=%d act=%d acc=%v bias=%v: y[%d][%d]=%g want %g (|diff| %g > %g)",
+				m, n, k, act, acc, withBias, i/n, i%n, v, want[i], d, tol)
+		}
+	}
+}
+
+func TestLinearShapes(t *testing.T) {
+	for _, kn := range kernelSets() {
+		t.Run(kn.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, 2))
+			for _, workers := range []int{1, 3} {
+				p := newPool(workers, kn)
+				// Every small shape edge against mr, nr: m, n, k in 1..70,
+				// sampled with all epilogue variants.
+				for m := 1; m <= 70; m += 1 + r.IntN(4) {
+					for n := 1; n <= 70; n += 1 + r.IntN(6) {
+						k := 1 + r.IntN(70)
+						act := Activation(r.IntN(3))
+						checkLinear(t, p, r, m, n, k, act, r.IntN(2) == 0, r.IntN(4) != 0)
+					}
+				}
+				// Edges of the kc (K blocks) and mcMax (row blocks) loops.
+				for _, s := range [][3]int{{1, 16, kc}, {7, 33, kc + 1}, {97, 40, 2*kc + 5}, {200, 17, 3}, {193, 100, 300}, {50, 768 / 8, 768}} {
+					for act := Identity; act <= GELU; act++ {
+						checkLinear(t, p, r, s[0], s[1], s[2], act, act != Identity, true)
+					}
+				}
+				p.Close()
+			}
+		})
+	}
+}
+
+func TestLinearZeroDepth(t *testing.T) {
+	for _, kn := range kernelSets() {
+		p := newPool(2, kn)
+		mat, err := Pack(nil, 3, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := []float32{9, 9, 9, 9, 9, 9}
+		p.Linear(y, nil, 2, mat, Epilogue{Bias: []float32{1, 2, 3}})
+		if fmt.Sprint(y) != "[1 2 3 1 2 3]" {
+			t.Errorf("%s: k=0 gives %v", kn.name, y)
+		}
+		p.Close()
+	}
+}
+
+func TestLinearNilPool(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var p *Pool
+	checkLinear(t, p, r, 13, 40, 20, QuickGELU, true, true)
+}
+
+func TestPackErrors(t *testing.T) {
+	if _, err := Pack(make([]float32, 5), 2, 3); err == nil {
+		t.Error("Pack accepted 5 values for 2x3")
+	}
+	if _, err := Pack(nil, -1, 0); err == nil {
+		t.Error("Pack accepted a negative size")
+	}
+}
+
+// TestLinearConcurrent checks that one pool serves concurrent callers.
+func TestLinearConcurrent(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	done := make(chan struct{})
+	for g := 0; g < 3; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			r := rand.New(rand.NewPCG(uint64(g), 9))
+			for i := 0; i < 5; i++ {
+				checkLinear(t, p, r, 20+g, 50, 40, QuickGELU, i%2 == 0, true)
+			}
+		}()
+	}
+	for g := 0; g < 3; g++ {
+		<-done
+	}
+}
