@@ -39,10 +39,10 @@ type VisionConfig struct {
 // CLIPConfig default, exactly as transformers does: openai/clip-vit-base-patch32
 // itself omits every size.
 type Config struct {
-	ProjectionDim        int          `json:"projection_dim"`
-	LogitScaleInitValue  float64      `json:"logit_scale_init_value"`
-	Text                 TextConfig   `json:"text_config"`
-	Vision               VisionConfig `json:"vision_config"`
+	ProjectionDim       int          `json:"projection_dim"`
+	LogitScaleInitValue float64      `json:"logit_scale_init_value"`
+	Text                TextConfig   `json:"text_config"`
+	Vision              VisionConfig `json:"vision_config"`
 }
 
 // DefaultConfig is the configuration of ViT-B/32 (the CLIPConfig defaults).

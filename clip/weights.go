@@ -25,19 +25,19 @@ func TensorShapes(c Config) map[string][]int {
 	t, v, p := c.Text, c.Vision, c.ProjectionDim
 	s := map[string][]int{
 		"logit_scale": {},
-		"text_model.embeddings.token_embedding.weight":    {t.VocabSize, t.HiddenSize},
-		"text_model.embeddings.position_embedding.weight": {t.MaxPositionEmbeddings, t.HiddenSize},
-		"text_model.final_layer_norm.weight":              {t.HiddenSize},
-		"text_model.final_layer_norm.bias":                {t.HiddenSize},
-		"vision_model.embeddings.class_embedding":         {v.HiddenSize},
-		"vision_model.embeddings.patch_embedding.weight":  {v.HiddenSize, v.NumChannels, v.PatchSize, v.PatchSize},
+		"text_model.embeddings.token_embedding.weight":      {t.VocabSize, t.HiddenSize},
+		"text_model.embeddings.position_embedding.weight":   {t.MaxPositionEmbeddings, t.HiddenSize},
+		"text_model.final_layer_norm.weight":                {t.HiddenSize},
+		"text_model.final_layer_norm.bias":                  {t.HiddenSize},
+		"vision_model.embeddings.class_embedding":           {v.HiddenSize},
+		"vision_model.embeddings.patch_embedding.weight":    {v.HiddenSize, v.NumChannels, v.PatchSize, v.PatchSize},
 		"vision_model.embeddings.position_embedding.weight": {v.NumPatches() + 1, v.HiddenSize},
-		"vision_model.pre_layrnorm.weight":                {v.HiddenSize},
-		"vision_model.pre_layrnorm.bias":                  {v.HiddenSize},
-		"vision_model.post_layernorm.weight":              {v.HiddenSize},
-		"vision_model.post_layernorm.bias":                {v.HiddenSize},
-		"visual_projection.weight":                        {p, v.HiddenSize},
-		"text_projection.weight":                          {p, t.HiddenSize},
+		"vision_model.pre_layrnorm.weight":                  {v.HiddenSize},
+		"vision_model.pre_layrnorm.bias":                    {v.HiddenSize},
+		"vision_model.post_layernorm.weight":                {v.HiddenSize},
+		"vision_model.post_layernorm.bias":                  {v.HiddenSize},
+		"visual_projection.weight":                          {p, v.HiddenSize},
+		"text_projection.weight":                            {p, t.HiddenSize},
 	}
 	layers := func(prefix string, n, d, ff int) {
 		for i := 0; i < n; i++ {

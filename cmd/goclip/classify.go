@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/goclip/goclip/clip"
+)
+
+func runClassify(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "classify", "--model DIR (--labels a,b,c | --prompts FILE) [--ensemble max|mean] [--json] IMAGE...")
+	model := fs.String("model", "", "model folder (Hugging Face layout)")
+	labels := fs.String("labels", "", "comma-separated class labels, each turned into a prompt with --template")
+	prompts := fs.String("prompts", "", "prompts file: lines \"label: prompt\", or JSON {\"label\": [\"prompt\", ...]}")
+	var templates listFlag
+	fs.Var(&templates, "template", "prompt template for --labels, {} is the label (repeatable; default \"a photo of a {}.\")")
+	ensemble := fs.String("ensemble", "max", "how a class's prompts combine: max (class of the best prompt) or mean (averaged prompt embeddings)")
+	asJSON := fs.Bool("json", false, "print one JSON object per image")
+	top := fs.Int("top", 3, "classes to show per image in text output (0: all)")
+	var imf imageFlags
+	imf.register(fs)
+	images, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *model == "" || len(images) == 0 || (*labels == "") == (*prompts == "") {
+		if *labels != "" && *prompts != "" {
+			fmt.Fprintln(e.stderr, "goclip classify: give --labels or --prompts, not both")
+		}
+		fs.Usage()
+		return errUsage
+	}
+	ens, err := clip.ParseEnsemble(*ensemble)
+	if err != nil {
+		return err
+	}
+	var classes []clip.Class
+	if *prompts != "" {
+		if classes, err = clip.LoadPrompts(*prompts); err != nil {
+			return err
+		}
+	} else {
+		var ls []string
+		for _, l := range strings.Split(*labels, ",") {
+			if l = strings.TrimSpace(l); l != "" {
+				ls = append(ls, l)
+			}
+		}
+		classes = clip.LabelClasses(ls, templates...)
+		if err := clip.ValidateClasses(classes); err != nil {
+			return fmt.Errorf("--labels: %w", err)
+		}
+	}
+	m, err := clip.Load(*model, clip.Options{})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	cl, err := m.NewClassifier(ctx, classes, ens)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetEscapeHTML(false)
+	failed := 0
+	err = encodeFiles(ctx, m, images, imf, func(r encoded) error {
+		if r.err != nil {
+			failed++
+			reportError(e, r.path, r.err)
+			return nil
+		}
+		p := cl.Classify(r.embedding)
+		if *asJSON {
+			return enc.Encode(jsonPrediction(r.path, cl, p))
+		}
+		_, err := fmt.Fprintf(e.stdout, "%s\t%s\t%.4f\t%s\n", r.path, p.Label, p.Score, topClasses(cl, p, *top))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if failed > 0 {
+		fmt.Fprintf(e.stderr, "goclip classify: %d of %d images could not be read\n", failed, len(images))
+		return errSilent
+	}
+	return nil
+}
+
+// topClasses formats the n most probable classes as "cat=0.91 dog=0.06".
+func topClasses(cl *clip.Classifier, p clip.Prediction, n int) string {
+	idx := make([]int, len(p.ClassProbs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return p.ClassProbs[idx[a]] > p.ClassProbs[idx[b]] })
+	if n > 0 && n < len(idx) {
+		idx = idx[:n]
+	}
+	parts := make([]string, len(idx))
+	for i, k := range idx {
+		parts[i] = fmt.Sprintf("%s=%.4f", cl.Classes[k].Label, p.ClassProbs[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+type promptJSON struct {
+	Label       string  `json:"label"`
+	Prompt      string  `json:"prompt"`
+	Probability float64 `json:"probability"`
+}
+
+type predictionJSON struct {
+	Input         string             `json:"input"`
+	Label         string             `json:"label"`
+	Score         float64            `json:"score"`
+	Probabilities map[string]float64 `json:"probabilities"`
+	Prompts       []promptJSON       `json:"prompts"`
+}
+
+func jsonPrediction(path string, cl *clip.Classifier, p clip.Prediction) predictionJSON {
+	out := predictionJSON{Input: path, Label: p.Label, Score: p.Score, Probabilities: map[string]float64{}}
+	for k, c := range cl.Classes {
+		out.Probabilities[c.Label] = p.ClassProbs[k]
+	}
+	for i, pr := range cl.Prompts {
+		out.Prompts = append(out.Prompts, promptJSON{cl.Classes[pr.Class].Label, pr.Text, p.PromptProbs[i]})
+	}
+	return out
+}
