@@ -1,0 +1,270 @@
+package jpeg
+
+// Colour conversion constants of libjpeg's jdcolor.c.
+const (
+	scaleBits = 16
+	oneHalf   = 1 << (scaleBits - 1)
+)
+
+func fix(x float64) int32 { return int32(x*(1<<scaleBits) + 0.5) }
+
+// yccTables are jdcolor.c's build_ycc_rgb_table.
+type yccTables struct {
+	crR [256]int32
+	cbB [256]int32
+	crG [256]int32
+	cbG [256]int32
+}
+
+var ycc = func() (t yccTables) {
+	for i := 0; i < 256; i++ {
+		x := int32(i - 128)
+		t.crR[i] = (fix(1.40200)*x + oneHalf) >> scaleBits
+		t.cbB[i] = (fix(1.77200)*x + oneHalf) >> scaleBits
+		t.crG[i] = -fix(0.71414) * x
+		t.cbG[i] = -fix(0.34414)*x + oneHalf
+	}
+	return t
+}()
+
+// clamp is libjpeg's sample_range_limit for the index range colour
+// conversion can produce.
+var clampTab = func() (t [1024]uint8) {
+	for i := range t {
+		t[i] = uint8(min(max(i-384, 0), 255))
+	}
+	return t
+}()
+
+func clamp(v int32) uint8 { return clampTab[(v+384)&1023] }
+
+// Upsampling methods (jdsample.c).
+const (
+	upFull = iota
+	upH2V1Fancy
+	upH1V2Fancy
+	upH2V2Fancy
+	upBox // int_upsample, h2v1_upsample, h2v2_upsample
+)
+
+// upsampler produces full-resolution rows of one component.
+type upsampler struct {
+	c        *component
+	kind     int
+	hr, vr   int
+	buf      []uint8 // output row
+	colsum   []int32
+	rowWidth int
+}
+
+func newUpsampler(d *decoder, c *component) *upsampler {
+	u := &upsampler{c: c, hr: d.maxH / c.h, vr: d.maxV / c.v}
+	switch {
+	case u.hr == 1 && u.vr == 1:
+		u.kind = upFull
+	case u.hr == 2 && u.vr == 1 && c.dsW > 2:
+		u.kind = upH2V1Fancy
+	case u.hr == 1 && u.vr == 2:
+		u.kind = upH1V2Fancy
+	case u.hr == 2 && u.vr == 2 && c.dsW > 2:
+		u.kind = upH2V2Fancy
+	default:
+		u.kind = upBox
+	}
+	u.rowWidth = c.dsW * u.hr
+	u.buf = make([]uint8, max(u.rowWidth, d.width)+8)
+	u.colsum = make([]int32, c.dsW)
+	return u
+}
+
+// row returns output row y of the component, at least width samples.
+func (u *upsampler) row(y int) []uint8 {
+	c := u.c
+	switch u.kind {
+	case upFull:
+		return c.plane[y*c.stride:]
+	case upH2V1Fancy:
+		in := c.plane[y*c.stride : y*c.stride+c.dsW]
+		out := u.buf
+		n := len(in)
+		v := int32(in[0])
+		out[0] = uint8(v)
+		out[1] = uint8((v*3 + int32(in[1]) + 2) >> 2)
+		for i := 1; i < n-1; i++ {
+			v := int32(in[i]) * 3
+			out[2*i] = uint8((v + int32(in[i-1]) + 1) >> 2)
+			out[2*i+1] = uint8((v + int32(in[i+1]) + 2) >> 2)
+		}
+		v = int32(in[n-1])
+		out[2*n-2] = uint8((v*3 + int32(in[n-2]) + 1) >> 2)
+		out[2*n-1] = uint8(v)
+		return out
+	case upH1V2Fancy, upH2V2Fancy:
+		near := y >> 1
+		far := near + 1
+		bias := int32(2)
+		if y&1 == 0 {
+			far = near - 1
+			bias = 1
+		}
+		far = min(max(far, 0), c.dsH-1)
+		in0 := c.plane[near*c.stride : near*c.stride+c.dsW]
+		in1 := c.plane[far*c.stride : far*c.stride+c.dsW]
+		if u.kind == upH1V2Fancy {
+			out := u.buf[:len(in0)]
+			for i := range out {
+				out[i] = uint8((int32(in0[i])*3 + int32(in1[i]) + bias) >> 2)
+			}
+			return u.buf
+		}
+		cs := u.colsum[:len(in0)]
+		for i := range cs {
+			cs[i] = int32(in0[i])*3 + int32(in1[i])
+		}
+		out := u.buf
+		n := len(cs)
+		out[0] = uint8((cs[0]*4 + 8) >> 4)
+		out[1] = uint8((cs[0]*3 + cs[1] + 7) >> 4)
+		for i := 1; i < n-1; i++ {
+			t := cs[i] * 3
+			out[2*i] = uint8((t + cs[i-1] + 8) >> 4)
+			out[2*i+1] = uint8((t + cs[i+1] + 7) >> 4)
+		}
+		out[2*n-2] = uint8((cs[n-1]*3 + cs[n-2] + 8) >> 4)
+		out[2*n-1] = uint8((cs[n-1]*4 + 7) >> 4)
+		return out
+	default:
+		r := y / u.vr
+		in := c.plane[r*c.stride:]
+		out := u.buf[:u.rowWidth]
+		for i := range out {
+			out[i] = in[i/u.hr]
+		}
+		return u.buf
+	}
+}
+
+// colorSpace is the JPEG colour space libjpeg infers (default_decompress_parms).
+const (
+	csGray = iota
+	csYCbCr
+	csRGB
+	csCMYK
+	csYCCK
+)
+
+func (d *decoder) colorSpace() int {
+	switch d.ncomp {
+	case 1:
+		return csGray
+	case 3:
+		if d.jfif {
+			return csYCbCr
+		}
+		if d.adobe {
+			if d.adobeTransform == 0 {
+				return csRGB
+			}
+			return csYCbCr
+		}
+		id0, id1, id2 := d.comp[0].id, d.comp[1].id, d.comp[2].id
+		if id0 == 'R' && id1 == 'G' && id2 == 'B' {
+			return csRGB
+		}
+		return csYCbCr
+	default:
+		if d.adobe && d.adobeTransform != 0 {
+			return csYCCK
+		}
+		return csCMYK
+	}
+}
+
+// convert writes the image to dst with bpp bytes per pixel: 1 (gray, only
+// for one-component images), 3 (RGB) or 4 (RGBA, alpha 255).
+func (d *decoder) convert(dst []uint8, bpp int) {
+	w := d.width
+	var ups [4]*upsampler
+	for i := 0; i < d.ncomp; i++ {
+		ups[i] = newUpsampler(d, &d.comp[i])
+	}
+	cs := d.colorSpace()
+	for y := 0; y < d.height; y++ {
+		out := dst[y*w*bpp : (y+1)*w*bpp]
+		switch cs {
+		case csGray:
+			in := ups[0].row(y)[:w]
+			switch bpp {
+			case 1:
+				copy(out, in)
+			case 3:
+				for x, v := range in {
+					o := out[x*3 : x*3+3 : x*3+3]
+					o[0], o[1], o[2] = v, v, v
+				}
+			default:
+				for x, v := range in {
+					o := out[x*4 : x*4+4 : x*4+4]
+					o[0], o[1], o[2], o[3] = v, v, v, 255
+				}
+			}
+		case csYCbCr:
+			yr := ups[0].row(y)[:w]
+			cb := ups[1].row(y)[:w]
+			cr := ups[2].row(y)[:w]
+			for x := range yr {
+				Y := int32(yr[x])
+				b, r := cb[x], cr[x]
+				o := out[x*bpp : x*bpp+3 : x*bpp+3]
+				o[0] = clamp(Y + ycc.crR[r])
+				o[1] = clamp(Y + (ycc.cbG[b]+ycc.crG[r])>>scaleBits)
+				o[2] = clamp(Y + ycc.cbB[b])
+			}
+		case csRGB:
+			r := ups[0].row(y)[:w]
+			g := ups[1].row(y)[:w]
+			b := ups[2].row(y)[:w]
+			for x := range r {
+				o := out[x*bpp : x*bpp+3 : x*bpp+3]
+				o[0], o[1], o[2] = r[x], g[x], b[x]
+			}
+		case csCMYK, csYCCK:
+			c0 := ups[0].row(y)[:w]
+			c1 := ups[1].row(y)[:w]
+			c2 := ups[2].row(y)[:w]
+			c3 := ups[3].row(y)[:w]
+			for x := range c0 {
+				var cc, m, ye uint8
+				k := c3[x]
+				if cs == csYCCK {
+					Y := int32(c0[x])
+					b, r := c1[x], c2[x]
+					cc = clamp(255 - (Y + ycc.crR[r]))
+					m = clamp(255 - (Y + (ycc.cbG[b]+ycc.crG[r])>>scaleBits))
+					ye = clamp(255 - (Y + ycc.cbB[b]))
+				} else {
+					cc, m, ye = c0[x], c1[x], c2[x]
+				}
+				o := out[x*bpp : x*bpp+3 : x*bpp+3]
+				o[0], o[1], o[2] = cmykToRGB(cc, k), cmykToRGB(m, k), cmykToRGB(ye, k)
+			}
+		}
+		if bpp == 4 && cs != csGray {
+			for x := 0; x < w; x++ {
+				out[x*4+3] = 255
+			}
+		}
+	}
+}
+
+// cmykToRGB maps one libjpeg CMYK output channel v with black k to the RGB
+// value Pillow produces: Pillow reads JPEG CMYK as "CMYK;I" (inverted,
+// Adobe convention), then Convert.c's cmyk2rgb computes
+// CLIP8(nk - MULDIV255(c, nk)) with nk = 255 - K. After the inversion
+// c = 255 - v and nk = k.
+func cmykToRGB(v, k uint8) uint8 {
+	nk := int32(k)
+	t := (255-int32(v))*nk + 128
+	r := nk - ((t>>8)+t)>>8
+	return uint8(min(max(r, 0), 255))
+}

@@ -1,0 +1,112 @@
+// Package jpeg is a pure-Go JPEG decoder whose output is bit-identical to
+// what PIL (Pillow) gets from libjpeg-turbo 2.1 with its default settings,
+// i.e. Image.open(f).convert("RGB").
+//
+// Bit-exactness matters because CLIP's image preprocessing is defined by the
+// PIL reference: the Go standard library's image/jpeg uses a different IDCT
+// and chroma upsampling and therefore differs by a few levels per pixel.
+// This decoder reproduces libjpeg-turbo's decompression path instead:
+//
+//   - the "islow" integer IDCT of jidctint.c (CONST_BITS 13, PASS1_BITS 2)
+//     with its 10-bit wrapping range-limit table;
+//   - "fancy" (triangle filter) chroma upsampling of jdsample.c for 2:1
+//     ratios (h2v1, h1v2, h2v2), box replication otherwise and for
+//     components at most two samples wide;
+//   - jdcolor.c's fixed-point YCbCr->RGB and YCCK->CMYK conversion;
+//   - Pillow's inverted ("Adobe") CMYK handling followed by its CMYK->RGB
+//     conversion (Convert.c cmyk2rgb);
+//   - libjpeg's colour-space guess (JFIF, Adobe transform, component ids);
+//   - progressive block smoothing (jdcoefct.c) when a progressive image
+//     leaves low-frequency coefficients unrefined;
+//   - libjpeg's treatment of corrupt entropy data (zero-filling after a
+//     premature marker, restart-marker resynchronisation). Data that ends
+//     before the image is complete is an error, as it is for PIL.
+//
+// Sequential and progressive Huffman-coded 8-bit images with 1, 3 or 4
+// components are supported. Arithmetic coding, lossless, hierarchical and
+// 12-bit JPEGs are refused with an error.
+package jpeg
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+)
+
+// ErrTruncated reports input that ends before the image is complete. PIL
+// raises "image file is truncated" in the same situation.
+var ErrTruncated = errors.New("jpeg: image file is truncated")
+
+// FormatError reports input that is not a valid JPEG.
+type FormatError string
+
+func (e FormatError) Error() string { return "jpeg: invalid format: " + string(e) }
+
+// UnsupportedError reports a valid JPEG feature this decoder does not handle.
+type UnsupportedError string
+
+func (e UnsupportedError) Error() string { return "jpeg: unsupported feature: " + string(e) }
+
+// DecodeConfig returns the dimensions and colour model of a JPEG image
+// without decoding its pixels. It reads only up to the frame header.
+// The colour model is color.GrayModel for one-component images and
+// color.RGBAModel otherwise (matching what Decode returns).
+func DecodeConfig(r io.Reader) (image.Config, error) {
+	var d decoder
+	if err := d.readConfig(r); err != nil {
+		return image.Config{}, err
+	}
+	cm := color.RGBAModel
+	if d.ncomp == 1 {
+		cm = color.GrayModel
+	}
+	return image.Config{ColorModel: cm, Width: d.width, Height: d.height}, nil
+}
+
+// DecodeRGB decodes a JPEG image to packed 8-bit RGB (3 bytes per pixel,
+// rows top to bottom, no padding): exactly the bytes of PIL's
+// Image.open(...).convert("RGB").tobytes(). Grayscale images are replicated
+// into the three channels and CMYK/YCCK images are converted as Pillow does.
+func DecodeRGB(r io.Reader) (w, h int, pix []uint8, err error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("jpeg: reading input: %w", err)
+	}
+	return DecodeRGBBytes(data)
+}
+
+// DecodeRGBBytes is DecodeRGB for data already in memory.
+func DecodeRGBBytes(data []byte) (w, h int, pix []uint8, err error) {
+	d := decoder{data: data}
+	if err := d.decode(); err != nil {
+		return 0, 0, nil, err
+	}
+	pix = make([]uint8, d.width*d.height*3)
+	d.convert(pix, 3)
+	return d.width, d.height, pix, nil
+}
+
+// Decode decodes a JPEG image. It returns an *image.Gray for one-component
+// images and an *image.RGBA (opaque) otherwise, with the same pixel values
+// as DecodeRGB.
+func Decode(r io.Reader) (image.Image, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("jpeg: reading input: %w", err)
+	}
+	d := decoder{data: data}
+	if err := d.decode(); err != nil {
+		return nil, err
+	}
+	rect := image.Rect(0, 0, d.width, d.height)
+	if d.ncomp == 1 {
+		img := image.NewGray(rect)
+		d.convert(img.Pix, 1)
+		return img, nil
+	}
+	img := image.NewRGBA(rect)
+	d.convert(img.Pix, 4)
+	return img, nil
+}

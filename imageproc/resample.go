@@ -1,0 +1,221 @@
+package imageproc
+
+import (
+	"fmt"
+	"math"
+)
+
+// precisionBits is the number of fractional bits of the fixed-point weights,
+// Pillow's PRECISION_BITS: 32 bits minus 8 for the pixel value minus 2 bits of
+// headroom for kernels with negative lobes.
+const precisionBits = 32 - 8 - 2
+
+// kernel holds the fixed-point weights of one resampling pass for a run of
+// consecutive output positions.
+type kernel struct {
+	ksize  int     // stride of coeffs: the largest possible number of taps
+	start  []int   // first source index of each output position
+	taps   []int   // number of source pixels each output position reads
+	coeffs []int32 // weights, ksize per output position
+}
+
+// newKernel computes the weights that map inSize source pixels onto outSize
+// output pixels, for output positions first..first+count-1 only. It follows
+// Pillow's precompute_coeffs and normalize_coeffs_8bpc: the filter is
+// stretched by the scale when shrinking (antialiasing), each output's weights
+// are normalised to sum to 1 in float64, then rounded half away from zero to
+// precisionBits fixed point.
+func newKernel(inSize, outSize int, f filterSpec, first, count int) kernel {
+	// Pillow receives the box (0, 0, w, h) as C floats, so the input extent
+	// passes through float32 before the division.
+	scale := float64(float32(inSize)) / float64(outSize)
+	filterscale := scale
+	if filterscale < 1 {
+		filterscale = 1
+	}
+	support := f.support * filterscale
+	ksize := int(math.Ceil(support))*2 + 1
+	invScale := 1 / filterscale
+
+	k := kernel{
+		ksize:  ksize,
+		start:  make([]int, count),
+		taps:   make([]int, count),
+		coeffs: make([]int32, count*ksize),
+	}
+	w := make([]float64, ksize)
+	for i := range count {
+		center := float64(float64(first+i)+0.5) * scale
+		xmin := int(center - support + 0.5) // C's (int) truncates toward zero
+		if xmin < 0 {
+			xmin = 0
+		}
+		xmax := int(center + support + 0.5)
+		if xmax > inSize {
+			xmax = inSize
+		}
+		n := xmax - xmin
+		if n > ksize { // cannot happen; keeps the slices below in range
+			n = ksize
+		}
+		sum := 0.0
+		for x := range n {
+			w[x] = f.fn((float64(x+xmin) - center + 0.5) * invScale)
+			sum += w[x]
+		}
+		if sum != 0 {
+			for x := range n {
+				w[x] /= sum
+			}
+		}
+		c := k.coeffs[i*ksize : i*ksize+n]
+		for x := range c {
+			v := float64(w[x] * (1 << precisionBits))
+			if w[x] < 0 {
+				c[x] = int32(v - 0.5)
+			} else {
+				c[x] = int32(v + 0.5)
+			}
+		}
+		k.start[i] = xmin
+		k.taps[i] = n
+	}
+	return k
+}
+
+// clip8 converts a fixed-point accumulator to a pixel value, as Pillow's
+// clip8 does: the accumulator already holds the rounding half, so the shift
+// rounds to nearest.
+func clip8(v int32) uint8 {
+	v >>= precisionBits
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// Resize returns src resized to w×h with filter f, bit-identical to Pillow's
+// Image.resize((w, h), resample=f) on an RGB image (reducing_gap unset).
+func Resize(src *RGB, w, h int, f Filter) (*RGB, error) {
+	if err := src.valid(); err != nil {
+		return nil, err
+	}
+	if w <= 0 || h <= 0 {
+		return nil, fmt.Errorf("imageproc: cannot resize to %dx%d", w, h)
+	}
+	spec, err := f.spec()
+	if err != nil {
+		return nil, err
+	}
+	dst := NewRGB(w, h)
+	resampleWindow(dst.Pix, src, w, h, spec, 0, 0, w, h)
+	return dst, nil
+}
+
+// resampleWindow writes into dst (3*cw*ch bytes) the window
+// [x0, x0+cw) × [y0, y0+ch) of src resized to outW×outH.
+//
+// Every output pixel of Pillow's separable resampling depends only on its own
+// coordinates, so computing a window (the centre crop) gives the same bytes as
+// resizing everything and cropping, for less work. Like Pillow, the
+// horizontal pass runs first and only on the source rows the vertical pass
+// reads, and a pass whose size does not change is skipped.
+func resampleWindow(dst []uint8, src *RGB, outW, outH int, f filterSpec, x0, y0, cw, ch int) {
+	if cw <= 0 || ch <= 0 {
+		return
+	}
+	needH := outW != src.W
+	needV := outH != src.H
+
+	// Source rows the vertical pass reads.
+	var kv kernel
+	rowFirst, rowLast := y0, y0+ch
+	if needV {
+		kv = newKernel(src.H, outH, f, y0, ch)
+		rowFirst = kv.start[0]
+		rowLast = kv.start[ch-1] + kv.taps[ch-1]
+	}
+
+	// tmp holds rows rowFirst..rowLast-1 of the horizontally resampled image,
+	// restricted to the window's columns: row r starts at tmp[off+r*stride].
+	var (
+		tmp         []uint8
+		off, stride int
+	)
+	if needH {
+		kh := newKernel(src.W, outW, f, x0, cw)
+		stride = 3 * cw
+		tmp = make([]uint8, (rowLast-rowFirst)*stride)
+		horizontalPass(tmp, src, rowFirst, rowLast, kh)
+		off = -rowFirst * stride
+	} else {
+		tmp, stride, off = src.Pix, 3*src.W, 3*x0
+	}
+
+	rowLen := 3 * cw
+	if !needV {
+		for y := range ch {
+			s := off + (y0+y)*stride
+			copy(dst[y*rowLen:(y+1)*rowLen], tmp[s:s+rowLen])
+		}
+		return
+	}
+	verticalPass(dst, tmp, off, stride, rowLen, kv)
+}
+
+// horizontalPass resamples source rows rowFirst..rowLast-1 along x with kh,
+// writing len(kh.start) pixels per row into out.
+func horizontalPass(out []uint8, src *RGB, rowFirst, rowLast int, kh kernel) {
+	const half = 1 << (precisionBits - 1)
+	srcStride := 3 * src.W
+	n := len(kh.start)
+	for r := rowFirst; r < rowLast; r++ {
+		in := src.Pix[r*srcStride : (r+1)*srcStride]
+		o := out[(r-rowFirst)*3*n : (r-rowFirst+1)*3*n]
+		for xx := range n {
+			taps := kh.taps[xx]
+			k := kh.coeffs[xx*kh.ksize : xx*kh.ksize+taps]
+			p := in[3*kh.start[xx] : 3*(kh.start[xx]+taps)]
+			s0, s1, s2 := int32(half), int32(half), int32(half)
+			for i, c := range k {
+				q := p[3*i : 3*i+3 : 3*i+3]
+				s0 += int32(q[0]) * c
+				s1 += int32(q[1]) * c
+				s2 += int32(q[2]) * c
+			}
+			d := o[3*xx : 3*xx+3 : 3*xx+3]
+			d[0], d[1], d[2] = clip8(s0), clip8(s1), clip8(s2)
+		}
+	}
+}
+
+// verticalPass resamples along y: output row j of dst (rowLen bytes) mixes the
+// rows kv.start[j].. of src, where row r starts at src[off+r*stride]. Integer
+// sums do not depend on the order of their terms, so accumulating whole rows
+// at a time gives Pillow's values.
+func verticalPass(dst, src []uint8, off, stride, rowLen int, kv kernel) {
+	const half = 1 << (precisionBits - 1)
+	acc := make([]int32, rowLen)
+	for j := range kv.start {
+		for i := range acc {
+			acc[i] = half
+		}
+		k := kv.coeffs[j*kv.ksize : j*kv.ksize+kv.taps[j]]
+		for t, c := range k {
+			s := off + (kv.start[j]+t)*stride
+			row := src[s : s+rowLen]
+			row = row[:len(acc)]
+			for i, v := range row {
+				acc[i] += int32(v) * c
+			}
+		}
+		d := dst[j*rowLen : (j+1)*rowLen]
+		d = d[:len(acc)]
+		for i, v := range acc {
+			d[i] = clip8(v)
+		}
+	}
+}
