@@ -1,0 +1,13 @@
+//go:build !(aix || darwin || dragonfly || freebsd || linux || netbsd || openbsd || solaris)
+
+package checkpoint
+
+import (
+	"errors"
+	"os"
+)
+
+// mmapFile reports that this system has no mmap; the caller reads the file.
+func mmapFile(*os.File, int) (*mapping, error) {
+	return nil, errors.New("mmap not supported")
+}

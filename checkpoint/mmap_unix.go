@@ -1,0 +1,19 @@
+//go:build aix || darwin || dragonfly || freebsd || linux || netbsd || openbsd || solaris
+
+package checkpoint
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// mmapFile maps size bytes of f read-only and shared, so pages come from
+// the page cache on demand and nothing is copied.
+func mmapFile(f *os.File, size int) (*mapping, error) {
+	data, err := unix.Mmap(int(f.Fd()), 0, size, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, err
+	}
+	return &mapping{data: data, unmap: func() error { return unix.Munmap(data) }}, nil
+}
