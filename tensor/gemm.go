@@ -162,7 +162,7 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 		for jp := p0; jp < p1; jp++ {
 			b := wp[jp*k*nr+pc*nr : jp*k*nr+(pc+kk)*nr]
 			for st := 0; st < strips; st++ {
-				tile(kk, a[st*mr*k+pc*mr:st*mr*k+(pc+kk)*mr], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, pc > 0)
+				tile(kk, a[st*mr*k+pc*mr:st*mr*k+(pc+kk)*mr], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(mr, rows-st*mr), pc > 0)
 			}
 		}
 	}

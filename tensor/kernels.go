@@ -16,8 +16,10 @@ type kernels struct {
 
 	// tile computes the mr×nr product of a packed A strip (k×mr, k-major)
 	// and a packed B panel (k×nr, k-major) and stores it to c (row stride
-	// ldc), or adds it to c when add is set.
-	tile func(k int, a, b, c []float32, ldc int, add bool)
+	// ldc), or adds it to c when add is set. Only the first rows rows
+	// (1..mr) are needed: c may be shorter, and the kernel may skip the rest
+	// (a tail strip of 2 rows then costs a third of a full one).
+	tile func(k int, a, b, c []float32, ldc, rows int, add bool)
 
 	// epilogue writes dst[j] = act(src[j] + bias[j]) (bias may be nil),
 	// adding to dst instead when acc is set.

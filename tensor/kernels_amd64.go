@@ -41,6 +41,12 @@ func newAVX2Kernels() *kernels {
 func gemm6x16(k int, a, b, c *float32, ldc int, add bool)
 
 //go:noescape
+func gemm4x16(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemm2x16(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
 func epilogue8(dst, src, bias *float32, n int, flags int)
 
 //go:noescape
@@ -74,15 +80,22 @@ const (
 	epAcc       = 4
 )
 
-func tileAVX2(k int, a, b, c []float32, ldc int, add bool) {
+func tileAVX2(k int, a, b, c []float32, ldc, rows int, add bool) {
 	if k == 0 {
-		tileGo(0, a, b, c, ldc, add)
+		tileGo(0, a, b, c, ldc, rows, add)
 		return
 	}
 	_ = a[k*mr-1]
 	_ = b[k*nr-1]
-	_ = c[(mr-1)*ldc+nr-1]
-	gemm6x16(k, &a[0], &b[0], &c[0], ldc, add)
+	_ = c[(rows-1)*ldc+nr-1]
+	switch {
+	case rows > 4:
+		gemm6x16(k, &a[0], &b[0], &c[0], ldc, add)
+	case rows > 2:
+		gemm4x16(k, &a[0], &b[0], &c[0], ldc, add)
+	default:
+		gemm2x16(k, &a[0], &b[0], &c[0], ldc, add)
+	}
 }
 
 func epilogueAVX2(dst, src, bias []float32, act Activation, acc bool) {

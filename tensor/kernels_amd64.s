@@ -120,6 +120,182 @@ gput:
 	VZEROUPPER
 	RET
 
+// One k step of the 4x16 kernel (rows 0..3 of a 6-row packed strip).
+#define STEP4(ao, bo) \
+	VMOVUPS bo(DI), Y0; \
+	VMOVUPS (bo+32)(DI), Y1; \
+	VBROADCASTSS ao(SI), Y2; \
+	VBROADCASTSS (ao+4)(SI), Y3; \
+	VFMADD231PS Y0, Y2, Y4; \
+	VFMADD231PS Y1, Y2, Y5; \
+	VFMADD231PS Y0, Y3, Y6; \
+	VFMADD231PS Y1, Y3, Y7; \
+	VBROADCASTSS (ao+8)(SI), Y2; \
+	VBROADCASTSS (ao+12)(SI), Y3; \
+	VFMADD231PS Y0, Y2, Y8; \
+	VFMADD231PS Y1, Y2, Y9; \
+	VFMADD231PS Y0, Y3, Y10; \
+	VFMADD231PS Y1, Y3, Y11
+
+// func gemm4x16(k int, a, b, c *float32, ldc int, add bool)
+TEXT ·gemm4x16(SB), NOSPLIT, $0-41
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ CX, R10
+	SHRQ $2, R10
+	ANDQ $3, CX
+	TESTQ R10, R10
+	JZ   g4tail
+
+g4loop4:
+	STEP4(0, 0)
+	STEP4(24, 64)
+	STEP4(48, 128)
+	STEP4(72, 192)
+	ADDQ $96, SI
+	ADDQ $256, DI
+	DECQ R10
+	JNZ  g4loop4
+
+g4tail:
+	TESTQ CX, CX
+	JZ    g4store
+
+g4loop1:
+	STEP4(0, 0)
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  g4loop1
+
+g4store:
+	MOVBLZX add+40(FP), R9
+	LEAQ    (DX)(R8*1), R11
+	TESTQ   R9, R9
+	JZ      g4put
+	VADDPS  (DX), Y4, Y4
+	VADDPS  32(DX), Y5, Y5
+	VADDPS  (R11), Y6, Y6
+	VADDPS  32(R11), Y7, Y7
+	VADDPS  (DX)(R8*2), Y8, Y8
+	VADDPS  32(DX)(R8*2), Y9, Y9
+	VADDPS  (R11)(R8*2), Y10, Y10
+	VADDPS  32(R11)(R8*2), Y11, Y11
+
+g4put:
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	VMOVUPS Y6, (R11)
+	VMOVUPS Y7, 32(R11)
+	VMOVUPS Y8, (DX)(R8*2)
+	VMOVUPS Y9, 32(DX)(R8*2)
+	VMOVUPS Y10, (R11)(R8*2)
+	VMOVUPS Y11, 32(R11)(R8*2)
+	VZEROUPPER
+	RET
+
+// Two k steps of the 2x16 kernel: even steps accumulate in Y4..Y7, odd
+// steps in Y8..Y11, so eight FMA chains hide the FMA latency.
+#define STEP2(ao, bo) \
+	VMOVUPS bo(DI), Y0; \
+	VMOVUPS (bo+32)(DI), Y1; \
+	VBROADCASTSS ao(SI), Y2; \
+	VBROADCASTSS (ao+4)(SI), Y3; \
+	VFMADD231PS Y0, Y2, Y4; \
+	VFMADD231PS Y1, Y2, Y5; \
+	VFMADD231PS Y0, Y3, Y6; \
+	VFMADD231PS Y1, Y3, Y7; \
+	VMOVUPS (bo+64)(DI), Y0; \
+	VMOVUPS (bo+96)(DI), Y1; \
+	VBROADCASTSS (ao+24)(SI), Y2; \
+	VBROADCASTSS (ao+28)(SI), Y3; \
+	VFMADD231PS Y0, Y2, Y8; \
+	VFMADD231PS Y1, Y2, Y9; \
+	VFMADD231PS Y0, Y3, Y10; \
+	VFMADD231PS Y1, Y3, Y11
+
+// func gemm2x16(k int, a, b, c *float32, ldc int, add bool)
+TEXT ·gemm2x16(SB), NOSPLIT, $0-41
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ CX, R10
+	SHRQ $2, R10
+	ANDQ $3, CX
+	TESTQ R10, R10
+	JZ   g2tail
+
+g2loop4:
+	STEP2(0, 0)
+	STEP2(48, 128)
+	ADDQ $96, SI
+	ADDQ $256, DI
+	DECQ R10
+	JNZ  g2loop4
+
+g2tail:
+	TESTQ CX, CX
+	JZ    g2store
+
+g2loop1:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VBROADCASTSS (SI), Y2
+	VBROADCASTSS 4(SI), Y3
+	VFMADD231PS Y0, Y2, Y4
+	VFMADD231PS Y1, Y2, Y5
+	VFMADD231PS Y0, Y3, Y6
+	VFMADD231PS Y1, Y3, Y7
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  g2loop1
+
+g2store:
+	VADDPS  Y8, Y4, Y4
+	VADDPS  Y9, Y5, Y5
+	VADDPS  Y10, Y6, Y6
+	VADDPS  Y11, Y7, Y7
+	MOVBLZX add+40(FP), R9
+	LEAQ    (DX)(R8*1), R11
+	TESTQ   R9, R9
+	JZ      g2put
+	VADDPS  (DX), Y4, Y4
+	VADDPS  32(DX), Y5, Y5
+	VADDPS  (R11), Y6, Y6
+	VADDPS  32(R11), Y7, Y7
+
+g2put:
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	VMOVUPS Y6, (R11)
+	VMOVUPS Y7, 32(R11)
+	VZEROUPPER
+	RET
+
 // EXP replaces X by exp(X) (Cephes expf: Cody-Waite reduction, degree-6
 // polynomial, exponent built in the integer unit), using T1, T2.
 #define EXP(X, T1, T2) \

@@ -4,7 +4,7 @@ import "math"
 
 // tileGo is the portable micro-kernel: an mr×nr block of C from packed
 // panels, accumulated in registers-sized chunks of four columns.
-func tileGo(k int, a, b, c []float32, ldc int, add bool) {
+func tileGo(k int, a, b, c []float32, ldc, rows int, add bool) {
 	a = a[:k*mr]
 	b = b[:k*nr]
 	for j0 := 0; j0 < nr; j0 += 4 {
@@ -20,7 +20,7 @@ func tileGo(k int, a, b, c []float32, ldc int, add bool) {
 				acc[i][3] += av * b3
 			}
 		}
-		for i := 0; i < mr; i++ {
+		for i := 0; i < rows; i++ {
 			ci := c[i*ldc+j0 : i*ldc+j0+4 : i*ldc+j0+4]
 			if add {
 				ci[0] += acc[i][0]
