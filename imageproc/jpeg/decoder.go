@@ -51,6 +51,10 @@ type component struct {
 	// coefBits is libjpeg's coef_bits: the successive-approximation bit
 	// position last coded for each coefficient, -1 when never coded.
 	coefBits [64]int
+	// prevCoefBits is libjpeg's copy of coefBits from before the
+	// component's latest scan (used by block smoothing for rows the latest
+	// scan had no data for).
+	prevCoefBits [64]int
 	dcTbl    int
 	acTbl    int
 	dcPred   int32
@@ -85,6 +89,9 @@ type decoder struct {
 
 	br     bitReader
 	eobrun int
+
+	scanNumber      int // scans started so far (libjpeg input_scan_number)
+	lastGoodIMCURow int // libjpeg master->last_good_iMCU_row
 
 	// scan parameters
 	scomp      [4]*component

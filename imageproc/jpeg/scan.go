@@ -71,6 +71,7 @@ func (d *decoder) scan(seg []byte) error {
 		}
 	}
 
+	d.scanNumber++
 	var err error
 	if d.progressive {
 		err = d.setupProgressive()
@@ -96,6 +97,13 @@ func (d *decoder) scan(seg []byte) error {
 	d.pos = d.br.pos
 	if !d.buffered {
 		d.done = true
+		// libjpeg reads ahead for bits until it meets a marker; PIL reports
+		// a truncated file when the data ends first.
+		if d.br.marker == 0 {
+			if _, _, ok := nextMarker(d.data, d.br.pos); !ok {
+				return fmt.Errorf("%w (no marker after the image data)", ErrTruncated)
+			}
+		}
 	}
 	return nil
 }
@@ -146,6 +154,13 @@ func (d *decoder) setupProgressive() error {
 	}
 	for i := 0; i < d.nscomp; i++ {
 		c := d.scomp[i]
+		for k := min(d.ss, 1); k <= max(d.se, 9); k++ {
+			if d.scanNumber > 1 {
+				c.prevCoefBits[k] = c.coefBits[k]
+			} else {
+				c.prevCoefBits[k] = 0
+			}
+		}
 		for k := d.ss; k <= d.se; k++ {
 			c.coefBits[k] = d.al
 		}
@@ -179,8 +194,16 @@ func (d *decoder) decodeMCUs() error {
 		mcusX, mcusY = d.mcusX, d.mcusY
 	}
 	var blk [64]int16
+	// MCU rows per iMCU row: a single-component scan has one block per MCU.
+	mcuRowsPerIMCU := 1
+	if d.nscomp == 1 {
+		mcuRowsPerIMCU = d.scomp[0].v
+	}
 	for my := 0; my < mcusY; my++ {
 		for mx := 0; mx < mcusX; mx++ {
+			if !d.insuff {
+				d.lastGoodIMCURow = my / mcuRowsPerIMCU
+			}
 			if d.restartInterval > 0 {
 				if d.restartsTo == 0 {
 					if err := d.processRestart(); err != nil {

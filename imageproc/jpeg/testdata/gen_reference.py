@@ -191,6 +191,23 @@ def generate():
     progb = open(os.path.join(GEN, "p420_prog.jpg"), "rb").read()
     write("prog_cut.jpg", progb[:len(progb) * 2 // 3])
     write("prog_cut_eoi.jpg", progb[:len(progb) * 2 // 3] + b"\xff\xd9")
+    # Cut inside the entropy data of a scan, then EOI: libjpeg zero-fills
+    # the rest of that scan and block smoothing uses the earlier scan's
+    # coefficient status for the rows without data.
+    for src in ("p420_prog.jpg", "smooth_ac5.jpg", "gray_prog.jpg"):
+        data = open(os.path.join(GEN, src), "rb").read()
+        starts = []
+        p = data.index(b"\xff\xda")
+        while p >= 0:
+            starts.append(p)
+            p = data.find(b"\xff\xda", p + 2)
+        for i in (1, len(starts) - 1):
+            sos = starts[i]
+            end = data.find(b"\xff", sos + 2 + (data[sos + 2] << 8 | data[sos + 3]))
+            while data[end + 1] == 0:
+                end = data.find(b"\xff", end + 2)
+            cut = sos + 2 + (data[sos + 2] << 8 | data[sos + 3]) + (end - sos) // 2
+            write("%s_scan%d_eoi.jpg" % (src[:-4], i), data[:cut] + b"\xff\xd9")
 
 
 def reference():
