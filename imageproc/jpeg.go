@@ -5,10 +5,11 @@ import (
 	"io"
 
 	// The JPEG decoder behind jpegConfig and jpegDecode, the only place that
-	// names it. PIL's JPEG pixels come from libjpeg-turbo; a decoder that
-	// reproduces libjpeg-turbo (islow IDCT, fancy upsampling) drops in here
-	// by changing this import path.
-	jpegdec "image/jpeg"
+	// names it: imageproc/jpeg reproduces libjpeg-turbo, where PIL's JPEG
+	// pixels come from. The standard library's image/jpeg has the same API
+	// and can be swapped in here; its pixels then differ from PIL's by a few
+	// levels (another IDCT, no fancy upsampling).
+	jpegdec "github.com/goclip/goclip/imageproc/jpeg"
 )
 
 func jpegConfig(r io.Reader) (image.Config, error) { return jpegdec.DecodeConfig(r) }
