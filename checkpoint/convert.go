@@ -60,7 +60,8 @@ func F16ToF32(h uint16) float32 {
 }
 
 // F32ToBF16 returns the bfloat16 bits nearest to f (ties to even). NaNs
-// become the canonical quiet NaN 0x7FC0, as in PyTorch.
+// become the quiet NaN 0x7FC0, as PyTorch's scalar conversion gives (its
+// vectorised CPU path gives 0xFFFF, another NaN).
 func F32ToBF16(f float32) uint16 {
 	b := math.Float32bits(f)
 	if b&0x7fffffff > 0x7f800000 {

@@ -140,3 +140,33 @@ func TestWriteRejects(t *testing.T) {
 		t.Errorf("files left behind: %v", entries)
 	}
 }
+
+// FuzzSafetensors runs the safetensors validator on arbitrary files and
+// reads every tensor it accepts.
+func FuzzSafetensors(f *testing.F) {
+	body := make([]byte, 24)
+	f.Add(stFile(`{"a":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}`, body))
+	f.Add(stFile(`{"__metadata__":{"format":"pt"},"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"BF16","shape":[],"data_offsets":[4,6]}}  `, body))
+	f.Add(stFile(`{"a":{"dtype":"I64","shape":[3],"data_offsets":[0,24]}}`, body))
+	if raw, err := os.ReadFile("../testdata/kit/golden/tiny-synth.safetensors"); err == nil {
+		f.Add(raw)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tensors, _, err := parseSafetensors(data, "fuzz")
+		if err != nil {
+			return
+		}
+		for _, tn := range tensors {
+			if len(tn.Bytes()) != tn.NumElements()*tn.DType.Size() {
+				t.Fatalf("%s: %d bytes for %v %v", tn.Name, len(tn.Bytes()), tn.DType, tn.Shape)
+			}
+			if tn.DType.IsFloat() {
+				if _, err := tn.Float32(); err != nil {
+					t.Fatal(err)
+				}
+			} else if _, err := tn.Int64(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}

@@ -82,9 +82,13 @@ func openFile(path string) (*store, error) {
 	switch {
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")) || bytes.HasPrefix(data, []byte("PK\x05\x06")):
 		tensors, err = parsePyTorch(data, path)
-	case len(data) > 0 && data[0] == 0x80, len(data) > 262 && string(data[257:262]) == "ustar":
+	case len(data) > 8 && data[8] == '{':
+		tensors, meta, err = parseSafetensors(data, path)
+	case bytes.HasPrefix(data, []byte(legacyTorchMagic)) || len(data) > 262 && string(data[257:262]) == "ustar":
 		err = fmt.Errorf("checkpoint: %s: legacy (pre-1.6, non-zip) torch.save format is not supported: "+
 			"re-save it with torch>=1.6 (torch.save(torch.load(f, weights_only=True), f)) or convert it to safetensors", path)
+	case len(data) > 1 && data[0] == 0x80 && data[1] <= 5:
+		err = fmt.Errorf("checkpoint: %s: a bare pickle, not a torch.save zip archive (torch>=1.6) or safetensors file: not supported", path)
 	default:
 		tensors, meta, err = parseSafetensors(data, path)
 	}
@@ -94,6 +98,10 @@ func openFile(path string) (*store, error) {
 	}
 	return newStore(path, []*mapping{m}, tensors, meta), nil
 }
+
+// legacyTorchMagic starts files of torch.save's pre-1.6 format: pickle
+// protocol 2, then the LONG1 magic number 0x1950a86a20f9469cfc6c.
+const legacyTorchMagic = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 
 // store is the Store of one file, or of the shards of an index.
 type store struct {

@@ -16,7 +16,10 @@ Outputs (all in testdata/checkpoint/):
   views.json                    the expected contiguous values of views.bin
   convert.bin                   float32 edge values and torch's .half() / .bfloat16() of them
   evil-system.bin               a pickle whose global is os.system (posix.system)
-  evil-eval.bin                 a pickle whose global is builtins.eval
+  evil-eval.bin                 a pickle whose global is builtins.eval (__builtin__.eval in protocol 2)
+  proto5.bin                    a small state dict pickled with protocol 5 (FRAME, MEMOIZE,
+                                SHORT_BINUNICODE, STACK_GLOBAL, ...) instead of torch's default 2
+  legacy.bin                    the pre-1.6 non-zip format (_use_new_zipfile_serialization=False)
 
 The safetensors file is parsed by hand (json header + numpy) so that the `safetensors`
 Python package is not needed.
@@ -126,6 +129,10 @@ def main():
     src = torch.cat([torch.tensor(edge, dtype=torch.float32), rnd.float()])
     conv = collections.OrderedDict(f32=src, f16=src.half(), bf16=src.bfloat16())
     torch.save(conv, out("convert.bin"))
+
+    small2 = collections.OrderedDict(a=base[0], b=base[1:].transpose(0, 1), c=half[:4])
+    torch.save(small2, out("proto5.bin"), pickle_protocol=5)
+    torch.save(small2, out("legacy.bin"), _use_new_zipfile_serialization=False)
 
     torch.save({"weight": torch.ones(2), "evil": EvilSystem()}, out("evil-system.bin"))
     torch.save({"evil": EvilEval(), "weight": torch.ones(2)}, out("evil-eval.bin"))
