@@ -126,6 +126,11 @@ func (j *gemmJob) packA(s *gemmScratch, ic int) {
 	a := s.a[:strips*mr*k]
 	for st := 0; st < strips; st++ {
 		dst := a[st*mr*k : (st+1)*mr*k]
+		base := r0 + st*mr
+		if st*mr+mr <= rows {
+			packStrip(dst, j.x[base*k:(base+mr)*k], k)
+			continue
+		}
 		for i := 0; i < mr; i++ {
 			r := st*mr + i
 			if r >= rows {
@@ -140,6 +145,22 @@ func (j *gemmJob) packA(s *gemmScratch, ic int) {
 				d[p*mr] = v
 			}
 		}
+	}
+}
+
+// packStrip transposes mr consecutive rows of length k (src, row-major) into
+// k groups of mr values (dst).
+func packStrip(dst, src []float32, k int) {
+	x0 := src[0*k : 1*k]
+	x1 := src[1*k : 2*k][:len(x0)]
+	x2 := src[2*k : 3*k][:len(x0)]
+	x3 := src[3*k : 4*k][:len(x0)]
+	x4 := src[4*k : 5*k][:len(x0)]
+	x5 := src[5*k : 6*k][:len(x0)]
+	dst = dst[:len(x0)*mr]
+	for p := range x0 {
+		q := dst[p*mr : p*mr+mr : p*mr+mr]
+		q[0], q[1], q[2], q[3], q[4], q[5] = x0[p], x1[p], x2[p], x3[p], x4[p], x5[p]
 	}
 }
 

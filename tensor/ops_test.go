@@ -1,0 +1,180 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestDotAxpy(t *testing.T) {
+	for _, kn := range kernelSets() {
+		r := rand.New(rand.NewPCG(5, 6))
+		for n := 0; n <= 100; n++ {
+			a, b := randSlice(r, n, 3), randSlice(r, n, 3)
+			var want, mag float64
+			for i := range a {
+				want += float64(a[i]) * float64(b[i])
+				mag += math.Abs(float64(a[i]) * float64(b[i]))
+			}
+			if got := kn.dot(a, b); math.Abs(float64(got)-want) > 1e-6*mag+1e-7 {
+				t.Errorf("%s: dot n=%d = %g, want %g", kn.name, n, got, want)
+			}
+			y := randSlice(r, n, 3)
+			y0 := append([]float32(nil), y...)
+			kn.axpy(0.75, a, y)
+			for i := range y {
+				if w := y0[i] + 0.75*a[i]; math.Abs(float64(y[i]-w)) > 1e-6*math.Abs(float64(w))+1e-6 {
+					t.Fatalf("%s: axpy n=%d y[%d]=%g want %g", kn.name, n, i, y[i], w)
+				}
+			}
+		}
+	}
+}
+
+// TestLayerNorm checks against float64 at transformer magnitudes (values up
+// to ±20 plus an offset) to well within the 1e-3 budget of the model.
+func TestLayerNorm(t *testing.T) {
+	for _, kn := range kernelSets() {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, d := range []int{1, 7, 8, 33, 512, 768, 1023} {
+			rows := 3
+			src := randSlice(r, rows*d, 20)
+			for i := range src {
+				src[i] += 5
+			}
+			w, b := randSlice(r, d, 2), randSlice(r, d, 1)
+			dst := make([]float32, len(src))
+			layerNorm(kn, dst, src, rows, d, w, b, 1e-5)
+			for row := 0; row < rows; row++ {
+				s := src[row*d : (row+1)*d]
+				var mean, vs float64
+				for _, v := range s {
+					mean += float64(v)
+				}
+				mean /= float64(d)
+				for _, v := range s {
+					vs += (float64(v) - mean) * (float64(v) - mean)
+				}
+				inv := 1 / math.Sqrt(vs/float64(d)+1e-5)
+				for i, v := range s {
+					want := (float64(v)-mean)*inv*float64(w[i]) + float64(b[i])
+					if got := dst[row*d+i]; math.Abs(float64(got)-want) > 2e-5 {
+						t.Fatalf("%s: d=%d row %d [%d] = %g, want %g", kn.name, d, row, i, got, want)
+					}
+				}
+			}
+			// In place.
+			layerNorm(kn, src, src, rows, d, w, b, 1e-5)
+			for i := range src {
+				if src[i] != dst[i] {
+					t.Fatalf("%s: in-place LayerNorm differs at %d", kn.name, i)
+				}
+			}
+		}
+	}
+}
+
+func TestSoftmax(t *testing.T) {
+	for _, kn := range kernelSets() {
+		r := rand.New(rand.NewPCG(9, 10))
+		for _, n := range []int{0, 1, 5, 8, 50, 77, 200} {
+			x := randSlice(r, n, 30)
+			if n > 2 {
+				x[1] = -1e30 // a masked entry
+			}
+			want := make([]float64, n)
+			var m, s float64 = math.Inf(-1), 0
+			for _, v := range x {
+				m = math.Max(m, float64(v))
+			}
+			for i, v := range x {
+				want[i] = math.Exp(float64(v) - m)
+				s += want[i]
+			}
+			softmax(kn, x)
+			for i := range x {
+				if w := want[i] / s; math.Abs(float64(x[i])-w) > 1e-6*w+1e-7 {
+					t.Fatalf("%s: softmax n=%d [%d] = %g, want %g", kn.name, n, i, x[i], w)
+				}
+			}
+		}
+	}
+}
+
+// TestEpilogueActivations checks the vectorised QuickGELU (its exp) over a
+// wide range, including values where exp over- or underflows.
+func TestEpilogueActivations(t *testing.T) {
+	for _, kn := range kernelSets() {
+		for _, act := range []Activation{QuickGELU, GELU} {
+			var src []float32
+			for v := -120.0; v <= 120; v += 0.37 {
+				src = append(src, float32(v))
+			}
+			src = append(src, 0, -0.001, 0.001, 1e-30)
+			dst := make([]float32, len(src))
+			kn.epilogue(dst, src, nil, act, false)
+			for i, v := range src {
+				want := float64(activate(act, v))
+				if math.Abs(float64(dst[i])-want) > 2e-6*math.Abs(want)+1e-7 {
+					t.Errorf("%s: act %d(%g) = %g, want %g", kn.name, act, v, dst[i], want)
+				}
+			}
+		}
+	}
+}
+
+func TestMatMul(t *testing.T) {
+	for _, kn := range kernelSets() {
+		r := rand.New(rand.NewPCG(11, 12))
+		for _, s := range [][3]int{{1, 1, 1}, {50, 50, 64}, {7, 17, 3}, {13, 33, 300}, {77, 77, 64}, {6, 16, 0}} {
+			m, n, k := s[0], s[1], s[2]
+			lda, ldb, ldc := k+3, k+5, n+2
+			a := randSlice(r, m*lda, 1)
+			bt := randSlice(r, n*ldb, 1) // n×k rows for NT
+			bn := randSlice(r, k*(n+1), 1)
+			c := randSlice(r, m*ldc, 1)
+			matMulNT(kn, c, a, bt, m, n, k, lda, ldb, ldc)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					var want float64
+					for p := 0; p < k; p++ {
+						want += float64(a[i*lda+p]) * float64(bt[j*ldb+p])
+					}
+					if math.Abs(float64(c[i*ldc+j])-want) > 1e-5*float64(k)+1e-6 {
+						t.Fatalf("%s: NT %v [%d][%d] = %g, want %g", kn.name, s, i, j, c[i*ldc+j], want)
+					}
+				}
+			}
+			matMulNN(kn, c, a, bn, m, n, k, lda, n+1, ldc)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					var want float64
+					for p := 0; p < k; p++ {
+						want += float64(a[i*lda+p]) * float64(bn[p*(n+1)+j])
+					}
+					if math.Abs(float64(c[i*ldc+j])-want) > 1e-5*float64(k)+1e-6 {
+						t.Fatalf("%s: NN %v [%d][%d] = %g, want %g", kn.name, s, i, j, c[i*ldc+j], want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestParallelCovers(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	for _, n := range []int{0, 1, 2, 5, 100} {
+		hits := make([]int32, n)
+		p.Parallel(n, 2, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				hits[i]++
+			}
+		})
+		for i, h := range hits {
+			if h != 1 {
+				t.Fatalf("n=%d: index %d visited %d times", n, i, h)
+			}
+		}
+	}
+}
