@@ -138,7 +138,8 @@ func isNull(m json.RawMessage) bool {
 }
 
 // parseSize reads a size given as a number or as an object with
-// "shortest_edge" or "height" and "width".
+// "shortest_edge" or "height" and "width". Like CLIPImageProcessor, it
+// ignores a "longest_edge" next to "shortest_edge".
 func parseSize(m json.RawMessage, def Size, square bool) (Size, error) {
 	if isNull(m) {
 		return def, nil

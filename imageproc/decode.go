@@ -94,16 +94,12 @@ func decode(data []byte, opt Options) (*RGB, error) {
 		return nil, fmt.Errorf("%w: %s is %dx%d = %d pixels, above the limit of %d",
 			ErrTooLarge, f.name, cfg.Width, cfg.Height, int64(cfg.Width)*int64(cfg.Height), limit)
 	}
-	m, err := f.decode(bytes.NewReader(data))
+	img, err := f.decode(data, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s data: %w", f.name, eofIsUnexpected(err))
 	}
-	if b := m.Bounds(); b.Dx() > cfg.Width || b.Dy() > cfg.Height {
-		return nil, fmt.Errorf("%s data: decoded %dx%d, header says %dx%d", f.name, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
-	}
-	img, err := f.rgb(m, data, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.name, err)
+	if err := img.valid(); err != nil || img.W != cfg.Width || img.H != cfg.Height {
+		return nil, fmt.Errorf("%s data: decoded a %dx%d image, header says %dx%d", f.name, img.W, img.H, cfg.Width, cfg.Height)
 	}
 	return img, nil
 }

@@ -14,15 +14,32 @@ import (
 	"golang.org/x/image/webp"
 )
 
-// format is one container the package reads: how to decode it and how to
-// turn the decoded image into the RGB bytes PIL would produce.
+// format is one container the package reads: how to read its header and
+// how to decode it into the RGB bytes PIL would produce.
 type format struct {
 	name   string
 	config func(io.Reader) (image.Config, error)
-	decode func(io.Reader) (image.Image, error)
-	// rgb converts the decoded image; data is the whole file, for the
-	// details Go's decoders do not report (PNG colour type, GIF palettes).
-	rgb func(m image.Image, data []byte, cfg image.Config) (*RGB, error)
+	// decode decodes the whole file; cfg is what config returned.
+	decode func(data []byte, cfg image.Config) (*RGB, error)
+}
+
+// converter turns a decoded image into PIL's RGB; data is the whole file,
+// for the details Go's decoders do not report (PNG colour type, GIF
+// palettes).
+type converter func(m image.Image, data []byte, cfg image.Config) (*RGB, error)
+
+// via builds a format's decode step from a Go decoder and a converter.
+func via(dec func(io.Reader) (image.Image, error), conv converter) func([]byte, image.Config) (*RGB, error) {
+	return func(data []byte, cfg image.Config) (*RGB, error) {
+		m, err := dec(bytes.NewReader(data))
+		if err != nil {
+			return nil, err
+		}
+		if b := m.Bounds(); b.Dx() > cfg.Width || b.Dy() > cfg.Height {
+			return nil, fmt.Errorf("decoded %dx%d, header says %dx%d", b.Dx(), b.Dy(), cfg.Width, cfg.Height)
+		}
+		return conv(m, data, cfg)
+	}
 }
 
 // sniff recognises a format from the first bytes of a file, with the magic
@@ -31,18 +48,17 @@ func sniff(data []byte) (format, bool) {
 	plain := func(m image.Image, _ []byte, _ image.Config) (*RGB, error) { return toRGB(m), nil }
 	switch {
 	case bytes.HasPrefix(data, []byte("\xff\xd8\xff")):
-		return format{"JPEG", jpegConfig, jpegDecode,
-			func(m image.Image, _ []byte, _ image.Config) (*RGB, error) { return jpegToRGB(m), nil }}, true
+		return format{"JPEG", jpegConfig, jpegDecodeRGB}, true
 	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-		return format{"PNG", png.DecodeConfig, png.Decode, pngToRGB}, true
+		return format{"PNG", png.DecodeConfig, via(png.Decode, pngToRGB)}, true
 	case bytes.HasPrefix(data, []byte("GIF87a")), bytes.HasPrefix(data, []byte("GIF89a")):
-		return format{"GIF", gif.DecodeConfig, gif.Decode, gifToRGB}, true
+		return format{"GIF", gif.DecodeConfig, via(gif.Decode, gifToRGB)}, true
 	case bytes.HasPrefix(data, []byte("BM")):
-		return format{"BMP", bmp.DecodeConfig, bmp.Decode, plain}, true
+		return format{"BMP", bmp.DecodeConfig, via(bmp.Decode, plain)}, true
 	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
-		return format{"TIFF", tiff.DecodeConfig, tiff.Decode, tiffToRGB}, true
+		return format{"TIFF", tiff.DecodeConfig, via(tiff.Decode, tiffToRGB)}, true
 	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
-		return format{"WebP", webp.DecodeConfig, webp.Decode, webpToRGB}, true
+		return format{"WebP", webp.DecodeConfig, via(webp.Decode, webpToRGB)}, true
 	}
 	return format{}, false
 }

@@ -14,7 +14,16 @@ import (
 
 func jpegConfig(r io.Reader) (image.Config, error) { return jpegdec.DecodeConfig(r) }
 
-func jpegDecode(r io.Reader) (image.Image, error) { return jpegdec.Decode(r) }
+// jpegDecodeRGB decodes a JPEG file straight to packed RGB. (With
+// image/jpeg, which has no such function, this would be
+// jpegToRGB(jpegdec.Decode(bytes.NewReader(data))).)
+func jpegDecodeRGB(data []byte, _ image.Config) (*RGB, error) {
+	w, h, pix, err := jpegdec.DecodeRGBBytes(data)
+	if err != nil {
+		return nil, err
+	}
+	return &RGB{W: w, H: h, Pix: pix}, nil
+}
 
 // jpegToRGB converts a decoded JPEG to RGB. A YCbCr result (what a decoder
 // that does not convert colour returns) uses libjpeg's fixed-point

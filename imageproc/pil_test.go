@@ -28,8 +28,14 @@ type pilExpect struct {
 }
 
 func loadPILExpect(t *testing.T) *pilExpect {
+	var e pilExpect
+	loadGzipJSON(t, filepath.Join("testdata", "pil", "expect.json.gz"), &e)
+	return &e
+}
+
+func loadGzipJSON(t *testing.T, path string, v any) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "pil", "expect.json.gz"))
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,11 +44,9 @@ func loadPILExpect(t *testing.T) *pilExpect {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e pilExpect
-	if err := json.NewDecoder(zr).Decode(&e); err != nil {
+	if err := json.NewDecoder(zr).Decode(v); err != nil {
 		t.Fatal(err)
 	}
-	return &e
 }
 
 // compareRGB describes how got differs from want ("" if identical).

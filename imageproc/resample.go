@@ -168,26 +168,51 @@ func resampleWindow(dst []uint8, src *RGB, outW, outH int, f filterSpec, x0, y0,
 
 // horizontalPass resamples source rows rowFirst..rowLast-1 along x with kh,
 // writing len(kh.start) pixels per row into out.
+//
+// Each source row is first split into planes so that every output value is
+// a dot product of two contiguous slices, which Go compiles into a tight
+// loop. Red and green share one int64 accumulator as two 32-bit lanes
+// (red + green<<32): the lanes cannot disturb each other's value because
+// each lane's sum fits in an int32, as it must in Pillow's C code too, so
+// the low 32 bits are exactly the red sum and the rest the green sum.
 func horizontalPass(out []uint8, src *RGB, rowFirst, rowLast int, kh kernel) {
 	const half = 1 << (precisionBits - 1)
 	srcStride := 3 * src.W
 	n := len(kh.start)
+	rg := make([]int64, src.W)
+	bl := make([]int32, src.W)
+	k64 := make([]int64, len(kh.coeffs))
+	for i, c := range kh.coeffs {
+		k64[i] = int64(c)
+	}
 	for r := rowFirst; r < rowLast; r++ {
 		in := src.Pix[r*srcStride : (r+1)*srcStride]
+		for x := range rg {
+			p := in[3*x : 3*x+3 : 3*x+3]
+			rg[x] = int64(p[0]) | int64(p[1])<<32
+			bl[x] = int32(p[2])
+		}
 		o := out[(r-rowFirst)*3*n : (r-rowFirst+1)*3*n]
 		for xx := range n {
-			taps := kh.taps[xx]
+			s, taps := kh.start[xx], kh.taps[xx]
 			k := kh.coeffs[xx*kh.ksize : xx*kh.ksize+taps]
-			p := in[3*kh.start[xx] : 3*(kh.start[xx]+taps)]
-			s0, s1, s2 := int32(half), int32(half), int32(half)
-			for i, c := range k {
-				q := p[3*i : 3*i+3 : 3*i+3]
-				s0 += int32(q[0]) * c
-				s1 += int32(q[1]) * c
-				s2 += int32(q[2]) * c
+			kk := k64[xx*kh.ksize : xx*kh.ksize+taps]
+			a := rg[s : s+taps]
+			b := bl[s : s+taps]
+			a = a[:len(kk)]
+			b = b[:len(k)]
+			acc := int64(half | half<<32)
+			for i, c := range kk {
+				acc += a[i] * c
 			}
+			accB := int32(half)
+			for i, c := range k {
+				accB += b[i] * c
+			}
+			red := int32(acc)
+			green := int32((acc - int64(red)) >> 32)
 			d := o[3*xx : 3*xx+3 : 3*xx+3]
-			d[0], d[1], d[2] = clip8(s0), clip8(s1), clip8(s2)
+			d[0], d[1], d[2] = clip8(red), clip8(green), clip8(accB)
 		}
 	}
 }

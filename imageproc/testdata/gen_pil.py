@@ -1,10 +1,12 @@
 """Writes imageproc's PIL parity fixtures (run with Debian's python3-pil 9.4).
 
-    /usr/bin/python3 gen_pil.py
+    CLIPREF=/path/to/clip-reference/tools /usr/bin/python3 gen_pil.py
 
 For every file written to pil/, PIL's Image.open(f).convert("RGB") bytes go to
 pil/expect.json.gz (base64), so the Go tests can check decoding byte for byte;
-for resize.png, PIL's resize to several sizes with every filter.
+for resize_*.png, PIL's resize to several sizes with every filter; and the
+reference CLIPImageProcessor pipeline (tools/clipref.py, needs torch) with
+small sizes and crops larger than the resized image (zero padding).
 Images are small and made from a fixed-seed random generator; PNGs are
 written by hand to cover colour types and bit depths PIL cannot save.
 """
@@ -15,6 +17,7 @@ import json
 import os
 import random
 import struct
+import sys
 import zlib
 
 import warnings
@@ -196,6 +199,17 @@ for srcname, im, sizes in (("resize_noise.png", src, [(20, 15), (61, 20), (30, 4
             out = im.resize((w, h), resample=pf)
             expect["resize"].append({"src": srcname, "filter": f, "w": w, "h": h,
                                      "rgb": base64.b64encode(out.tobytes()).decode()})
+
+# The reference pipeline with unusual sizes: the crop is larger than the
+# resized image on one or both sides, or odd.
+sys.path.insert(0, os.environ["CLIPREF"])
+import clipref  # noqa: E402
+
+expect["preprocess"] = []
+for size, crop in ((20, 24), (21, 16), (8, 40), (17, 17)):
+    x = clipref.preprocess(os.path.join(OUT, "resize_noise.png"), size=size, crop=crop)
+    expect["preprocess"].append({"src": "resize_noise.png", "size": size, "crop": crop,
+                                 "f32": base64.b64encode(x.numpy().astype("<f4").tobytes()).decode()})
 
 with gzip.open(os.path.join(OUT, "expect.json.gz"), "wt") as f:
     json.dump(expect, f, indent=0, sort_keys=True)

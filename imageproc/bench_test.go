@@ -1,0 +1,86 @@
+package imageproc
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func benchFile(b *testing.B, name string) []byte {
+	data, err := os.ReadFile(filepath.Join(kitDir, "images", name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+// BenchmarkDecodePreprocessJPEG512 is the whole per-image path for a
+// 512x512 JPEG: decode, resize to 224, crop, normalise.
+func BenchmarkDecodePreprocessJPEG512(b *testing.B) {
+	data := benchFile(b, "chelsea_512.jpg")
+	cfg := DefaultConfig()
+	dst := make([]float32, 3*224*224)
+	b.ReportAllocs()
+	for b.Loop() {
+		img, err := DecodeBytes(data, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cfg.PreprocessInto(dst, img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeJPEG512(b *testing.B) {
+	data := benchFile(b, "chelsea_512.jpg")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeBytes(data, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPreprocess512 is resize 512x512 -> 224x224 plus normalisation.
+func BenchmarkPreprocess512(b *testing.B) {
+	img, err := DecodeBytes(benchFile(b, "chelsea_512.jpg"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	dst := make([]float32, 3*224*224)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := cfg.PreprocessInto(dst, img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPreprocessLarge is the 1411x1411 retina.jpg: long kernels.
+func BenchmarkPreprocessLarge(b *testing.B) {
+	img, err := DecodeBytes(benchFile(b, "retina.jpg"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	dst := make([]float32, 3*224*224)
+	for b.Loop() {
+		if err := cfg.PreprocessInto(dst, img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkResize512To224(b *testing.B) {
+	img, err := DecodeBytes(benchFile(b, "chelsea_512.jpg"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Resize(img, 224, 224, Bicubic); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

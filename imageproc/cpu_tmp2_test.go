@@ -1,0 +1,5 @@
+package imageproc
+
+import "os"
+
+var osReadFile = os.ReadFile
