@@ -37,7 +37,11 @@ func TestParseConfig(t *testing.T) {
 		{`{"size": {"height": 256, "width": 384}, "do_center_crop": false}`,
 			with(func(c *Config) { c.Size = Size{Height: 256, Width: 384}; c.DoCenterCrop = false })},
 		{`{"image_mean": [0.5, 0.5, 0.5], "image_std": 0.5, "resample": 2}`,
-			with(func(c *Config) { c.Mean = [3]float64{0.5, 0.5, 0.5}; c.Std = [3]float64{0.5, 0.5, 0.5}; c.Resample = Bilinear })},
+			with(func(c *Config) {
+				c.Mean = [3]float64{0.5, 0.5, 0.5}
+				c.Std = [3]float64{0.5, 0.5, 0.5}
+				c.Resample = Bilinear
+			})},
 		{`{"do_rescale": false, "rescale_factor": 0.5, "do_normalize": false, "do_convert_rgb": false, "do_resize": false}`,
 			with(func(c *Config) {
 				c.DoRescale, c.RescaleFactor, c.DoNormalize, c.DoConvertRGB, c.DoResize = false, 0.5, false, false, false

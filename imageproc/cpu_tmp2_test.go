@@ -1,5 +1,0 @@
-package imageproc
-
-import "os"
-
-var osReadFile = os.ReadFile
