@@ -39,7 +39,7 @@ type encoded struct {
 func encodeFiles(ctx context.Context, m *clip.Model, paths []string, f imageFlags, emit func(encoded) error) error {
 	batch := max(f.batch, 1)
 	pre := m.ImageConfig()
-	opt := imageproc.Options{MaxPixels: f.maxPixels}
+	opt := imageproc.Options{MaxPixels: int64(f.maxPixels)}
 	for lo := 0; lo < len(paths); lo += batch {
 		chunk := paths[lo:min(lo+batch, len(paths))]
 		pixels := make([][]float32, len(chunk))
