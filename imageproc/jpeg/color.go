@@ -209,17 +209,7 @@ func (d *decoder) convert(dst []uint8, bpp int) {
 				}
 			}
 		case csYCbCr:
-			yr := ups[0].row(y)[:w]
-			cb := ups[1].row(y)[:w]
-			cr := ups[2].row(y)[:w]
-			for x := range yr {
-				Y := int32(yr[x])
-				b, r := cb[x], cr[x]
-				o := out[x*bpp : x*bpp+3 : x*bpp+3]
-				o[0] = clamp(Y + ycc.crR[r])
-				o[1] = clamp(Y + (ycc.cbG[b]+ycc.crG[r])>>scaleBits)
-				o[2] = clamp(Y + ycc.cbB[b])
-			}
+			yccRow(out, ups[0].row(y)[:w], ups[1].row(y)[:w], ups[2].row(y)[:w], bpp)
 		case csRGB:
 			r := ups[0].row(y)[:w]
 			g := ups[1].row(y)[:w]
@@ -267,4 +257,27 @@ func cmykToRGB(v, k uint8) uint8 {
 	t := (255-int32(v))*nk + 128
 	r := nk - ((t>>8)+t)>>8
 	return uint8(min(max(r, 0), 255))
+}
+
+// yccRow converts one row of YCbCr samples to RGB (jdcolext.c
+// ycc_rgb_convert_internal), writing bpp (3 or 4) bytes per pixel; a
+// fourth byte is left for the caller.
+func yccRow(out, yr, cb, cr []uint8, bpp int) {
+	cb = cb[:len(yr)]
+	cr = cr[:len(yr)]
+	t := &ycc
+	for x, yv := range yr {
+		if len(out) < 3 {
+			return
+		}
+		Y := int32(yv)
+		b, r := cb[x], cr[x]
+		R := Y + t.crR[r]
+		G := Y + (t.cbG[b]+t.crG[r])>>scaleBits
+		B := Y + t.cbB[b]
+		out[0] = uint8(min(max(R, 0), 255))
+		out[1] = uint8(min(max(G, 0), 255))
+		out[2] = uint8(min(max(B, 0), 255))
+		out = out[min(bpp, len(out)):]
+	}
 }

@@ -55,9 +55,9 @@ type component struct {
 	// component's latest scan (used by block smoothing for rows the latest
 	// scan had no data for).
 	prevCoefBits [64]int
-	dcTbl    int
-	acTbl    int
-	dcPred   int32
+	dcTbl        int
+	acTbl        int
+	dcPred       int32
 }
 
 // decoder holds the state of one decode.
@@ -482,16 +482,22 @@ func (d *decoder) parseDHT(seg []byte) error {
 
 // zigzag maps zigzag index to natural (row-major) index. Entries past 63
 // are 63, like libjpeg's jpeg_natural_order, so that a corrupt run length
-// cannot index outside a block.
-var zigzag = [80]uint8{
-	0, 1, 8, 16, 9, 2, 3, 10,
-	17, 24, 32, 25, 18, 11, 4, 5,
-	12, 19, 26, 33, 40, 48, 41, 34,
-	27, 20, 13, 6, 7, 14, 21, 28,
-	35, 42, 49, 56, 57, 50, 43, 36,
-	29, 22, 15, 23, 30, 37, 44, 51,
-	58, 59, 52, 45, 38, 31, 39, 46,
-	53, 60, 61, 54, 47, 55, 62, 63,
-	63, 63, 63, 63, 63, 63, 63, 63,
-	63, 63, 63, 63, 63, 63, 63, 63,
-}
+// cannot index outside a block; the table has 128 entries so that an index
+// masked with 127 needs no bounds check.
+var zigzag = func() (t [128]uint8) {
+	order := [64]uint8{
+		0, 1, 8, 16, 9, 2, 3, 10,
+		17, 24, 32, 25, 18, 11, 4, 5,
+		12, 19, 26, 33, 40, 48, 41, 34,
+		27, 20, 13, 6, 7, 14, 21, 28,
+		35, 42, 49, 56, 57, 50, 43, 36,
+		29, 22, 15, 23, 30, 37, 44, 51,
+		58, 59, 52, 45, 38, 31, 39, 46,
+		53, 60, 61, 54, 47, 55, 62, 63,
+	}
+	copy(t[:], order[:])
+	for i := 64; i < len(t); i++ {
+		t[i] = 63
+	}
+	return t
+}()

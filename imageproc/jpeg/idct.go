@@ -171,3 +171,14 @@ func idctIslow(in *[64]int16, q *[64]int32, out []uint8, stride int) {
 		o[4] = rangeLimit[((tmp13-tmp0+rnd)>>sh)&1023]
 	}
 }
+
+// idctDC is idctIslow for a block whose AC coefficients are all zero: the
+// two passes' DC shortcuts reduce to one value, (dc*q<<2 + 16) >> 5.
+func idctDC(dc int16, q int32, out []uint8, stride int) {
+	v := rangeLimit[((int64(int32(dc)*q<<pass1Bits)+(1<<(pass1Bits+2)))>>(pass1Bits+3))&1023]
+	_ = out[7*stride+7]
+	for r := 0; r < 8; r++ {
+		o := (*[8]uint8)(out[r*stride:])
+		o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = v, v, v, v, v, v, v, v
+	}
+}

@@ -231,8 +231,12 @@ func (d *decoder) decodeMCUs() error {
 								continue
 							}
 							blk = [64]int16{}
-							d.decodeBlockSeq(c, &blk)
-							idctIslow(&blk, &c.q, c.plane[by*8*c.stride+bx*8:], c.stride)
+							dst := c.plane[by*8*c.stride+bx*8:]
+							if d.decodeBlockSeq(c, &blk) {
+								idctIslow(&blk, &c.q, dst, c.stride)
+							} else {
+								idctDC(blk[0], c.q[0], dst, c.stride)
+							}
 						}
 					}
 				}
@@ -297,18 +301,42 @@ func (d *decoder) decodeBlockBuffered(c *component, b *[64]int16) {
 }
 
 // decodeBlockSeq decodes one sequential-mode block (libjpeg jdhuff.c).
-func (d *decoder) decodeBlockSeq(c *component, b *[64]int16) {
+// It is the hot loop of baseline decoding, so the bit reader is used
+// inline: one refill check per coefficient covers the Huffman code (at
+// most 17 bits) and its extra bits (at most 15).
+// It reports whether any AC coefficient may be non-zero.
+func (d *decoder) decodeBlockSeq(c *component, b *[64]int16) (hasAC bool) {
 	br := &d.br
 	s := br.decode(d.dc[c.dcTbl])
 	c.dcPred += br.receiveExtend(uint(s))
 	b[0] = int16(c.dcPred)
 	ac := d.ac[c.acTbl]
+	acc, n := br.acc, br.n
 	for k := 1; k < 64; k++ {
-		rs := br.decode(ac)
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
+		}
+		var rs int32
+		if e := ac.lookup[acc>>(n-lookBits)&(1<<lookBits-1)]; e != 0 {
+			n -= uint(e >> 8)
+			rs = int32(e & 0xFF)
+		} else {
+			br.acc, br.n = acc, n
+			rs = br.decode(ac)
+			acc, n = br.acc, br.n
+		}
 		r, s := int(rs>>4), uint(rs&15)
 		if s != 0 {
+			hasAC = true
 			k += r
-			b[zigzag[k]] = int16(br.receiveExtend(s))
+			n -= s
+			v := int32(acc>>n) & (1<<s - 1)
+			if v < 1<<(s-1) {
+				v += -1<<s + 1
+			}
+			b[zigzag[k&127]] = int16(v)
 		} else {
 			if r != 15 {
 				break
@@ -316,6 +344,8 @@ func (d *decoder) decodeBlockSeq(c *component, b *[64]int16) {
 			k += 15
 		}
 	}
+	br.acc, br.n = acc, n
+	return hasAC
 }
 
 // acFirst decodes an initial AC scan of one block (decode_mcu_AC_first).
@@ -331,7 +361,7 @@ func (d *decoder) acFirst(c *component, b *[64]int16) {
 		r, s := int(rs>>4), uint(rs&15)
 		if s != 0 {
 			k += r
-			b[zigzag[k]] = int16(br.receiveExtend(s) << d.al)
+			b[zigzag[k&127]] = int16(br.receiveExtend(s) << d.al)
 		} else {
 			if r == 15 {
 				k += 15
@@ -375,7 +405,7 @@ func (d *decoder) acRefine(c *component, b *[64]int16) {
 				break
 			}
 			for k <= se {
-				z := zigzag[k]
+				z := zigzag[k&127]
 				if b[z] != 0 {
 					if br.bit() && b[z]&p1 == 0 {
 						if b[z] >= 0 {
@@ -393,13 +423,13 @@ func (d *decoder) acRefine(c *component, b *[64]int16) {
 				k++
 			}
 			if s != 0 {
-				b[zigzag[k]] = val
+				b[zigzag[k&127]] = val
 			}
 		}
 	}
 	if d.eobrun > 0 {
 		for ; k <= se; k++ {
-			z := zigzag[k]
+			z := zigzag[k&127]
 			if b[z] != 0 {
 				if br.bit() && b[z]&p1 == 0 {
 					if b[z] >= 0 {

@@ -174,6 +174,14 @@ def generate():
         write("cut%02d.jpg" % int(frac * 100), cut)
         write("cut%02d_eoi.jpg" % int(frac * 100), cut + b"\xff\xd9")
     write("noeoi.jpg", base[:-2])
+    # No DHT segment: libjpeg-turbo falls back to the standard tables.
+    nodht = base
+    while True:
+        try:
+            nodht = strip(nodht, 0xC4)
+        except ValueError:
+            break
+    write("nodht.jpg", nodht)
     write("header_only.jpg", base[:sos])
     g = bytearray(base)
     for off in (sos + 40, sos + 200, sos + 600):
