@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/goclip/goclip/clip"
@@ -145,22 +146,42 @@ func compareEmbeddings(t *testing.T, what string, got [][]float32, want []float3
 	t.Logf("%s: max |Δ| %.3g, worst centred cosine %.7f", what, maxd, worst)
 }
 
+// synthModels caches the synthetic models across tests: building the
+// full-size one takes seconds. Tests never close them; the process ends.
+var synthModels sync.Map // name → *synthEntry
+
+type synthEntry struct {
+	once    sync.Once
+	model   *clip.Model
+	weights *synth.Weights
+	err     error
+}
+
+// synthModel returns the kit model called name, built from WEIGHTS.md.
 func synthModel(t testing.TB, name string) *clip.Model {
-	t.Helper()
-	cfg, err := clip.LoadConfig(kit + "models/" + name + "/config.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := synth.Generate(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := clip.New(cfg, w, clip.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m, _ := synthModelWeights(t, name)
 	return m
+}
+
+func synthModelWeights(t testing.TB, name string) (*clip.Model, *synth.Weights) {
+	t.Helper()
+	v, _ := synthModels.LoadOrStore(name, &synthEntry{})
+	e := v.(*synthEntry)
+	e.once.Do(func() {
+		cfg, err := clip.LoadConfig(kit + "models/" + name + "/config.json")
+		if err != nil {
+			e.err = err
+			return
+		}
+		if e.weights, e.err = synth.Generate(cfg); e.err != nil {
+			return
+		}
+		e.model, e.err = clip.New(cfg, e.weights, clip.Options{})
+	})
+	if e.err != nil {
+		t.Fatal(e.err)
+	}
+	return e.model, e.weights
 }
 
 func TestGoldenEmbeddings(t *testing.T) {

@@ -1,0 +1,349 @@
+package clip_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/goclip/goclip/checkpoint"
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/imageproc"
+)
+
+// modelFolder makes a temporary model folder with the kit folder's
+// config, preprocessor and tokenizer files, and returns its path.
+func modelFolder(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "preprocessor_config.json", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"} {
+		b, err := os.ReadFile(filepath.Join(kit, "models", name, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// encodeSome encodes the first n golden images and a few prompts.
+func encodeSome(t *testing.T, m *clip.Model, n int) (img, txt [][]float32) {
+	t.Helper()
+	in := readInputs(t)
+	ctx := context.Background()
+	img, err := m.EncodeImages(ctx, goldenPixels(t, in)[:n])
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt, err = m.EncodeTexts(ctx, in.Prompts[:n])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img, txt
+}
+
+func maxDiff(a, b [][]float32) float64 {
+	d := 0.0
+	for i := range a {
+		for j := range a[i] {
+			d = max(d, float64(abs32(a[i][j]-b[i][j])))
+		}
+	}
+	return d
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// TestLoadTinyFolders loads the tiny model from the kit's safetensors
+// folder and from a pytorch_model.bin written by real torch.save (F32, F16
+// and BF16), and checks the embeddings against the golden ones / the same
+// weights in memory.
+func TestLoadTinyFolders(t *testing.T) {
+	in := readInputs(t)
+	gold := readGolden(t, kit+"golden/tiny-synth.safetensors")
+	m, err := clip.Load(kit+"models/tiny-synth", clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	img, err := m.EncodeImages(ctx, goldenPixels(t, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareEmbeddings(t, "safetensors image_embeds", img, gold["image_embeds"].f32, m.EmbedDim())
+	txt, err := m.EncodeTexts(ctx, in.Prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareEmbeddings(t, "safetensors text_embeds", txt, gold["text_embeds"].f32, m.EmbedDim())
+
+	want, wantTxt := encodeSome(t, m, 4)
+	t.Run("torch.save pytorch_model.bin", func(t *testing.T) {
+		dir := modelFolder(t, "tiny-synth")
+		copyFile(t, "../testdata/checkpoint/tiny-synth/pytorch_model.bin", filepath.Join(dir, "pytorch_model.bin"))
+		m2, err := clip.Load(dir, clip.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m2.Close()
+		got, gotTxt := encodeSome(t, m2, 4)
+		if d := max(maxDiff(got, want), maxDiff(gotTxt, wantTxt)); d != 0 {
+			t.Errorf("max |Δ| %g to the safetensors model, want identical outputs", d)
+		}
+	})
+	// The F16 and BF16 fixtures leave out the token embedding (to stay
+	// small): it comes from the F32 file.
+	for _, c := range []struct {
+		file  string
+		limit float64
+	}{{"tiny-synth-f16.bin", 0.02}, {"tiny-synth-bf16.bin", 0.2}} {
+		t.Run(c.file, func(t *testing.T) {
+			half, err := checkpoint.Open("../testdata/checkpoint/" + c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer half.Close()
+			full, err := checkpoint.Open(kit + "models/tiny-synth/model.safetensors")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer full.Close()
+			m2, err := clip.New(m.Config, fallbackWeights{clip.StoreWeights{Store: half}, clip.StoreWeights{Store: full}}, clip.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m2.Close()
+			got, gotTxt := encodeSome(t, m2, 4)
+			d := max(maxDiff(got, want), maxDiff(gotTxt, wantTxt))
+			if d > c.limit || d == 0 {
+				t.Errorf("max |Δ| %g to the F32 model, want in (0, %g]", d, c.limit)
+			}
+			t.Logf("max |Δ| %g to the F32 model", d)
+		})
+	}
+}
+
+type fallbackWeights struct{ first, second clip.Weights }
+
+func (f fallbackWeights) Tensor(name string) ([]int, []float32, error) {
+	s, d, err := f.first.Tensor(name)
+	if errors.Is(err, clip.ErrTensorNotFound) {
+		return f.second.Tensor(name)
+	}
+	return s, d, err
+}
+
+// TestLoadFullSizeFormats writes the full-size synthetic ViT-B/32 as F16
+// safetensors and as an F32 pytorch_model.bin, loads each folder, and
+// checks the outputs against the same weights in memory: identical for the
+// .bin, identical to F16-rounded weights for the F16 file.
+func TestLoadFullSizeFormats(t *testing.T) {
+	if testing.Short() {
+		t.Skip("full-size model in -short mode")
+	}
+	ref, w := synthModelWeights(t, "vit-b-32-synth")
+	var tensors []checkpoint.NamedTensor
+	for _, n := range w.Names() {
+		tensors = append(tensors, checkpoint.NamedTensor{Name: n, Shape: w.Shapes[n], Data: w.Data[n]})
+	}
+	want, wantTxt := encodeSome(t, ref, 3)
+
+	t.Run("pytorch_model.bin", func(t *testing.T) {
+		dir := modelFolder(t, "vit-b-32-synth")
+		if err := checkpoint.WritePyTorch(filepath.Join(dir, "pytorch_model.bin"), tensors, checkpoint.F32); err != nil {
+			t.Fatal(err)
+		}
+		m, err := clip.Load(dir, clip.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		got, gotTxt := encodeSome(t, m, 3)
+		if d := max(maxDiff(got, want), maxDiff(gotTxt, wantTxt)); d != 0 {
+			t.Errorf("max |Δ| %g, want identical outputs", d)
+		}
+	})
+	t.Run("model.safetensors F16", func(t *testing.T) {
+		dir := modelFolder(t, "vit-b-32-synth")
+		if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), tensors, checkpoint.F16, map[string]string{"format": "pt"}); err != nil {
+			t.Fatal(err)
+		}
+		m, err := clip.Load(dir, clip.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		got, gotTxt := encodeSome(t, m, 3)
+		// The same computation on weights rounded to F16 in memory.
+		rounded := &roundedWeights{w}
+		cfg := ref.Config
+		m16, err := clip.New(cfg, rounded, clip.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m16.Close()
+		want16, wantTxt16 := encodeSome(t, m16, 3)
+		if d := max(maxDiff(got, want16), maxDiff(gotTxt, wantTxt16)); d != 0 {
+			t.Errorf("max |Δ| %g to F16-rounded weights, want identical outputs", d)
+		}
+		t.Logf("F16 vs F32 weights: max |Δ| %g", max(maxDiff(got, want), maxDiff(gotTxt, wantTxt)))
+	})
+}
+
+type roundedWeights struct{ clip.Weights }
+
+func (r *roundedWeights) Tensor(name string) ([]int, []float32, error) {
+	s, d, err := r.Weights.Tensor(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]float32, len(d))
+	for i, v := range d {
+		out[i] = checkpoint.F16ToF32(checkpoint.F32ToF16(v))
+	}
+	return s, out, nil
+}
+
+// TestLoadErrors checks that broken model folders fail with messages that
+// name the problem.
+func TestLoadErrors(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		want  string
+	}{
+		{"no weights", func(t *testing.T, dir string) {}, "no weights"},
+		{"no config", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, "config.json"))
+		}, "config.json"},
+		{"bad config", func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"vision_config": {"hidden_act": "swish"}}`), 0o644)
+		}, "hidden_act"},
+		{"shape mismatch", func(t *testing.T, dir string) {
+			copyFile(t, kit+"models/tiny-synth/model.safetensors", filepath.Join(dir, "model.safetensors"))
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"projection_dim": 24, "text_config": {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2}, "vision_config": {"hidden_size": 48, "intermediate_size": 128, "num_attention_heads": 4, "num_hidden_layers": 2}}`), 0o644)
+		}, "[128, 48]"},
+		{"missing tensor", func(t *testing.T, dir string) {
+			copyFile(t, kit+"models/tiny-synth/model.safetensors", filepath.Join(dir, "model.safetensors"))
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"projection_dim": 24, "text_config": {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4, "num_hidden_layers": 3}, "vision_config": {"hidden_size": 48, "intermediate_size": 96, "num_attention_heads": 4, "num_hidden_layers": 2}}`), 0o644)
+		}, "text_model.encoder.layers.2."},
+		{"preprocessor size", func(t *testing.T, dir string) {
+			copyFile(t, kit+"models/tiny-synth/model.safetensors", filepath.Join(dir, "model.safetensors"))
+			os.WriteFile(filepath.Join(dir, "preprocessor_config.json"), []byte(`{"crop_size": 256, "size": 256}`), 0o644)
+		}, "256"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := modelFolder(t, "tiny-synth")
+			c.setup(t, dir)
+			m, err := clip.Load(dir, clip.Options{})
+			if err == nil {
+				m.Close()
+				t.Fatal("loaded")
+			}
+			if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), dir) {
+				t.Errorf("error %q does not name %q and the folder", err, c.want)
+			}
+		})
+	}
+}
+
+// TestBatchEqualsSingle checks that an image's embedding does not depend on
+// the batch it is encoded in, nor a prompt's on the other prompts.
+func TestBatchEqualsSingle(t *testing.T) {
+	for _, name := range []string{"tiny-synth", "vit-b-32-synth"} {
+		t.Run(name, func(t *testing.T) {
+			if name == "vit-b-32-synth" && testing.Short() {
+				t.Skip("full-size model in -short mode")
+			}
+			m := synthModel(t, name)
+			in := readInputs(t)
+			px := goldenPixels(t, in)[:5]
+			ctx := context.Background()
+			batch, err := m.EncodeImages(ctx, px)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb, err := m.EncodeTexts(ctx, in.Prompts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range px {
+				one, err := m.EncodeImages(ctx, px[i:i+1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := maxDiff(one, batch[i:i+1]); d > 1e-5 {
+					t.Errorf("image %d: batch vs single max |Δ| %g", i, d)
+				}
+			}
+			for i := range in.Prompts {
+				one, err := m.EncodeTexts(ctx, in.Prompts[i:i+1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := maxDiff(one, tb[i:i+1]); d > 1e-5 {
+					t.Errorf("prompt %d: batch vs single max |Δ| %g", i, d)
+				}
+			}
+		})
+	}
+}
+
+// TestEncodeFiles runs the whole path from image files to embeddings on the
+// lossless kit images, whose pixels match the reference exactly.
+func TestEncodeFiles(t *testing.T) {
+	m, err := clip.Load(kit+"models/tiny-synth", clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	in := readInputs(t)
+	gold := readGolden(t, kit+"golden/tiny-synth.safetensors")
+	p := m.EmbedDim()
+	var imgs []*imageproc.RGB
+	var want []float32
+	for i, name := range in.Images {
+		if strings.HasSuffix(name, ".jpg") || name == "chelsea_lossy.webp" {
+			continue
+		}
+		img, err := imageproc.DecodeFile(kit+"images/"+name, imageproc.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, img)
+		want = append(want, gold["image_embeds"].f32[i*p:(i+1)*p]...)
+	}
+	got, err := m.EncodeRGB(context.Background(), imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		for j := range got[i] {
+			if d := abs32(got[i][j] - want[i*p+j]); d > 1e-4 {
+				t.Fatalf("image %d: |Δ| %g", i, d)
+			}
+		}
+	}
+}
