@@ -229,6 +229,10 @@ func TestPyTorchMalformed(t *testing.T) {
 	for _, c := range cases {
 		expectRefused(t, c.name+".bin", c.data, c.want...)
 	}
+	// One float expanded (stride 0) to 2^40 elements, named twice.
+	bomb := p(0x80, 2, "}(", "X", u4(1), "a", "ctorch._utils\n_rebuild_tensor_v2\n(", storagePID(60), "K\x00",
+		"(", 0x8a, 6, "\x00\x00\x00\x00\x00\x01", "t", "(K\x00t", 0x89, "NtRq\x01", "X", u4(1), "b", "h\x01", "u.")
+	expectRefused(t, "expand-bomb.bin", rezip(t, views, zip.Store, replacePickle(bomb), nil), `"a"`, "memory budget")
 	for _, frac := range []float64{0.1, 0.5, 0.9, 0.99} {
 		expectRefused(t, fmt.Sprintf("cut-%v.bin", frac), views[:int(frac*float64(len(views)))])
 	}

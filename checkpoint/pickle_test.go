@@ -85,7 +85,8 @@ func TestUnpickleTensor(t *testing.T) {
 	pt := w.(*pyTensor)
 	raw := []byte{0, 1, 2, 3, 4, 5}
 	// elements offset 1 + i*1 + j*3: [[1,4],[2,5]]
-	if got := viewBytes(raw, pt, 1); string(got) != "\x01\x04\x02\x05" {
+	budget := int64(4)
+	if got, err := viewBytes(raw, pt, 1, &budget); err != nil || string(got) != "\x01\x04\x02\x05" {
 		t.Errorf("view = %v", got)
 	}
 	bad := map[string][]byte{
@@ -202,21 +203,28 @@ func FuzzUnpickle(f *testing.F) {
 		if !ok {
 			return
 		}
+		budget := int64(1 << 22)
+		raws := make(map[*pyStorage][]byte)
 		for _, x := range d.vals {
 			pt, ok := x.(*pyTensor)
 			if !ok || pt.storage.numel > 1<<20 {
 				continue
 			}
 			es := pt.storage.dtype.Size()
-			raw := make([]byte, int(pt.storage.numel)*es)
+			raw, ok := raws[pt.storage]
+			if !ok {
+				raw = make([]byte, int(pt.storage.numel)*es)
+				raws[pt.storage] = raw
+			}
 			n := 1
 			for _, s := range pt.size {
 				n *= int(s)
 			}
-			if n > 1<<22 {
-				continue
+			got, err := viewBytes(raw, pt, es, &budget)
+			if err != nil {
+				return
 			}
-			if got := viewBytes(raw, pt, es); len(got) != n*es {
+			if len(got) != n*es {
 				t.Fatalf("view of %d elements has %d bytes", n, len(got))
 			}
 		}

@@ -12,6 +12,14 @@ import (
 // maxPickleSize caps a data.pkl that has to be decompressed.
 const maxPickleSize = 1 << 30
 
+// heapBudget returns how many bytes opening a torch archive of size bytes
+// may allocate for decompressed entries, byte-swapped storages and copies
+// of non-contiguous views. Real archives need at most a few times their
+// size; the cap stops small hostile files (deflate bombs, a view expanding
+// one element with stride 0 to billions, thousands of names for one view)
+// from exhausting memory.
+func heapBudget(size int) int64 { return 16*int64(size) + 256<<20 }
+
 // parsePyTorch reads a torch.save zip archive (the default format since
 // torch 1.6): <dir>/data.pkl is the pickled state dict, <dir>/data/<key>
 // holds each storage's raw elements, <dir>/byteorder (torch ≥ 2.1) says
@@ -49,7 +57,7 @@ func parsePyTorch(data []byte, file string) (map[string]*Tensor, error) {
 
 	bigEndian := false
 	if f, ok := entries[prefix+"byteorder"]; ok {
-		b, err := entryBytes(data, f, 16)
+		b, err := entryBytes(data, f, 16, nil)
 		if err != nil {
 			return nil, fail("byteorder: %v", err)
 		}
@@ -62,7 +70,8 @@ func parsePyTorch(data []byte, file string) (map[string]*Tensor, error) {
 		}
 	}
 
-	pkl, err := entryBytes(data, entries[prefix+"data.pkl"], maxPickleSize)
+	budget := heapBudget(len(data))
+	pkl, err := entryBytes(data, entries[prefix+"data.pkl"], maxPickleSize, &budget)
 	if err != nil {
 		return nil, fail("data.pkl: %v", err)
 	}
@@ -81,7 +90,8 @@ func parsePyTorch(data []byte, file string) (map[string]*Tensor, error) {
 		}
 	}
 
-	raws := make(map[string][]byte) // storage key → its elements, little-endian
+	raws := make(map[string][]byte)     // storage key → its elements, little-endian
+	views := make(map[*pyTensor][]byte) // a view object named twice is made once
 	tensors := make(map[string]*Tensor, len(dict.keys))
 	for i, k := range dict.keys {
 		name, ok := k.(string)
@@ -104,7 +114,7 @@ func parsePyTorch(data []byte, file string) (map[string]*Tensor, error) {
 			if err != nil {
 				return nil, fail("tensor %q: storage %s: %v", name, st.key, err)
 			}
-			if raw, err = entryBytes(data, f, int64(need)); err != nil {
+			if raw, err = entryBytes(data, f, int64(need), &budget); err != nil {
 				return nil, fail("tensor %q: storage %s: %v", name, st.key, err)
 			}
 			if len(raw) < need {
@@ -113,16 +123,26 @@ func parsePyTorch(data []byte, file string) (map[string]*Tensor, error) {
 			}
 			raw = raw[:need:need]
 			if bigEndian && es > 1 {
+				if budget -= int64(len(raw)); budget < 0 {
+					return nil, fail("tensor %q: byte-swapping storage %s exceeds the memory budget", name, st.key)
+				}
 				raw = swapBytes(raw, es)
 			}
 			raws[st.key] = raw
+		}
+		view, ok := views[pt]
+		if !ok {
+			if view, err = viewBytes(raw, pt, es, &budget); err != nil {
+				return nil, fail("tensor %q: %v", name, err)
+			}
+			views[pt] = view
 		}
 		tensors[name] = &Tensor{
 			Name:  name,
 			DType: st.dtype,
 			Shape: intShape(pt.size),
 			File:  file,
-			data:  viewBytes(raw, pt, es),
+			data:  view,
 		}
 	}
 	return tensors, nil
@@ -170,8 +190,9 @@ func loadStorage(pid any, storages map[string]*pyStorage) (any, error) {
 
 // entryBytes returns the content of a zip entry of at most limit bytes: a
 // slice of data itself when the entry is stored uncompressed, otherwise the
-// decompressed bytes (whose CRC the zip reader checks).
-func entryBytes(data []byte, f *zip.File, limit int64) ([]byte, error) {
+// decompressed bytes (whose CRC the zip reader checks), which are charged to
+// budget if it is not nil.
+func entryBytes(data []byte, f *zip.File, limit int64, budget *int64) ([]byte, error) {
 	if f.UncompressedSize64 > uint64(limit) {
 		return nil, fmt.Errorf("entry %s of %d bytes exceeds the %d expected", f.Name, f.UncompressedSize64, limit)
 	}
@@ -185,6 +206,11 @@ func entryBytes(data []byte, f *zip.File, limit int64) ([]byte, error) {
 			return nil, fmt.Errorf("entry %s: stored data runs past the end of the archive (truncated?)", f.Name)
 		}
 		return data[off : off+size : off+size], nil
+	}
+	if budget != nil {
+		if *budget -= size; *budget < 0 {
+			return nil, fmt.Errorf("entry %s: decompressing %d bytes exceeds the memory budget", f.Name, size)
+		}
 	}
 	rc, err := f.Open()
 	if err != nil {
@@ -206,14 +232,14 @@ func entryBytes(data []byte, f *zip.File, limit int64) ([]byte, error) {
 }
 
 // viewBytes returns the elements of a validated view of raw: a sub-slice
-// when the view is contiguous, else a contiguous copy.
-func viewBytes(raw []byte, t *pyTensor, es int) []byte {
+// when the view is contiguous, else a contiguous copy charged to budget.
+func viewBytes(raw []byte, t *pyTensor, es int, budget *int64) ([]byte, error) {
 	n := 1
 	for _, d := range t.size {
 		n *= int(d)
 	}
 	if n == 0 {
-		return []byte{}
+		return []byte{}, nil
 	}
 	off := int(t.offset)
 	contiguous := true
@@ -226,7 +252,10 @@ func viewBytes(raw []byte, t *pyTensor, es int) []byte {
 		want *= t.size[i]
 	}
 	if contiguous {
-		return raw[off*es : (off+n)*es : (off+n)*es]
+		return raw[off*es : (off+n)*es : (off+n)*es], nil
+	}
+	if *budget -= int64(n) * int64(es); *budget < 0 {
+		return nil, fmt.Errorf("copying a non-contiguous view of %d elements exceeds the memory budget", n)
 	}
 	out := make([]byte, 0, n*es)
 	idx := make([]int64, len(t.size))
@@ -245,7 +274,7 @@ func viewBytes(raw []byte, t *pyTensor, es int) []byte {
 			idx[d] = 0
 		}
 		if d < 0 {
-			return out
+			return out, nil
 		}
 	}
 }
