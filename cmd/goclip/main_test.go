@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const kit = "../../testdata/kit/"
+
+// goclip runs one command line in process and returns stdout, stderr and the exit status.
+func goclip(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), &env{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}, args)
+	return out.String(), errb.String(), code
+}
+
+func TestTokenize(t *testing.T) {
+	out, _, code := goclip(t, "tokenize", "a photo of a dog", "a photo of a cat")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	want := `{"text":"a photo of a dog","ids":[49406,320,1125,539,320,1929,49407]}` + "\n" +
+		`{"text":"a photo of a cat","ids":[49406,320,1125,539,320,2368,49407]}` + "\n"
+	if out != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	long := strings.Repeat("word ", 120)
+	for _, c := range []struct {
+		flag string
+		n    int
+	}{{"", 77}, {"--no-truncate", 122}} {
+		args := []string{"tokenize", long}
+		if c.flag != "" {
+			args = []string{"tokenize", c.flag, long}
+		}
+		out, _, _ := goclip(t, args...)
+		var v struct{ IDs []int }
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(err)
+		}
+		if len(v.IDs) != c.n || v.IDs[len(v.IDs)-1] != 49407 {
+			t.Errorf("%s: %d ids ending %d, want %d ending in EOS", c.flag, len(v.IDs), v.IDs[len(v.IDs)-1], c.n)
+		}
+	}
+}
+
+func TestEmbed(t *testing.T) {
+	model := kit + "models/tiny-synth"
+	img := kit + "images/chelsea.png"
+	out, errs, code := goclip(t, "embed", "--model", model, "--text", "a photo of a cat", "--image", img, "--text", "a dog")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines:\n%s", len(lines), out)
+	}
+	var first struct {
+		Kind      string    `json:"kind"`
+		Input     string    `json:"input"`
+		Embedding []float64 `json:"embedding"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	if first.Kind != "image" || first.Input != img || len(first.Embedding) != 24 {
+		t.Errorf("first line %+v: want the image first", first)
+	}
+	norm := 0.0
+	for _, v := range first.Embedding {
+		norm += v * v
+	}
+	if norm < 0.9999 || norm > 1.0001 {
+		t.Errorf("|embedding|² = %g, want 1", norm)
+	}
+	if !strings.Contains(lines[1], `"input":"a photo of a cat"`) || !strings.Contains(lines[2], `"input":"a dog"`) {
+		t.Errorf("texts not in order:\n%s", out)
+	}
+	raw, _, _ := goclip(t, "embed", "--model", model, "--raw", "--image", img)
+	var r struct{ Embedding []float64 }
+	json.Unmarshal([]byte(raw), &r)
+	n2 := 0.0
+	for _, v := range r.Embedding {
+		n2 += v * v
+	}
+	if n2 > 0.99 && n2 < 1.01 {
+		t.Errorf("--raw printed a normalised vector")
+	}
+}
+
+// TestClassifyBadFiles: an unreadable image gets an error line naming it,
+// the others are still classified, and the exit status is 1.
+func TestClassifyBadFiles(t *testing.T) {
+	model := kit + "models/tiny-synth"
+	args := []string{"classify", "--model", model, "--labels", "cat,dog,wild", "--json"}
+	good := []string{kit + "images/chelsea.png", kit + "images/coffee.png"}
+	bad := []string{"bad-empty.jpg", "bad-text.png", "bad-truncated.jpg", "bad-cut.jpg", "bad-bomb.png"}
+	files := []string{good[0]}
+	for _, b := range bad {
+		files = append(files, kit+"images/"+b)
+	}
+	files = append(files, good[1], filepath.Join(t.TempDir(), "missing.jpg"))
+	out, errs, code := goclip(t, append(args, files...)...)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d predictions, want 2:\n%s", len(lines), out)
+	}
+	for i, l := range lines {
+		var p struct {
+			Input         string
+			Label         string
+			Score         float64
+			Probabilities map[string]float64
+			Prompts       []struct {
+				Label, Prompt string
+				Probability   float64
+			}
+		}
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Input != good[i] || p.Probabilities[p.Label] != p.Score || len(p.Prompts) != 3 || p.Prompts[0].Prompt != "a photo of a cat." {
+			t.Errorf("prediction %d: %+v", i, p)
+		}
+	}
+	for _, b := range append(bad, "missing.jpg") {
+		if !strings.Contains(errs, b+": ") {
+			t.Errorf("stderr does not name %s:\n%s", b, errs)
+		}
+	}
+}
+
+func TestClassifyPromptsFile(t *testing.T) {
+	dir := t.TempDir()
+	pf := filepath.Join(dir, "prompts.txt")
+	os.WriteFile(pf, []byte("dog: a photo of a dog\ncat: a photo of a cat\nwild: a photo of a wild animal\nwild: a photo of a wolf\n"), 0o644)
+	for _, ens := range []string{"max", "mean"} {
+		out, errs, code := goclip(t, "classify", "--model", kit+"models/tiny-synth", "--prompts", pf, "--ensemble", ens, kit+"images/horse.png")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		f := strings.Split(strings.TrimSpace(out), "\t")
+		if len(f) != 4 || f[0] != kit+"images/horse.png" {
+			t.Errorf("output %q", out)
+		}
+	}
+	os.WriteFile(pf, []byte("dog a photo of a dog\n"), 0o644)
+	_, errs, code := goclip(t, "classify", "--model", kit+"models/tiny-synth", "--prompts", pf, kit+"images/horse.png")
+	if code == 0 || !strings.Contains(errs, "prompts.txt") || !strings.Contains(errs, "line 1") {
+		t.Errorf("bad prompts file: exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{}, {"nope"}, {"classify"}, {"classify", "--model", "x", "a.jpg"},
+		{"classify", "--model", "x", "--labels", "a", "--prompts", "p", "a.jpg"},
+		{"embed", "--model", "x"}, {"tokenize"}, {"classify", "--bogus"},
+	} {
+		if _, _, code := goclip(t, args...); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+	}
+	if _, errs, code := goclip(t, "classify", "--model", "/nonexistent", "--labels", "a,b", "x.jpg"); code != 1 || !strings.Contains(errs, "/nonexistent") {
+		t.Errorf("missing model: exit %d, %q", code, errs)
+	}
+}
