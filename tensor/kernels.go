@@ -21,6 +21,10 @@ type kernels struct {
 	// (a tail strip of 2 rows then costs a third of a full one).
 	tile func(k int, a, b, c []float32, ldc, rows int, add bool)
 
+	// tileStrided is tile for an unpacked A: row i of the strip starts at
+	// a[i·lda] (all mr rows must exist).
+	tileStrided func(k int, a []float32, lda int, b, c []float32, ldc int, add bool)
+
 	// epilogue writes dst[j] = act(src[j] + bias[j]) (bias may be nil),
 	// adding to dst instead when acc is set.
 	epilogue func(dst, src, bias []float32, act Activation, acc bool)
@@ -40,17 +44,18 @@ type kernels struct {
 // goKernels is the portable implementation, used on every architecture
 // without assembly and when the purego build tag is set.
 var goKernels = &kernels{
-	name:       "go",
-	tile:       tileGo,
-	epilogue:   epilogueGo,
-	dot:        dotGo,
-	axpy:       axpyGo,
-	sum:        sumGo,
-	sumSqDev:   sumSqDevGo,
-	normAffine: normAffineGo,
-	expSub:     expSubGo,
-	scale:      scaleGo,
-	max:        maxGo,
+	name:        "go",
+	tile:        tileGo,
+	tileStrided: tileStridedGo,
+	epilogue:    epilogueGo,
+	dot:         dotGo,
+	axpy:        axpyGo,
+	sum:         sumGo,
+	sumSqDev:    sumSqDevGo,
+	normAffine:  normAffineGo,
+	expSub:      expSubGo,
+	scale:       scaleGo,
+	max:         maxGo,
 }
 
 // defaultKernels returns the fastest kernel set this CPU supports. The set

@@ -20,17 +20,18 @@ func newAVX2Kernels() *kernels {
 		return nil
 	}
 	return &kernels{
-		name:       "avx2",
-		tile:       tileAVX2,
-		epilogue:   epilogueAVX2,
-		dot:        dotAVX2,
-		axpy:       axpyAVX2,
-		sum:        sumAVX2,
-		sumSqDev:   sumSqDevAVX2,
-		normAffine: normAffineAVX2,
-		expSub:     expSubAVX2,
-		scale:      scaleAVX2,
-		max:        maxAVX2,
+		name:        "avx2",
+		tile:        tileAVX2,
+		tileStrided: tileStridedAVX2,
+		epilogue:    epilogueAVX2,
+		dot:         dotAVX2,
+		axpy:        axpyAVX2,
+		sum:         sumAVX2,
+		sumSqDev:    sumSqDevAVX2,
+		normAffine:  normAffineAVX2,
+		expSub:      expSubAVX2,
+		scale:       scaleAVX2,
+		max:         maxAVX2,
 	}
 }
 
@@ -45,6 +46,9 @@ func gemm4x16(k int, a, b, c *float32, ldc int, add bool)
 
 //go:noescape
 func gemm2x16(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemm6x16s(k int, a *float32, lda int, b, c *float32, ldc int, add bool)
 
 //go:noescape
 func epilogue8(dst, src, bias *float32, n int, flags int)
@@ -96,6 +100,28 @@ func tileAVX2(k int, a, b, c []float32, ldc, rows int, add bool) {
 	default:
 		gemm2x16(k, &a[0], &b[0], &c[0], ldc, add)
 	}
+}
+
+// tileStrided calls kn.tileStrided statically, so that escape analysis can
+// see that the stack buffers of matMul do not escape (an indirect call
+// would move them to the heap).
+func tileStrided(kn *kernels, k int, a []float32, lda int, b, c []float32, ldc int, add bool) {
+	if kn == asmKernels {
+		tileStridedAVX2(k, a, lda, b, c, ldc, add)
+		return
+	}
+	tileStridedGo(k, a, lda, b, c, ldc, add)
+}
+
+func tileStridedAVX2(k int, a []float32, lda int, b, c []float32, ldc int, add bool) {
+	if k == 0 {
+		tileStridedGo(0, a, lda, b, c, ldc, add)
+		return
+	}
+	_ = a[(mr-1)*lda+k-1]
+	_ = b[k*nr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	gemm6x16s(k, &a[0], lda, &b[0], &c[0], ldc, add)
 }
 
 func epilogueAVX2(dst, src, bias []float32, act Activation, acc bool) {

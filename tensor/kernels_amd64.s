@@ -298,6 +298,128 @@ g2put:
 	VZEROUPPER
 	RET
 
+// One k step of the strided-A 6x16 kernel: rows 0..2 of A at (SI),
+// (SI)(R9*1), (SI)(R9*2) and rows 3..5 the same from R12.
+#define STEPS(ao, bo) \
+	VMOVUPS bo(DI), Y0; \
+	VMOVUPS (bo+32)(DI), Y1; \
+	VBROADCASTSS ao(SI), Y2; \
+	VBROADCASTSS ao(SI)(R9*1), Y3; \
+	VFMADD231PS Y0, Y2, Y4; \
+	VFMADD231PS Y1, Y2, Y5; \
+	VFMADD231PS Y0, Y3, Y6; \
+	VFMADD231PS Y1, Y3, Y7; \
+	VBROADCASTSS ao(SI)(R9*2), Y2; \
+	VBROADCASTSS ao(R12), Y3; \
+	VFMADD231PS Y0, Y2, Y8; \
+	VFMADD231PS Y1, Y2, Y9; \
+	VFMADD231PS Y0, Y3, Y10; \
+	VFMADD231PS Y1, Y3, Y11; \
+	VBROADCASTSS ao(R12)(R9*1), Y2; \
+	VBROADCASTSS ao(R12)(R9*2), Y3; \
+	VFMADD231PS Y0, Y2, Y12; \
+	VFMADD231PS Y1, Y2, Y13; \
+	VFMADD231PS Y0, Y3, Y14; \
+	VFMADD231PS Y1, Y3, Y15
+
+// func gemm6x16s(k int, a *float32, lda int, b, c *float32, ldc int, add bool)
+TEXT ·gemm6x16s(SB), NOSPLIT, $0-49
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R9
+	MOVQ b+24(FP), DI
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ (SI)(R9*2), R12
+	ADDQ R9, R12
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	MOVQ CX, R10
+	SHRQ $2, R10
+	ANDQ $3, CX
+	TESTQ R10, R10
+	JZ   stail
+
+sloop4:
+	STEPS(0, 0)
+	STEPS(4, 64)
+	STEPS(8, 128)
+	STEPS(12, 192)
+	ADDQ $16, SI
+	ADDQ $16, R12
+	ADDQ $256, DI
+	DECQ R10
+	JNZ  sloop4
+
+stail:
+	TESTQ CX, CX
+	JZ    sstore
+
+sloop1:
+	STEPS(0, 0)
+	ADDQ $4, SI
+	ADDQ $4, R12
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  sloop1
+
+sstore:
+	MOVBLZX add+48(FP), R9
+	MOVQ    DX, R13
+	LEAQ    (DX)(R8*1), R11
+	TESTQ   R9, R9
+	JZ      sput
+	VADDPS  (DX), Y4, Y4
+	VADDPS  32(DX), Y5, Y5
+	VADDPS  (R11), Y6, Y6
+	VADDPS  32(R11), Y7, Y7
+	LEAQ    (DX)(R8*2), DX
+	LEAQ    (R11)(R8*2), R11
+	VADDPS  (DX), Y8, Y8
+	VADDPS  32(DX), Y9, Y9
+	VADDPS  (R11), Y10, Y10
+	VADDPS  32(R11), Y11, Y11
+	LEAQ    (DX)(R8*2), DX
+	LEAQ    (R11)(R8*2), R11
+	VADDPS  (DX), Y12, Y12
+	VADDPS  32(DX), Y13, Y13
+	VADDPS  (R11), Y14, Y14
+	VADDPS  32(R11), Y15, Y15
+	MOVQ    R13, DX
+	LEAQ    (DX)(R8*1), R11
+
+sput:
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	VMOVUPS Y6, (R11)
+	VMOVUPS Y7, 32(R11)
+	LEAQ    (DX)(R8*2), DX
+	LEAQ    (R11)(R8*2), R11
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	VMOVUPS Y10, (R11)
+	VMOVUPS Y11, 32(R11)
+	LEAQ    (DX)(R8*2), DX
+	LEAQ    (R11)(R8*2), R11
+	VMOVUPS Y12, (DX)
+	VMOVUPS Y13, 32(DX)
+	VMOVUPS Y14, (R11)
+	VMOVUPS Y15, 32(R11)
+	VZEROUPPER
+	RET
+
 // EXP replaces X by exp(X) (Cephes expf: Cody-Waite reduction, degree-6
 // polynomial, exponent built in the integer unit), using T1, T2.
 #define EXP(X, T1, T2) \

@@ -34,6 +34,29 @@ func tileGo(k int, a, b, c []float32, ldc, rows int, add bool) {
 	}
 }
 
+// tileStridedGo is the portable tileStrided.
+func tileStridedGo(k int, a []float32, lda int, b, c []float32, ldc int, add bool) {
+	b = b[:k*nr]
+	for i := 0; i < mr; i++ {
+		ai := a[i*lda : i*lda+k]
+		var acc [nr]float32
+		for p, av := range ai {
+			bp := b[p*nr : p*nr+nr : p*nr+nr]
+			for j, bv := range bp {
+				acc[j] += av * bv
+			}
+		}
+		ci := c[i*ldc : i*ldc+nr]
+		for j, v := range acc {
+			if add {
+				ci[j] += v
+			} else {
+				ci[j] = v
+			}
+		}
+	}
+}
+
 // epilogueGo is the portable epilogue (see kernels.epilogue).
 func epilogueGo(dst, src, bias []float32, act Activation, acc bool) {
 	src = src[:len(dst)]

@@ -47,38 +47,3 @@ func softmax(kn *kernels, x []float32) {
 	s := kn.expSub(x, m)
 	kn.scale(x, 1/s)
 }
-
-// MatMulNT computes C = A·Bᵀ for row-major A (m×k, row stride lda), B (n×k,
-// row stride ldb) and C (m×n, row stride ldc), overwriting C. It runs on the
-// calling goroutine; attention uses it for the scores Q·Kᵀ of one head.
-func MatMulNT(c, a, b []float32, m, n, k, lda, ldb, ldc int) {
-	matMulNT(bestKernels, c, a, b, m, n, k, lda, ldb, ldc)
-}
-
-func matMulNT(kn *kernels, c, a, b []float32, m, n, k, lda, ldb, ldc int) {
-	for i := 0; i < m; i++ {
-		ai := a[i*lda : i*lda+k]
-		ci := c[i*ldc : i*ldc+n]
-		for j := range ci {
-			ci[j] = kn.dot(ai, b[j*ldb:j*ldb+k])
-		}
-	}
-}
-
-// MatMulNN computes C = A·B for row-major A (m×k, row stride lda), B (k×n,
-// row stride ldb) and C (m×n, row stride ldc), overwriting C. It runs on the
-// calling goroutine; attention uses it for the weighted sum P·V of one head.
-func MatMulNN(c, a, b []float32, m, n, k, lda, ldb, ldc int) {
-	matMulNN(bestKernels, c, a, b, m, n, k, lda, ldb, ldc)
-}
-
-func matMulNN(kn *kernels, c, a, b []float32, m, n, k, lda, ldb, ldc int) {
-	for i := 0; i < m; i++ {
-		ai := a[i*lda : i*lda+k]
-		ci := c[i*ldc : i*ldc+n]
-		clear(ci)
-		for p, v := range ai {
-			kn.axpy(v, b[p*ldb:p*ldb+n], ci)
-		}
-	}
-}
