@@ -114,9 +114,11 @@ func (c Config) PreprocessInto(dst []float32, img *RGB) error {
 	// so a 3×256 table computes the float32 arithmetic once per level.
 	lut := c.levels()
 	plane := oh * ow
-	for ch3 := range 3 {
-		out := dst[ch3*plane : (ch3+1)*plane]
-		pad := lut[ch3][0]
+	padL := x0 - left // zero columns before the window, then cw columns, then the rest
+	for k := range 3 {
+		out := dst[k*plane : (k+1)*plane]
+		l := &lut[k]
+		pad := l[0]
 		for y := range oh {
 			row := out[y*ow : (y+1)*ow]
 			sy := y + top - y0 // row in win
@@ -126,14 +128,16 @@ func (c Config) PreprocessInto(dst []float32, img *RGB) error {
 				}
 				continue
 			}
-			src := win[3*sy*cw : 3*(sy+1)*cw]
-			for x := range row {
-				sx := x + left - x0
-				if sx < 0 || sx >= cw {
-					row[x] = pad
-					continue
-				}
-				row[x] = lut[ch3][src[3*sx+ch3]]
+			for x := range padL {
+				row[x] = pad
+			}
+			for x := padL + cw; x < ow; x++ {
+				row[x] = pad
+			}
+			src := win[3*sy*cw+k : 3*(sy+1)*cw]
+			mid := row[padL : padL+cw]
+			for x := range mid {
+				mid[x] = l[src[3*x]]
 			}
 		}
 	}
