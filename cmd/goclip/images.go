@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/goclip/goclip/clip"
@@ -89,7 +90,11 @@ func encodeFiles(ctx context.Context, m *clip.Model, paths []string, f imageFlag
 	return nil
 }
 
-// reportError prints a per-file error line.
+// reportError prints a per-file error line that names the file once.
 func reportError(e *env, path string, err error) {
-	fmt.Fprintf(e.stderr, "goclip: %s: %v\n", path, err)
+	msg := err.Error()
+	if !strings.Contains(msg, path) {
+		msg = path + ": " + msg
+	}
+	fmt.Fprintf(e.stderr, "goclip: %s\n", msg)
 }
