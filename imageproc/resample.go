@@ -179,14 +179,16 @@ func horizontalPass(out []uint8, src *RGB, rowFirst, rowLast int, kh kernel) {
 	const half = 1 << (precisionBits - 1)
 	srcStride := 3 * src.W
 	n := len(kh.start)
-	rg := make([]int64, src.W)
-	bl := make([]int32, src.W)
+	// Only source columns colFirst..colLast-1 are read.
+	colFirst, colLast := kh.start[0], kh.start[n-1]+kh.taps[n-1]
+	rg := make([]int64, colLast-colFirst)
+	bl := make([]int32, colLast-colFirst)
 	k64 := make([]int64, len(kh.coeffs))
 	for i, c := range kh.coeffs {
 		k64[i] = int64(c)
 	}
 	for r := rowFirst; r < rowLast; r++ {
-		in := src.Pix[r*srcStride : (r+1)*srcStride]
+		in := src.Pix[r*srcStride+3*colFirst : r*srcStride+3*colLast]
 		for x := range rg {
 			p := in[3*x : 3*x+3 : 3*x+3]
 			rg[x] = int64(p[0]) | int64(p[1])<<32
@@ -194,7 +196,7 @@ func horizontalPass(out []uint8, src *RGB, rowFirst, rowLast int, kh kernel) {
 		}
 		o := out[(r-rowFirst)*3*n : (r-rowFirst+1)*3*n]
 		for xx := range n {
-			s, taps := kh.start[xx], kh.taps[xx]
+			s, taps := kh.start[xx]-colFirst, kh.taps[xx]
 			k := kh.coeffs[xx*kh.ksize : xx*kh.ksize+taps]
 			kk := k64[xx*kh.ksize : xx*kh.ksize+taps]
 			a := rg[s : s+taps]
