@@ -1,9 +1,6 @@
 package tokenizer
 
-import (
-	"container/heap"
-	"math"
-)
+import "math"
 
 // merge is what a pair of adjacent symbols turns into: the merged symbol's id and
 // the merge's rank (its line in the merges file; lower merges first).
@@ -69,45 +66,59 @@ func (t *Tokenizer) mergeSimple(w []int32) int {
 // mergeHeap gives mergeSimple's result in O(n log n) for merge tables where every
 // merge's parts are made by merges of lower rank (t.ordered): then merges happen in
 // rank order, and within one rank left to right, which a heap keyed by (rank,
-// position) over a linked list of symbols reproduces.
+// position) over a linked list of symbols reproduces. It works in place and
+// returns the new length.
 func (t *Tokenizer) mergeHeap(w []int32) int {
 	n := len(w)
-	next := make([]int32, n) // -1 at the end
-	prev := make([]int32, n) // -1 at the start
+	next := make([]int32, n) // -1 after the last symbol
+	prev := make([]int32, n) // -1 before the first
 	for i := range n {
 		next[i], prev[i] = int32(i+1), int32(i-1)
 	}
 	next[n-1] = -1
-	h := make(pairHeap, 0, n)
-	push := func(i int32) {
+	// pairAt returns the merge of the symbol at i with its successor.
+	pairAt := func(i int32) (merge, bool) {
 		j := next[i]
-		if i < 0 || j < 0 {
-			return
+		if j < 0 {
+			return merge{}, false
 		}
-		if m, ok := t.merges[pairKey(w[i], w[j])]; ok {
-			heap.Push(&h, pairItem{rank: m.rank, pos: i, left: w[i], right: w[j], id: m.id})
+		m, ok := t.merges[pairKey(w[i], w[j])]
+		return m, ok
+	}
+	// A heap entry is rank<<32 | position. Ranks are unique to a pair, so an entry
+	// is stale exactly when the pair now at its position has another rank.
+	h := make(keyHeap, 0, n)
+	for i := range int32(n - 1) {
+		if m, ok := pairAt(i); ok {
+			h = append(h, uint64(m.rank)<<32|uint64(i))
 		}
 	}
-	for i := range n - 1 {
-		push(int32(i))
-	}
-	for h.Len() > 0 {
-		it := heap.Pop(&h).(pairItem)
-		i := it.pos
-		j := next[i]
-		if w[i] != it.left || j < 0 || w[j] != it.right || w[i] < 0 {
-			continue // stale: a neighbour merged since this pair was pushed
+	h.init()
+	for len(h) > 0 {
+		key := h.pop()
+		i := int32(uint32(key))
+		if w[i] < 0 {
+			continue // merged into its left neighbour
 		}
-		w[i] = it.id
-		w[j] = -1 // removed
+		m, ok := pairAt(i)
+		if !ok || m.rank != int32(key>>32) {
+			continue
+		}
+		j := next[i]
+		w[i] = m.id
+		w[j] = -1 // removed; no id is negative
 		next[i] = next[j]
 		if next[j] >= 0 {
 			prev[next[j]] = i
 		}
-		if prev[i] >= 0 {
-			push(prev[i])
+		if p := prev[i]; p >= 0 {
+			if m, ok := pairAt(p); ok {
+				h.push(uint64(m.rank)<<32 | uint64(p))
+			}
 		}
-		push(i)
+		if m, ok := pairAt(i); ok {
+			h.push(uint64(m.rank)<<32 | uint64(i))
+		}
 	}
 	k := 0
 	for i := int32(0); i >= 0; i = next[i] {
@@ -117,22 +128,53 @@ func (t *Tokenizer) mergeHeap(w []int32) int {
 	return k
 }
 
-// pairItem is a candidate merge of the symbols at pos and next[pos].
-type pairItem struct {
-	rank, pos, left, right, id int32
+// keyHeap is a binary min-heap of integers.
+type keyHeap []uint64
+
+func (h keyHeap) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
 }
 
-type pairHeap []pairItem
-
-func (h pairHeap) Len() int { return len(h) }
-func (h pairHeap) Less(i, j int) bool {
-	return h[i].rank < h[j].rank || h[i].rank == h[j].rank && h[i].pos < h[j].pos
+func (h *keyHeap) push(k uint64) {
+	*h = append(*h, k)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if s[p] <= s[i] {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
 }
-func (h pairHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pairHeap) Push(x any)   { *h = append(*h, x.(pairItem)) }
-func (h *pairHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+func (h *keyHeap) pop() uint64 {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	*h = s[:last]
+	h.down(0)
+	return top
+}
+
+func (h keyHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h[r] < h[l] {
+			m = r
+		}
+		if h[i] <= h[m] {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
 }

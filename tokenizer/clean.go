@@ -78,7 +78,10 @@ func collapseSpace(s string) string {
 
 // lowerPy is Python's str.lower: the full lower-case mapping, which turns 'İ' into
 // "i̇" (two code points), and maps 'Σ' to the final 'ς' at the end of a word
-// (Unicode's Final_Sigma context), else to 'σ'.
+// (Unicode's Final_Sigma context), else to 'σ'. The properties come from Go's
+// Unicode 15.0 tables; Python 3.11's str uses 14.0, which changes no case mapping
+// but leaves the characters new in 15.0 unassigned, so a 'Σ' next to one of them
+// (say a Kawi mark) may get the other sigma than under Python 3.11.
 func lowerPy(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,21 +30,24 @@ func Default() (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: embedded vocabulary: %w", err)
 	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
+	// The file holds far more merges than CLIP uses: read only those.
+	sc := bufio.NewScanner(zr)
+	pairs := make([][2]string, 0, defaultMerges)
+	for line := 1; len(pairs) < defaultMerges && sc.Scan(); line++ {
+		if line == 1 {
+			continue // header
+		}
+		a, b, ok := strings.Cut(sc.Text(), " ")
+		if !ok || a == "" || b == "" || strings.Contains(b, " ") {
+			return nil, fmt.Errorf("tokenizer: embedded vocabulary: line %d: want two symbols, got %q", line, clip(sc.Text()))
+		}
+		pairs = append(pairs, [2]string{a, b})
+	}
+	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("tokenizer: embedded vocabulary: %w", err)
 	}
-	lines := strings.Split(string(data), "\n")
-	if len(lines) < 1+defaultMerges {
-		return nil, fmt.Errorf("tokenizer: embedded vocabulary: %d lines, want at least %d", len(lines), 1+defaultMerges)
-	}
-	pairs := make([][2]string, defaultMerges)
-	for i, line := range lines[1 : 1+defaultMerges] {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			return nil, fmt.Errorf("tokenizer: embedded vocabulary: line %d: want two symbols, got %q", i+2, line)
-		}
-		pairs[i] = [2]string{f[0], f[1]}
+	if len(pairs) < defaultMerges {
+		return nil, fmt.Errorf("tokenizer: embedded vocabulary: %d merges, want %d", len(pairs), defaultMerges)
 	}
 	// The vocabulary: the 256 byte symbols, the same with "</w>", every merge's
 	// result, then the two special tokens.

@@ -7,8 +7,18 @@
 // bytes are merged by the BPE ranks. Encode wraps the ids in <|startoftext|> and
 // <|endoftext|> and truncates to the model's 77 positions, keeping <|endoftext|> last.
 //
-// Character classes follow Go's unicode package (Unicode 15.0, the version of the
-// regex module the reference was checked with).
+// The words and their ids match the reference (the kit's tools/clipref.py, itself
+// checked against OpenAI's simple_tokenizer.py) on every string, including corners
+// that Go's standard library treats differently from Python: html.unescape's
+// legacy entity prefixes and dropped control references, str.strip's extra
+// separators U+001C..U+001F, str.lower's 'İ' and final sigma, and the pattern's
+// IGNORECASE ('ſ' matches the 's' of "'s"; U+0345 matches no alternative and is
+// dropped). Character classes come from Go's unicode package (Unicode 15.0, as the
+// reference's regex module).
+//
+// BPE runs in O(n log n) for long words, so hostile input costs about half a
+// second per megabyte of one unbroken word; Encode stops splitting once 77 ids are
+// reached.
 package tokenizer
 
 import (

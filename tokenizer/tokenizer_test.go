@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"bufio"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -156,15 +157,25 @@ func TestMergeHeap(t *testing.T) {
 		strings.Repeat("the", 50), strings.Repeat("photograph", 20), strings.Repeat("日本語", 40),
 		"supercalifragilisticexpialidociousantidisestablishmentarianism",
 	}
-	for _, c := range readCases(t, kitCases) {
-		words = append(words, strings.ReplaceAll(c.Text, " ", ""))
+	for _, path := range []string{kitCases, "testdata/extra_cases.jsonl"} {
+		for _, c := range readCases(t, path) {
+			words = append(words, strings.ReplaceAll(clean(c.Text), " ", ""))
+		}
 	}
-	for _, w := range words {
-		if w == "" {
+	// Random words over a few letters, so that many merges apply.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		b := make([]byte, 1+rng.IntN(200))
+		for i := range b {
+			b[i] = "aeinorst"[rng.IntN(8)]
+		}
+		words = append(words, string(b))
+	}
+	handPicked := 7
+	for k, w := range words {
+		if w == "" || (testing.Short() || raceEnabled) && k >= handPicked && k%10 != 0 {
 			continue
 		}
-		syms := tok.bpe(nil, w[:1]) // warm-up path for one byte
-		_ = syms
 		a := initial(tok, w)
 		b := slices.Clone(a)
 		na := tok.mergeSimple(a)
@@ -211,34 +222,70 @@ func TestConcurrent(t *testing.T) {
 	}
 }
 
-func TestLoadErrors(t *testing.T) {
+// miniVocab returns a small CLIP-style vocabulary: the byte symbols, "in" and
+// "in</w>", and the special tokens last.
+func miniVocab() map[string]int {
+	v := map[string]int{}
+	for _, u := range byteSymbols() {
+		v[u.sym] = len(v)
+	}
+	for _, u := range byteSymbols() {
+		v[u.sym+"</w>"] = len(v)
+	}
+	for _, s := range []string{"in", "in</w>", startOfText, endOfText} {
+		v[s] = len(v)
+	}
+	return v
+}
+
+const miniMerges = "#version: 0.2\ni n\ni n</w>\n"
+
+func TestLoadMini(t *testing.T) {
 	dir := t.TempDir()
-	good, err := os.ReadFile(filepath.Join(tinySynth, "vocab.json"))
+	v := miniVocab()
+	data, _ := json.Marshal(v)
+	writeFile(t, filepath.Join(dir, "vocab.json"), string(data))
+	writeFile(t, filepath.Join(dir, "merges.txt"), miniMerges)
+	tok, err := LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	goodMerges := filepath.Join(tinySynth, "merges.txt")
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
+	if tok.BOS() != v[startOfText] || tok.EOS() != v[endOfText] {
+		t.Errorf("BOS, EOS = %d, %d; want %d, %d", tok.BOS(), tok.EOS(), v[startOfText], v[endOfText])
 	}
-	var vocab map[string]int
-	if err := json.Unmarshal(good, &vocab); err != nil {
+	want := []int{v[startOfText], v["in</w>"], v["in"], v["n</w>"], v["x</w>"], v[endOfText], v[endOfText]}
+	if got := tok.Encode("in inn X <|endoftext|>"); !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	small := map[string]int{}
-	for k, v := range vocab {
-		small[k] = v
-	}
-	delete(small, "<|startoftext|>")
-	noBOS, _ := json.Marshal(small)
-	small["<|startoftext|>"] = 7 // id of another token
-	dupID, _ := json.Marshal(small)
+	return path
+}
 
-	goodVocab := write("vocab.json", string(good))
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string { return writeFile(t, filepath.Join(dir, name), content) }
+	jsonOf := func(v map[string]int) string {
+		data, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	goodVocab := write("vocab.json", jsonOf(miniVocab()))
+	goodMerges := write("merges.txt", miniMerges)
+	noBOS := miniVocab()
+	delete(noBOS, startOfText)
+	dupID := miniVocab()
+	dupID[startOfText] = 7 // the id of another token
+	noByte := miniVocab()
+	delete(noByte, "Ā</w>")
+
 	tests := []struct {
 		name, vocab, merges, want string
 	}{
@@ -246,10 +293,12 @@ func TestLoadErrors(t *testing.T) {
 		{"vocab not JSON", write("v1.json", "{not json"), goodMerges, "v1.json"},
 		{"vocab array", write("v2.json", "[1,2,3]"), goodMerges, "v2.json"},
 		{"vocab null", write("v3.json", "null"), goodMerges, "v3.json"},
-		{"vocab without BOS", write("v4.json", string(noBOS)), goodMerges, "v4.json"},
-		{"vocab duplicate id", write("v5.json", string(dupID)), goodMerges, "v5.json"},
+		{"vocab without BOS", write("v4.json", jsonOf(noBOS)), goodMerges, "v4.json"},
+		{"vocab duplicate id", write("v5.json", jsonOf(dupID)), goodMerges, "v5.json"},
 		{"vocab bad id", write("v6.json", `{"a": -1}`), goodMerges, "v6.json"},
 		{"vocab tiny", write("v7.json", `{"a": 1}`), goodMerges, "v7.json"},
+		{"vocab without a byte", write("v8.json", jsonOf(noByte)), goodMerges, "v8.json"},
+		{"vocab string ids", write("v9.json", `{"a": "1"}`), goodMerges, "v9.json"},
 		{"missing merges", goodVocab, filepath.Join(dir, "nope.txt"), "nope.txt"},
 		{"merges three fields", goodVocab, write("m1.txt", "#version: 0.2\ni n\na b c\n"), "m1.txt: line 3"},
 		{"merges one field", goodVocab, write("m2.txt", "#version: 0.2\nin\n"), "m2.txt: line 2"},
@@ -263,11 +312,15 @@ func TestLoadErrors(t *testing.T) {
 			t.Errorf("%s: no error", tc.name)
 			continue
 		}
+		t.Logf("%s: %v", tc.name, err)
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %q does not name %q", tc.name, err, tc.want)
 		}
 	}
-	if _, err := LoadDir(dir); err == nil || !strings.Contains(err.Error(), "merges.txt") {
+	empty := t.TempDir()
+	write = func(name, content string) string { return writeFile(t, filepath.Join(empty, name), content) }
+	write("vocab.json", jsonOf(miniVocab()))
+	if _, err := LoadDir(empty); err == nil || !strings.Contains(err.Error(), "merges.txt") {
 		t.Errorf("LoadDir without merges.txt: %v", err)
 	}
 }
