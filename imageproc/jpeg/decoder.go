@@ -30,6 +30,11 @@ const (
 // maxDimension is libjpeg's JPEG_MAX_DIMENSION.
 const maxDimension = 65500
 
+// MaxPixels is the largest image Decode and DecodeRGB accept: PIL raises
+// DecompressionBombError above twice Image.MAX_IMAGE_PIXELS (89478485).
+// DecodeConfig reports larger sizes without error so callers can decide.
+const MaxPixels = 2 * 89478485
+
 // maxBlocksInMCU is libjpeg's D_MAX_BLOCKS_IN_MCU.
 const maxBlocksInMCU = 10
 
@@ -386,6 +391,9 @@ func (d *decoder) parseSOF(marker byte, seg []byte) error {
 
 // setupFrame computes the component geometry (libjpeg initial_setup).
 func (d *decoder) setupFrame() error {
+	if d.width*d.height > MaxPixels {
+		return FormatError(fmt.Sprintf("image %dx%d has more than %d pixels (decompression bomb)", d.width, d.height, MaxPixels))
+	}
 	d.mcusX = ceilDiv(d.width, d.maxH*8)
 	d.mcusY = ceilDiv(d.height, d.maxV*8)
 	for i := 0; i < d.ncomp; i++ {
