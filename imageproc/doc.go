@@ -16,4 +16,21 @@
 //     zeros when the image is smaller than the crop), rescales and
 //     normalises in float32 exactly as NumPy does in CLIPImageProcessor, and
 //     returns a CHW tensor.
+//
+// "Exactly" is checked against PIL 9.4 (Debian's python3-pil, with
+// libjpeg-turbo and libwebp 1.2.4), the reference the golden pixels were made
+// with: every kit image, JPEG and WebP included, preprocesses to the golden
+// float32 values bit for bit. JPEG pixels come from imageproc/jpeg, which
+// reproduces libjpeg-turbo; lossy WebP frames are decoded by
+// golang.org/x/image/webp and converted with libwebp's fancy upsampling.
+// PIL's conversion rules that differ from Go's image/color are reproduced:
+// 16-bit grey clips to 255 (PIL's I;16 mode), 16-bit colour keeps the high
+// byte, palette entries past the PLTE are PIL's grey ramp, a GIF's
+// transparent index keeps its colour, CMYK uses Pillow's cmyk2rgb, TIFF
+// associated alpha is un-premultiplied.
+//
+// Not supported (refused with an error): animated WebP, BMPs other than
+// uncompressed 1/2/4/8/24/32-bit ones, GIFs without any colour table,
+// arithmetic-coded, lossless and 12-bit JPEGs, and the Nearest resampling
+// filter.
 package imageproc

@@ -42,7 +42,7 @@ func (c Config) OutputSize() (h, w int) {
 
 // OutputSizeOf returns the height and width of Preprocess's output for img.
 func (c Config) OutputSizeOf(img *RGB) (h, w int) {
-	if h, w = c.OutputSize(); h > 0 {
+	if h, w = c.OutputSize(); h > 0 || img == nil {
 		return h, w
 	}
 	w, h = c.ResizedSize(img.W, img.H)
