@@ -77,6 +77,10 @@ func load(dir string, opt Options) (*Model, error) {
 		return nil, fmt.Errorf("%s: %w", store.Path(), err)
 	}
 	m.closers = append(m.closers, store)
+	if m.fingerprint, err = folderFingerprint(dir, store.Path()); err != nil {
+		m.Close()
+		return nil, err
+	}
 	m.image, m.hasImage = pre, true
 	if tok != nil {
 		m.tokOnce.Do(func() { m.tok = tok })

@@ -347,3 +347,33 @@ func TestEncodeFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestFingerprint(t *testing.T) {
+	a, err := clip.Load(kit+"models/tiny-synth", clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	dir := modelFolder(t, "tiny-synth")
+	copyFile(t, kit+"models/tiny-synth/model.safetensors", filepath.Join(dir, "model.safetensors"))
+	b, err := clip.Load(dir, clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if a.Fingerprint() != b.Fingerprint() || len(a.Fingerprint()) != 64 {
+		t.Errorf("same files, fingerprints %q and %q", a.Fingerprint(), b.Fingerprint())
+	}
+	os.WriteFile(filepath.Join(dir, "preprocessor_config.json"), []byte(`{"resample": 2}`), 0o644)
+	c, err := clip.Load(dir, clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Fingerprint() == a.Fingerprint() {
+		t.Error("another preprocessing, same fingerprint")
+	}
+	if s := synthModel(t, "tiny-synth"); s.Fingerprint() == "" || s.Fingerprint() == a.Fingerprint() {
+		t.Errorf("generated model fingerprint %q", s.Fingerprint())
+	}
+}

@@ -20,10 +20,11 @@ type Model struct {
 	text       *textTower
 	logitScale float32 // exp(logit_scale)
 
-	pool     *tensor.Pool
-	ownsPool bool
-	closers  []io.Closer
-	extra    // tokenizer and preprocessing, set by Load
+	pool        *tensor.Pool
+	ownsPool    bool
+	fingerprint string
+	closers     []io.Closer
+	extra       // tokenizer and preprocessing, set by Load
 }
 
 // Options tune how a model runs; the zero value is fine.
@@ -59,6 +60,9 @@ func New(cfg Config, w Weights, opt Options) (*Model, error) {
 		return nil, err
 	}
 	if m.text, err = loadText(f, cfg); err != nil {
+		return nil, err
+	}
+	if m.fingerprint, err = weightsFingerprint(cfg, w); err != nil {
 		return nil, err
 	}
 	if opt.Pool != nil {
