@@ -109,6 +109,11 @@ func TestLinearShapes(t *testing.T) {
 					}
 					checkLinear(t, p, r, s[0], s[1], s[2], act, i%2 == 0, true)
 				}
+				// Several K blocks with tail strips and a partial last panel.
+				for _, acc := range []bool{false, true} {
+					checkLinear(t, p, r, 13, 48, 2*kc+7, Identity, acc, true)
+					checkLinear(t, p, r, 50, 37, kc+9, QuickGELU, acc, acc)
+				}
 				p.Close()
 			}
 		})
