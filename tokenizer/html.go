@@ -18,11 +18,11 @@ type entity struct {
 // 1 to 32 characters before the optional ';'.
 const maxEntityName = 32
 
-// unescapeHTML is Python's html.unescape. It differs from Go's html.UnescapeString in
-// the details CLIP's text cleaning depends on: a name is any run of up to 32
-// characters other than "\t\n\f <&#;" (not only letters and digits), a name that is
-// not known is shortened to its longest known legacy prefix ("&ampx" is "&x"), and
-// numeric references to control or non-character code points are dropped, not kept.
+// unescapeHTML is Python's html.unescape. Go's html.UnescapeString differs from it
+// on numeric references: Python drops those to control characters and
+// non-characters ("&#1;", "&#xFFFF;") and leaves "&#x;" alone. Names follow
+// Python's rule too: up to 32 characters other than "\t\n\f <&#;", and a name that
+// is not known is shortened to its longest known legacy prefix ("&ampx" is "&x").
 func unescapeHTML(s string) string {
 	i := strings.IndexByte(s, '&')
 	if i < 0 {
@@ -104,7 +104,9 @@ func writeCharRef(b *strings.Builder, s string) int {
 }
 
 // writeNumericRef writes the replacement of a numeric reference "#123" or "#x7B"
-// whose digits start at s[start], with an optional ';' after them.
+// whose digits start at s[start], with an optional ';' after them. A number too
+// large for a code point gives U+FFFD, also past 4,300 decimal digits, where
+// Python 3.11 raises ValueError instead (its int-from-string limit).
 func writeNumericRef(b *strings.Builder, s string, start, base int) int {
 	const tooBig = 0x110000
 	n, num := start, 0

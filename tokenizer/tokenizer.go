@@ -44,7 +44,8 @@ const (
 	maxCachedWord   = 64
 )
 
-// A Tokenizer turns text into CLIP token ids. It is safe for concurrent use.
+// A Tokenizer turns text into CLIP token ids. Make one with Default, Load or
+// LoadDir. It is safe for concurrent use.
 type Tokenizer struct {
 	byteID    [256]int32 // id of each byte as a symbol inside a word
 	byteEndID [256]int32 // id of each byte as a word's last symbol (with "</w>")
@@ -123,8 +124,8 @@ func (t *Tokenizer) appendWord(dst []int32, word string) []int32 {
 	dst = t.bpe(dst, word)
 	ids = append([]int32(nil), dst[start:]...)
 	t.mu.Lock()
-	if len(t.cache) >= maxCacheEntries {
-		clear(t.cache)
+	if t.cache == nil || len(t.cache) >= maxCacheEntries {
+		t.cache = make(map[string][]int32)
 	}
 	t.cache[string([]byte(word))] = ids // copy: word points into the whole text
 	t.mu.Unlock()

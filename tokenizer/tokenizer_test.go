@@ -117,6 +117,21 @@ func TestExtraCases(t *testing.T) {
 func TestTruncation(t *testing.T) {
 	tok := defaultTokenizer(t)
 	text := strings.Repeat("word ", 119) + "word"
+	found := false
+	for _, c := range readCases(t, kitCases) {
+		if c.Text != text {
+			continue
+		}
+		found = true
+		got := tok.Encode(c.Text)
+		want := append(slices.Clone(c.IDs[:ContextLength-1]), EOS)
+		if len(c.IDs) != 122 || !slices.Equal(got, want) {
+			t.Errorf("kit's 120-word case: %d reference ids; Encode gives %d ids %v", len(c.IDs), len(got), got)
+		}
+	}
+	if !found {
+		t.Error("the kit has no 120-word case")
+	}
 	full := tok.EncodeNoTruncate(text)
 	if len(full) != 122 {
 		t.Fatalf("EncodeNoTruncate: %d ids, want 122", len(full))
@@ -355,7 +370,7 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/prompt")
 }
 
-// BenchmarkEncodeCold measures prompts whose words are not cached yet.
+// BenchmarkEncodeCold starts each pass over the cases with an empty word cache.
 func BenchmarkEncodeCold(b *testing.B) {
 	cases := readCases(b, kitCases)
 	tok, err := Default()
