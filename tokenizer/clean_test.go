@@ -12,10 +12,10 @@ import (
 )
 
 // TestUnicodeProps checks every code point against what the reference's Python
-// does with it (testdata/unicode_props.txt, from testdata/gen/unicode_props.py):
+// does with it (testdata/tokenizer/unicode_props.txt at the repository root, from gen/unicode_props.py there):
 // its class in the split pattern, str.strip, str.lower and the final-sigma rule.
 func TestUnicodeProps(t *testing.T) {
-	f, err := os.Open("testdata/unicode_props.txt")
+	f, err := os.Open("../testdata/tokenizer/unicode_props.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +129,9 @@ func hexRune(t *testing.T, s string) rune {
 	return rune(v)
 }
 
-// TestUnescapeHTML compares with Python's html.unescape (testdata/html_cases.jsonl).
+// TestUnescapeHTML compares with Python's html.unescape (testdata/tokenizer/html_cases.jsonl at the repository root).
 func TestUnescapeHTML(t *testing.T) {
-	f, err := os.Open("testdata/html_cases.jsonl")
+	f, err := os.Open("../testdata/tokenizer/html_cases.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-//go:generate sh -c "cd testdata/gen && /usr/bin/python3 entities.py"
+//go:generate sh -c "cd ../testdata/tokenizer/gen && /usr/bin/python3 entities.py"
 
 // entity is one HTML5 named character reference: its name without the leading '&'
 // (with the ';' when the name has one) and the text it stands for.

@@ -109,9 +109,9 @@ func TestKitCasesLoadDir(t *testing.T) {
 }
 
 // TestExtraCases covers strings made to hit the corners of the text cleaning and
-// the split pattern (testdata/gen/extra_cases.py), checked against the reference.
+// the split pattern (testdata/tokenizer/gen/extra_cases.py), checked against the reference.
 func TestExtraCases(t *testing.T) {
-	checkCases(t, defaultTokenizer(t), readCases(t, "testdata/extra_cases.jsonl"))
+	checkCases(t, defaultTokenizer(t), readCases(t, "../testdata/tokenizer/extra_cases.jsonl"))
 }
 
 func TestTruncation(t *testing.T) {
@@ -172,7 +172,7 @@ func TestMergeHeap(t *testing.T) {
 		strings.Repeat("the", 50), strings.Repeat("photograph", 20), strings.Repeat("日本語", 40),
 		"supercalifragilisticexpialidociousantidisestablishmentarianism",
 	}
-	for _, path := range []string{kitCases, "testdata/extra_cases.jsonl"} {
+	for _, path := range []string{kitCases, "../testdata/tokenizer/extra_cases.jsonl"} {
 		for _, c := range readCases(t, path) {
 			words = append(words, strings.ReplaceAll(clean(c.Text), " ", ""))
 		}

@@ -48,7 +48,7 @@ def rand_text(rng):
 
 def main():
     rng = random.Random(1)
-    tok = clipref.Tokenizer(sys.argv[2] if len(sys.argv) > 2 else "../../bpe_simple_vocab_16e6.txt.gz")
+    tok = clipref.Tokenizer(sys.argv[2] if len(sys.argv) > 2 else "../../../tokenizer/bpe_simple_vocab_16e6.txt.gz")
     fixed = [
         "&amp", "&amp;", "&ampx", "&amp;x", "&AMP;", "&#65", "&#65;", "&#x41;", "&#X41", "&#x;", "&#;", "&#",
         "&", "&;", "&&amp;", "&notin", "&notin;", "&notit;", "&not it", "&#0;", "&#13;", "&#128;", "&#x81;",

@@ -1,7 +1,8 @@
 """Writes ../unicode_props.txt: how the reference tokenizer (clipref.py: Python's str.strip,
 str.lower and the `regex` module's CLIP pattern) treats every code point.
 
-Run with the Python that the reference runs on (Debian: /usr/bin/python3 with python3-regex).
+Run from this folder with the Python the reference runs on (Debian: /usr/bin/python3 with
+python3-regex): /usr/bin/python3 unicode_props.py > ../unicode_props.txt
 Each line is "first last flags" (hex code points, inclusive range), flags being:
   class  S: regex \s   L: [\p{L}]   N: [\p{N}]   P: [^\s\p{L}\p{N}]   X: none of the pattern's
          alternatives (all under IGNORECASE, as CLIP's pattern is compiled)
