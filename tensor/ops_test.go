@@ -3,6 +3,7 @@ package tensor
 import (
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 )
 
@@ -174,6 +175,37 @@ func TestParallelCovers(t *testing.T) {
 		for i, h := range hits {
 			if h != 1 {
 				t.Fatalf("n=%d: index %d visited %d times", n, i, h)
+			}
+		}
+	}
+}
+
+// TestParallelNested checks that loop bodies may call Parallel and Linear
+// on their own pool without deadlocking.
+func TestParallelNested(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	r := rand.New(rand.NewPCG(13, 14))
+	x := randSlice(r, 20*30, 1)
+	w, _ := Pack(randSlice(r, 40*30, 1), 40, 30)
+	ys := make([][]float32, 8)
+	for i := range ys {
+		ys[i] = make([]float32, 20*40)
+	}
+	var total atomic.Int64
+	p.Parallel(8, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			p.Linear(ys[i], x, 20, w, Epilogue{})
+			p.Parallel(10, 1, func(lo, hi int) { total.Add(int64(hi - lo)) })
+		}
+	})
+	if total.Load() != 80 {
+		t.Errorf("nested Parallel covered %d of 80 indices", total.Load())
+	}
+	for i := range ys {
+		for j := range ys[i] {
+			if ys[i][j] != ys[0][j] {
+				t.Fatalf("nested Linear %d differs at %d", i, j)
 			}
 		}
 	}

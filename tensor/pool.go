@@ -3,14 +3,17 @@ package tensor
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Pool is a fixed set of worker goroutines that split data-parallel loops.
 // Create one per model (or per process) and Close it when done; it holds no
 // global state. A nil *Pool runs everything on the calling goroutine.
 //
-// A Pool may be used by several goroutines at once: each call gets its own
-// per-call state and the workers take chunks from whichever call is waiting.
+// A Pool may be used by several goroutines at once, and a loop body may
+// itself call Parallel or Linear on the same pool: chunks go to a queue
+// that idle workers and every waiting caller drain, and a chunk that finds
+// the queue full runs on the caller, so nesting cannot deadlock.
 type Pool struct {
 	n     int
 	tasks chan task
@@ -32,16 +35,26 @@ type funcRunner func(lo, hi int)
 
 func (f funcRunner) run(lo, hi int) { f(lo, hi) }
 
-// task is one chunk of a parallel loop, as sent to a worker.
+// task is one chunk of a parallel loop, as queued for the workers.
 type task struct {
 	r      runner
 	lo, hi int
-	done   *sync.WaitGroup
+	c      *call
 }
 
-// call holds the completion state of one Parallel call.
+// call holds the completion state of one Parallel call: the number of
+// queued chunks not yet finished, and a signal sent when it drops to zero.
 type call struct {
-	wg sync.WaitGroup
+	pending atomic.Int64
+	done    chan struct{}
+}
+
+// run executes t and signals its call when it was the last chunk.
+func (t task) run() {
+	t.r.run(t.lo, t.hi)
+	if t.c.pending.Add(-1) == 0 {
+		t.c.done <- struct{}{}
+	}
 }
 
 // NewPool starts n workers; n <= 0 means runtime.GOMAXPROCS(0).
@@ -55,12 +68,11 @@ func newPool(n int, k *kernels) *Pool {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{n: n, tasks: make(chan task), kern: k}
+	p := &Pool{n: n, tasks: make(chan task, 4*n), kern: k}
 	for i := 0; i < n-1; i++ {
 		go func() {
 			for t := range p.tasks {
-				t.r.run(t.lo, t.hi)
-				t.done.Done()
+				t.run()
 			}
 		}()
 	}
@@ -109,15 +121,33 @@ func (p *Pool) parallel(n, grain int, r runner) {
 	}
 	c, _ := p.calls.Get().(*call)
 	if c == nil {
-		c = new(call)
+		c = &call{done: make(chan struct{}, 1)}
 	}
-	c.wg.Add(chunks - 1)
+	c.pending.Store(int64(chunks - 1))
 	for i := 1; i < chunks; i++ {
-		p.tasks <- task{r: r, lo: i * n / chunks, hi: (i + 1) * n / chunks, done: &c.wg}
+		t := task{r: r, lo: i * n / chunks, hi: (i + 1) * n / chunks, c: c}
+		select {
+		case p.tasks <- t:
+		default:
+			t.run() // queue full (nested or concurrent calls): run it here
+		}
 	}
 	r.run(0, n/chunks)
-	c.wg.Wait()
-	p.calls.Put(c)
+	// Wait, running queued chunks (of this or any call) meanwhile.
+	q := p.tasks
+	for {
+		select {
+		case <-c.done:
+			p.calls.Put(c)
+			return
+		case t, ok := <-q:
+			if !ok {
+				q = nil // closed under a running call: just wait
+				continue
+			}
+			t.run()
+		}
+	}
 }
 
 // kernels returns the kernel set of p (the default one for a nil pool).
