@@ -3,10 +3,12 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -149,17 +151,20 @@ func Open(path string, opt Options) (c *Cache, err error) {
 	return c, nil
 }
 
-// openError explains a failure of bolt.Open.
+// openError explains a failure of bolt.Open. Errors from the operating
+// system (permissions, a directory in the way, mmap limits) are passed on;
+// every other error is bbolt refusing the file's contents.
 func openError(path string, timeout time.Duration, err error) error {
+	var pathErr *fs.PathError
+	var errno syscall.Errno
 	switch {
 	case errors.Is(err, bolt.ErrTimeout):
 		return fmt.Errorf("cache: %s: %w (waited %v); wait for the other run to finish, choose another cache file (--cache), or run without one (--no-cache)",
 			path, ErrLocked, timeout)
-	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrVersionMismatch),
-		errors.Is(err, bolt.ErrChecksum), errors.Is(err, bolt.ErrInvalidMapping):
-		return corruptError(path, err)
+	case errors.As(err, &pathErr), errors.As(err, &errno):
+		return fmt.Errorf("cache: open %s: %w", path, err)
 	}
-	return fmt.Errorf("cache: open %s: %w", path, err)
+	return corruptError(path, err)
 }
 
 // corruptError is the error for a file that cannot be used as a cache.
