@@ -2,36 +2,47 @@ package tensor
 
 import "math"
 
-// tileGo is the portable micro-kernel: an mr×nr block of C from packed
-// panels, accumulated in registers-sized chunks of four columns.
+// tileGo is the portable micro-kernel: the mr×nr block is computed as
+// 2×4 sub-blocks whose eight accumulators stay in registers.
 func tileGo(k int, a, b, c []float32, ldc, rows int, add bool) {
 	a = a[:k*mr]
 	b = b[:k*nr]
-	for j0 := 0; j0 < nr; j0 += 4 {
-		var acc [mr][4]float32
-		for p := 0; p < k; p++ {
-			bp := b[p*nr+j0 : p*nr+j0+4 : p*nr+j0+4]
-			ap := a[p*mr : p*mr+mr : p*mr+mr]
-			b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
-			for i, av := range ap {
-				acc[i][0] += av * b0
-				acc[i][1] += av * b1
-				acc[i][2] += av * b2
-				acc[i][3] += av * b3
+	for i0 := 0; i0 < rows; i0 += 2 {
+		for j0 := 0; j0 < nr; j0 += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 float32
+			for p := 0; p < k; p++ {
+				ap := a[p*mr+i0 : p*mr+i0+2 : p*mr+i0+2]
+				bp := b[p*nr+j0 : p*nr+j0+4 : p*nr+j0+4]
+				a0, a1 := ap[0], ap[1]
+				b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+				c00 += a0 * b0
+				c01 += a0 * b1
+				c02 += a0 * b2
+				c03 += a0 * b3
+				c10 += a1 * b0
+				c11 += a1 * b1
+				c12 += a1 * b2
+				c13 += a1 * b3
 			}
-		}
-		for i := 0; i < rows; i++ {
-			ci := c[i*ldc+j0 : i*ldc+j0+4 : i*ldc+j0+4]
-			if add {
-				ci[0] += acc[i][0]
-				ci[1] += acc[i][1]
-				ci[2] += acc[i][2]
-				ci[3] += acc[i][3]
-			} else {
-				ci[0], ci[1], ci[2], ci[3] = acc[i][0], acc[i][1], acc[i][2], acc[i][3]
+			storeGo(c[i0*ldc+j0:i0*ldc+j0+4:i0*ldc+j0+4], c00, c01, c02, c03, add)
+			if i0+1 < rows {
+				storeGo(c[(i0+1)*ldc+j0:(i0+1)*ldc+j0+4:(i0+1)*ldc+j0+4], c10, c11, c12, c13, add)
 			}
 		}
 	}
+}
+
+// storeGo writes (or adds) four accumulators to c[0:4].
+func storeGo(c []float32, v0, v1, v2, v3 float32, add bool) {
+	c = c[:4]
+	if add {
+		c[0] += v0
+		c[1] += v1
+		c[2] += v2
+		c[3] += v3
+		return
+	}
+	c[0], c[1], c[2], c[3] = v0, v1, v2, v3
 }
 
 // tileStridedGo is the portable tileStrided.
