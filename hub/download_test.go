@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -87,14 +88,32 @@ func checkCache(t *testing.T, cache, id string, repo *fakeRepo, want []string, r
 	}
 	var wantRefs []string
 	for name, commit := range refs {
-		wantRefs = append(wantRefs, name)
+		wantRefs = append(wantRefs, filepath.FromSlash(name))
 		b, err := os.ReadFile(filepath.Join(repoDir, "refs", filepath.FromSlash(name)))
 		if err != nil || string(b) != commit {
 			t.Errorf("refs/%s = %q (err %v), want %q without newline", name, b, err, commit)
 		}
 	}
-	// The lock files live where huggingface_hub puts them.
-	for _, f := range want {
+	var gotRefs []string
+	refsDir := filepath.Join(repoDir, "refs")
+	filepath.WalkDir(refsDir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(refsDir, p)
+			gotRefs = append(gotRefs, rel)
+		}
+		return nil
+	})
+	slices.Sort(gotRefs)
+	slices.Sort(wantRefs)
+	if !slices.Equal(gotRefs, wantRefs) {
+		t.Errorf("refs = %v, want %v", gotRefs, wantRefs)
+	}
+}
+
+// checkLocks verifies that downloads locked where huggingface_hub does.
+func checkLocks(t *testing.T, cache, id string, repo *fakeRepo, files []string) {
+	t.Helper()
+	for _, f := range files {
 		lock := filepath.Join(cache, ".locks", RepoFolderName(id), repo.etagOf(f)+".lock")
 		if _, err := os.Stat(lock); err != nil {
 			t.Errorf("lock file: %v", err)
@@ -135,6 +154,7 @@ func TestDownloadWritesHubCache(t *testing.T) {
 		t.Errorf("snapshot dir = %s, want %s", dir, want)
 	}
 	checkCache(t, c.CacheDir, tinyID, repo, tinyWant, map[string]string{"main": repo.commit})
+	checkLocks(t, c.CacheDir, tinyID, repo, tinyWant)
 	for _, f := range tinyWant {
 		if p := progress[f]; p[0] != int64(len(repo.files[f])) || p[1] != p[0] {
 			t.Errorf("last progress of %s = %v, want %d of %d", f, p, len(repo.files[f]), len(repo.files[f]))
