@@ -113,8 +113,10 @@ func (j *gemmJob) scratch() *gemmScratch {
 	return s
 }
 
-// packA packs row block ic of x into s.a: strip r holds rows
-// [ic·mc + r·mr, +mr) as k×mr values, k-major, zero-padded past row m.
+// packA packs row block ic of x into s.a. The block is stored K block by K
+// block (kc deep, the last one shorter); within a K block, strip r holds
+// rows [ic·mc + r·mr, +mr) as kk×mr values, k-major, zero-padded past row
+// m. The strips a K block sweeps are thus one sequential stream.
 func (j *gemmJob) packA(s *gemmScratch, ic int) {
 	k := j.k
 	if k == 0 {
@@ -124,39 +126,43 @@ func (j *gemmJob) packA(s *gemmScratch, ic int) {
 	rows := min(j.mc, j.m-r0)
 	strips := (rows + mr - 1) / mr
 	a := s.a[:strips*mr*k]
-	for st := 0; st < strips; st++ {
-		dst := a[st*mr*k : (st+1)*mr*k]
-		base := r0 + st*mr
-		if st*mr+mr <= rows {
-			packStrip(dst, j.x[base*k:(base+mr)*k], k)
-			continue
-		}
-		for i := 0; i < mr; i++ {
-			r := st*mr + i
-			if r >= rows {
-				for p := 0; p < k; p++ {
-					dst[p*mr+i] = 0
-				}
+	for pc := 0; pc < k; pc += kc {
+		kk := min(kc, k-pc)
+		blk := a[pc*strips*mr : (pc+kk)*strips*mr]
+		for st := 0; st < strips; st++ {
+			dst := blk[st*mr*kk : (st+1)*mr*kk]
+			if st*mr+mr <= rows {
+				base := r0 + st*mr
+				packStrip(dst, j.x[base*k+pc:(base+mr-1)*k+pc+kk], k, kk)
 				continue
 			}
-			src := j.x[(r0+r)*k : (r0+r+1)*k]
-			d := dst[i:]
-			for p, v := range src {
-				d[p*mr] = v
+			for i := 0; i < mr; i++ {
+				r := st*mr + i
+				if r >= rows {
+					for p := 0; p < kk; p++ {
+						dst[p*mr+i] = 0
+					}
+					continue
+				}
+				src := j.x[(r0+r)*k+pc : (r0+r)*k+pc+kk]
+				d := dst[i:]
+				for p, v := range src {
+					d[p*mr] = v
+				}
 			}
 		}
 	}
 }
 
-// packStrip transposes mr consecutive rows of length k (src, row-major) into
-// k groups of mr values (dst).
-func packStrip(dst, src []float32, k int) {
-	x0 := src[0*k : 1*k]
-	x1 := src[1*k : 2*k][:len(x0)]
-	x2 := src[2*k : 3*k][:len(x0)]
-	x3 := src[3*k : 4*k][:len(x0)]
-	x4 := src[4*k : 5*k][:len(x0)]
-	x5 := src[5*k : 6*k][:len(x0)]
+// packStrip transposes mr rows of kk values, row i starting at src[i·ld],
+// into kk groups of mr values (dst).
+func packStrip(dst, src []float32, ld, kk int) {
+	x0 := src[0*ld : 0*ld+kk]
+	x1 := src[1*ld : 1*ld+kk][:len(x0)]
+	x2 := src[2*ld : 2*ld+kk][:len(x0)]
+	x3 := src[3*ld : 3*ld+kk][:len(x0)]
+	x4 := src[4*ld : 4*ld+kk][:len(x0)]
+	x5 := src[5*ld : 5*ld+kk][:len(x0)]
 	dst = dst[:len(x0)*mr]
 	for p := range x0 {
 		q := dst[p*mr : p*mr+mr : p*mr+mr]
@@ -183,7 +189,8 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 		for jp := p0; jp < p1; jp++ {
 			b := wp[jp*k*nr+pc*nr : jp*k*nr+(pc+kk)*nr]
 			for st := 0; st < strips; st++ {
-				tile(kk, a[st*mr*k+pc*mr:st*mr*k+(pc+kk)*mr], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(mr, rows-st*mr), pc > 0)
+				as := a[pc*strips*mr+st*mr*kk : pc*strips*mr+(st+1)*mr*kk]
+				tile(kk, as, b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(mr, rows-st*mr), pc > 0)
 			}
 		}
 	}

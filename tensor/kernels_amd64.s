@@ -37,6 +37,15 @@ TEXT ·gemm6x16(SB), NOSPLIT, $0-41
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
+	// Fetch the C tile now: it is read and written after the k loop.
+	LEAQ (DX)(R8*2), R11
+	PREFETCHT0 (DX)
+	PREFETCHT0 (DX)(R8*1)
+	PREFETCHT0 (R11)
+	PREFETCHT0 (R11)(R8*1)
+	PREFETCHT0 (R11)(R8*2)
+	LEAQ (R11)(R8*2), R11
+	PREFETCHT0 (R11)(R8*1)
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
