@@ -220,14 +220,15 @@ func TestKillDuringWrites(t *testing.T) {
 		if err := ch.cmd.Process.Signal(os.Kill); err != nil {
 			t.Fatal(err)
 		}
-		ch.cmd.Wait()
-		// Lines the child printed before it died are facts too.
+		// Lines the child printed before it died are facts too. Read
+		// them all before Wait, which closes the pipe.
 		for l := range ch.lines {
 			last = l
 			if word, arg, _ := strings.Cut(l, " "); word == "committed" {
 				committed, _ = strconv.Atoi(arg)
 			}
 		}
+		ch.cmd.Wait()
 		present := verifyCrashDB(t, path, committed)
 		if strings.HasPrefix(last, "begin") {
 			// Killed inside PutImages: either outcome is correct.
