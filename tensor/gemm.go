@@ -187,7 +187,7 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 	for pc := 0; pc < k || pc == 0; pc += kc {
 		kk := min(kc, k-pc)
 		for jp := p0; jp < p1; jp++ {
-			b := wp[jp*k*nr+pc*nr : jp*k*nr+(pc+kk)*nr]
+			b := wp[pc*j.w.panels*nr+jp*kk*nr : pc*j.w.panels*nr+(jp+1)*kk*nr]
 			for st := 0; st < strips; st++ {
 				as := a[pc*strips*mr+st*mr*kk : pc*strips*mr+(st+1)*mr*kk]
 				tile(kk, as, b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(mr, rows-st*mr), pc > 0)

@@ -18,16 +18,18 @@ const (
 
 // Matrix is a weight matrix of nn.Linear shape [Out][In], packed for Linear.
 //
-// The packed layout is a sequence of panels of nr consecutive output rows
-// (the last one zero-padded); each panel stores its In×nr block k-major, so
-// the micro-kernel reads one contiguous 64-byte row of the panel per step of
-// the dot products. Several nn.Linear weights with the same In (for example
-// the q, k and v projections) can be packed as one Matrix by concatenating
-// their rows, which lets one Linear call compute all of them.
+// The packed layout cuts the output rows into panels of nr (the last one
+// zero-padded) and the depth In into blocks of kc. Block by block, each
+// panel stores its kk×nr values k-major, so the micro-kernel reads one
+// contiguous 64-byte row of the panel per step of its dot products, and the
+// panels that one K block sweeps are one sequential stream. Several
+// nn.Linear weights with the same In (for example the q, k and v
+// projections) can be packed as one Matrix by concatenating their rows,
+// which lets one Linear call compute all of them.
 type Matrix struct {
 	Out, In int
 	panels  int       // ⌈Out/nr⌉
-	p       []float32 // [panels][In][nr]
+	p       []float32 // per K block: [panels][kk][nr]
 }
 
 // Pack copies w (row-major [out][in], as PyTorch stores nn.Linear weights)
@@ -38,11 +40,15 @@ func Pack(w []float32, out, in int) (*Matrix, error) {
 	}
 	panels := (out + nr - 1) / nr
 	m := &Matrix{Out: out, In: in, panels: panels, p: make([]float32, panels*in*nr)}
-	for o := 0; o < out && in > 0; o++ {
-		row := w[o*in : (o+1)*in]
-		dst := m.p[(o/nr)*in*nr+o%nr:]
-		for k, v := range row {
-			dst[k*nr] = v
+	for pc := 0; pc < in; pc += kc {
+		kk := min(kc, in-pc)
+		blk := m.p[pc*panels*nr : (pc+kk)*panels*nr]
+		for o := 0; o < out; o++ {
+			row := w[o*in+pc : o*in+pc+kk]
+			dst := blk[(o/nr)*kk*nr+o%nr:]
+			for k, v := range row {
+				dst[k*nr] = v
+			}
 		}
 	}
 	return m, nil
