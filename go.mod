@@ -2,8 +2,13 @@ module github.com/goclip/goclip
 
 go 1.26.8
 
+require go.etcd.io/bbolt v1.5.0
+
 require (
-	go.etcd.io/bbolt v1.5.0
+	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
+	github.com/rivo/uniseg v0.4.7 // indirect
+	github.com/schollz/progressbar/v3 v3.19.1 // indirect
 	golang.org/x/image v0.48.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/term v0.44.0 // indirect
 )

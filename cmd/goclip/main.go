@@ -30,6 +30,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"classify", "zero-shot classify images with labels or a prompts file", runClassify},
+		{"eval", "evaluate on a dataset with one folder per class: report, confusion matrix, mistakes", runEval},
 		{"embed", "print image and text embeddings as JSON lines", runEmbed},
 		{"tokenize", "print CLIP token ids as JSON lines", runTokenize},
 	}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/goclip/goclip/cache"
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/eval"
+	"github.com/goclip/goclip/imageproc"
+)
+
+func runEval(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "eval", "--model DIR [--prompts FILE | --template T ... | --templates imagenet80] [--ensemble max|mean] [--out DIR] DATASET")
+	model := fs.String("model", "", "model folder (Hugging Face layout)")
+	prompts := fs.String("prompts", "", "prompts file: lines \"label: prompt\", or JSON {\"label\": [\"prompt\", ...]}; labels are class folder names")
+	var templates listFlag
+	fs.Var(&templates, "template", "prompt template filled with each folder name, {} is the name (repeatable; default \"a photo of a {}.\")")
+	templateSet := fs.String("templates", "", "a named template set: imagenet80 (OpenAI's 80 ImageNet templates)")
+	ensemble := fs.String("ensemble", "max", "max (class of the best single prompt, as the write-up) or mean (averaged prompt embeddings)")
+	out := fs.String("out", "", "folder for predictions.csv, report.json and report.html")
+	digits := fs.Int("digits", 2, "digits in the classification report")
+	cacheDir := fs.String("cache", "", "embedding cache folder (default: the user cache folder, goclip/)")
+	noCache := fs.Bool("no-cache", false, "do not read or write the embedding cache")
+	quiet := fs.Bool("quiet", false, "no progress output")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines reading and decoding images")
+	batch := fs.Int("batch", 16, "images per encoder batch")
+	maxPixels := fs.Int64("max-pixels", imageproc.DefaultMaxPixels, "refuse images with more pixels than this (checked from the header)")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *model == "" || len(rest) != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	if *prompts != "" && (len(templates) > 0 || *templateSet != "") {
+		fmt.Fprintln(e.stderr, "goclip eval: give --prompts or templates, not both")
+		return errUsage
+	}
+	ens, err := clip.ParseEnsemble(*ensemble)
+	if err != nil {
+		return err
+	}
+	root := rest[0]
+
+	// Everything that can be checked is checked before any image is read.
+	ds, err := eval.Scan(root)
+	if err != nil {
+		return err
+	}
+	var classes []clip.Class
+	switch {
+	case *prompts != "":
+		if classes, err = clip.LoadPrompts(*prompts); err != nil {
+			return err
+		}
+	default:
+		ts := []string(templates)
+		if *templateSet != "" {
+			set, err := eval.Templates(*templateSet)
+			if err != nil {
+				return err
+			}
+			ts = append(ts, set...)
+		}
+		classes = clip.LabelClasses(ds.Classes, ts...)
+	}
+	if _, err := eval.ValidateClasses(ds.Classes, classes); err != nil {
+		if *prompts != "" {
+			return fmt.Errorf("prompts %s: %w", *prompts, err)
+		}
+		return err
+	}
+	if len(ds.Items) == 0 {
+		return fmt.Errorf("dataset %s: no images in %v", root, ds.Classes)
+	}
+
+	var c *cache.Cache
+	if !*noCache {
+		path := *cacheDir
+		if path == "" {
+			if path, err = cache.DefaultDir(); err != nil {
+				return fmt.Errorf("cache: %w (use --cache DIR or --no-cache)", err)
+			}
+		}
+		if c, err = cache.Open(path+string(os.PathSeparator)+"embeddings.db", cache.Options{}); err != nil {
+			return err
+		}
+		defer c.Close()
+	}
+
+	m, err := clip.Load(*model, clip.Options{})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+
+	cfg := eval.Config{
+		Model: m, Dataset: ds, Classes: classes, Ensemble: ens,
+		Workers: *workers, Batch: *batch, MaxPixels: *maxPixels,
+	}
+	if c != nil {
+		cfg.Cache = c
+	}
+	var bar *progressbar.ProgressBar
+	if !*quiet {
+		cfg.Progress = progressReporter(e.stderr, len(ds.Items), &bar)
+	}
+	res, err := eval.Run(ctx, cfg)
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(e.stderr)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted; embeddings computed so far are cached, run again to resume")
+		}
+		return err
+	}
+
+	if res.Metrics != nil {
+		for _, w := range res.Metrics.Warnings {
+			fmt.Fprintf(e.stderr, "warning: %s\n", w)
+		}
+		fmt.Fprint(e.stdout, res.Metrics.ClassificationReport(*digits))
+		fmt.Fprintln(e.stdout)
+		fmt.Fprint(e.stdout, res.Metrics.ConfusionMatrixText())
+	} else {
+		fmt.Fprintln(e.stdout, "no image could be read: no report")
+	}
+	if !*quiet {
+		st := res.Stats
+		fmt.Fprintf(e.stderr, "%d images (%d encoded, %d from cache) in %s: %.1f images/s\n",
+			st.Images, st.Decoded, st.CacheHits, st.TotalTime.Round(time.Millisecond), float64(st.Images)/st.TotalTime.Seconds())
+	}
+	if *out != "" {
+		if err := res.WriteFiles(*out, *model, root, m.Fingerprint()); err != nil {
+			return err
+		}
+		if !*quiet {
+			fmt.Fprintf(e.stderr, "wrote %s/predictions.csv, report.json, report.html\n", *out)
+		}
+	}
+	if len(res.Failures) > 0 {
+		for _, f := range res.Failures {
+			fmt.Fprintf(e.stderr, "goclip: unreadable: %s: %s\n", f.Path, f.Reason)
+		}
+		fmt.Fprintf(e.stderr, "goclip eval: %d of %d images could not be read (left out of the metrics)\n", len(res.Failures), len(ds.Items))
+		return errSilent
+	}
+	return nil
+}
+
+// progressReporter draws a progress bar when w is a terminal, and prints a
+// plain line every few seconds otherwise.
+func progressReporter(w io.Writer, total int, bar **progressbar.ProgressBar) func(eval.Progress) {
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		*bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription("encoding"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("img"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+		)
+		return func(p eval.Progress) { (*bar).Set(p.Done) }
+	}
+	var last time.Duration
+	return func(p eval.Progress) {
+		if p.Elapsed-last < 5*time.Second && p.Done != p.Total {
+			return
+		}
+		last = p.Elapsed
+		rate := float64(p.Done) / p.Elapsed.Seconds()
+		eta := time.Duration(float64(p.Total-p.Done)/max(rate, 1e-9)) * time.Second
+		fmt.Fprintf(w, "eval: %d/%d images (%.0f%%), %.1f img/s, %d cached, %d unreadable, ETA %s\n",
+			p.Done, p.Total, 100*float64(p.Done)/float64(p.Total), rate, p.CacheHits, p.Failed, eta.Round(time.Second))
+	}
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
