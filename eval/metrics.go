@@ -145,7 +145,7 @@ func NewMetricsWithLabels(yTrue, yPred, labels []string) (*Metrics, error) {
 	m := &Metrics{
 		Labels:          labels,
 		Support:         actual,
-		TotalSupport:    sum(actual),
+		TotalSupport:    sumCounts(actual),
 		Accuracy:        float64(correct) / float64(len(yTrue)),
 		MicroIsAccuracy: microIsAccuracy,
 		Confusion:       confusion,
@@ -157,19 +157,19 @@ func NewMetricsWithLabels(yTrue, yPred, labels []string) (*Metrics, error) {
 	// emits its own warnings, so they are recorded in that order.
 	m.Precision, m.Recall, m.F1 = m.scores(tp, pred, actual)
 
-	p, r, f := m.scores([]int{sum(tp)}, []int{sum(pred)}, []int{m.TotalSupport})
+	p, r, f := m.scores([]int{sumCounts(tp)}, []int{sumCounts(pred)}, []int{m.TotalSupport})
 	m.MicroPrecision, m.MicroRecall, m.MicroF1 = p[0], r[0], f[0]
 
 	p, r, f = m.scores(tp, pred, actual)
-	m.MacroPrecision, m.MacroRecall, m.MacroF1 = mean(p), mean(r), mean(f)
+	m.MacroPrecision, m.MacroRecall, m.MacroF1 = numpyMean(p), numpyMean(r), numpyMean(f)
 
 	p, r, f = m.scores(tp, pred, actual)
 	if m.TotalSupport > 0 {
 		// With no true sample at all sklearn returns zeros (for
 		// zero_division="warn") instead of dividing by a zero weight sum.
-		m.WeightedPrecision = weightedMean(p, actual)
-		m.WeightedRecall = weightedMean(r, actual)
-		m.WeightedF1 = weightedMean(f, actual)
+		m.WeightedPrecision = numpyWeightedMean(p, actual)
+		m.WeightedRecall = numpyWeightedMean(r, actual)
+		m.WeightedF1 = numpyWeightedMean(f, actual)
 	}
 	return m, nil
 }
@@ -233,7 +233,8 @@ func uniqueSortedLabels(a, b []string) []string {
 	return out
 }
 
-func sum(v []int) int {
+// sumCounts returns the sum of v.
+func sumCounts(v []int) int {
 	s := 0
 	for _, x := range v {
 		s += x
@@ -241,29 +242,29 @@ func sum(v []int) int {
 	return s
 }
 
-// mean is numpy's mean of a float64 vector: pairwise sum divided by length.
-func mean(v []float64) float64 {
-	return pairwiseSum(v) / float64(len(v))
+// numpyMean is numpy's mean of a float64 vector: pairwise sum divided by length.
+func numpyMean(v []float64) float64 {
+	return numpyPairwiseSum(v) / float64(len(v))
 }
 
-// weightedMean is numpy's average(v, weights=w): the pairwise sum of the
+// numpyWeightedMean is numpy's average(v, weights=w): the pairwise sum of the
 // products divided by the pairwise sum of the weights.
-func weightedMean(v []float64, w []int) float64 {
+func numpyWeightedMean(v []float64, w []int) float64 {
 	prod := make([]float64, len(v))
 	wf := make([]float64, len(v))
 	for i := range v {
 		wf[i] = float64(w[i])
 		prod[i] = float64(v[i] * wf[i])
 	}
-	return pairwiseSum(prod) / pairwiseSum(wf)
+	return numpyPairwiseSum(prod) / numpyPairwiseSum(wf)
 }
 
-// pairwiseSum adds v in exactly the order numpy's float64 add.reduce does
+// numpyPairwiseSum adds v in exactly the order numpy's float64 add.reduce does
 // (pairwise summation with an 8-way unrolled leaf of up to 128 elements),
 // so averages agree with sklearn to the last bit; a plain left-to-right
 // sum differs in the last place for most vectors of 8 or more elements,
 // which can flip a printed digit on a rounding tie.
-func pairwiseSum(v []float64) float64 {
+func numpyPairwiseSum(v []float64) float64 {
 	n := len(v)
 	switch {
 	case n < 8:
@@ -289,6 +290,6 @@ func pairwiseSum(v []float64) float64 {
 	default:
 		n2 := n / 2
 		n2 -= n2 % 8
-		return pairwiseSum(v[:n2]) + pairwiseSum(v[n2:])
+		return numpyPairwiseSum(v[:n2]) + numpyPairwiseSum(v[n2:])
 	}
 }

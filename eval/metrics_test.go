@@ -182,8 +182,8 @@ func TestPairwiseSumOrder(t *testing.T) {
 	for _, x := range v {
 		seq += x
 	}
-	// numpy.sum(v) is 0x1.0000000000004p+0.
-	if got := pairwiseSum(v); got == seq || got != 0x1.0000000000004p+0 {
-		t.Errorf("pairwiseSum = %v (left-to-right %v)", got, seq)
+	// numpy.sumCounts(v) is 0x1.0000000000004p+0.
+	if got := numpyPairwiseSum(v); got == seq || got != 0x1.0000000000004p+0 {
+		t.Errorf("numpyPairwiseSum = %v (left-to-right %v)", got, seq)
 	}
 }

@@ -35,11 +35,11 @@ func (m *Metrics) ClassificationReport(digits int) string {
 	}
 
 	var b strings.Builder
-	b.WriteString(padLeft("", width))
+	b.WriteString(padCodePoints("", width))
 	b.WriteByte(' ')
 	for _, h := range reportHeaders {
 		b.WriteByte(' ')
-		b.WriteString(padLeft(h, 9))
+		b.WriteString(padCodePoints(h, 9))
 	}
 	b.WriteString("\n\n")
 
@@ -51,13 +51,13 @@ func (m *Metrics) ClassificationReport(digits int) string {
 	if m.MicroIsAccuracy {
 		// sklearn formats "" with precision digits for the two empty
 		// cells, which prints nine spaces each.
-		b.WriteString(padLeft("accuracy", width))
+		b.WriteString(padCodePoints("accuracy", width))
 		b.WriteString(" ")
 		b.WriteString(strings.Repeat(" ", 2*10))
 		b.WriteByte(' ')
-		b.WriteString(padLeft(strconv.FormatFloat(m.MicroF1, 'f', digits, 64), 9))
+		b.WriteString(padCodePoints(strconv.FormatFloat(m.MicroF1, 'f', digits, 64), 9))
 		b.WriteByte(' ')
-		b.WriteString(padLeft(count(m.TotalSupport), 9))
+		b.WriteString(padCodePoints(count(m.TotalSupport), 9))
 		b.WriteByte('\n')
 	} else {
 		writeReportRow(&b, "micro avg", width, digits, m.MicroPrecision, m.MicroRecall, m.MicroF1, count(m.TotalSupport))
@@ -70,14 +70,14 @@ func (m *Metrics) ClassificationReport(digits int) string {
 // writeReportRow writes sklearn's row format
 // "{:>{width}s} " + " {:>9.{digits}f}" * 3 + " {:>9}\n".
 func writeReportRow(b *strings.Builder, name string, width, digits int, p, r, f float64, support string) {
-	b.WriteString(padLeft(name, width))
+	b.WriteString(padCodePoints(name, width))
 	b.WriteByte(' ')
 	for _, v := range [...]float64{p, r, f} {
 		b.WriteByte(' ')
-		b.WriteString(padLeft(strconv.FormatFloat(v, 'f', digits, 64), 9))
+		b.WriteString(padCodePoints(strconv.FormatFloat(v, 'f', digits, 64), 9))
 	}
 	b.WriteByte(' ')
-	b.WriteString(padLeft(support, 9))
+	b.WriteString(padCodePoints(support, 9))
 	b.WriteByte('\n')
 }
 
@@ -113,7 +113,7 @@ func (m *Metrics) ConfusionMatrixText() string {
 	b.WriteString(strings.Repeat(" ", first))
 	for j, l := range m.Labels {
 		b.WriteString(gap)
-		b.WriteString(padLeft(l, widths[j]))
+		b.WriteString(padCodePoints(l, widths[j]))
 	}
 	b.WriteByte('\n')
 	for i, l := range m.Labels {
@@ -121,18 +121,18 @@ func (m *Metrics) ConfusionMatrixText() string {
 		b.WriteString(strings.Repeat(" ", first-utf8.RuneCountInString(l)))
 		for j := range m.Labels {
 			b.WriteString(gap)
-			b.WriteString(padLeft(strconv.Itoa(m.Confusion[i][j]), widths[j]))
+			b.WriteString(padCodePoints(strconv.Itoa(m.Confusion[i][j]), widths[j]))
 		}
 		b.WriteByte('\n')
 	}
 	return b.String()
 }
 
-// padLeft right-aligns s in a field of width code points, as Python's
+// padCodePoints right-aligns s in a field of width code points, as Python's
 // "{:>{width}}" does; longer strings are returned unchanged. Invalid UTF-8
 // bytes count one each, as they do in Python after surrogateescape
 // decoding of file names.
-func padLeft(s string, width int) string {
+func padCodePoints(s string, width int) string {
 	n := utf8.RuneCountInString(s)
 	if n >= width {
 		return s
