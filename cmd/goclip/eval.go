@@ -175,11 +175,13 @@ func progressReporter(w io.Writer, total int, bar **progressbar.ProgressBar) fun
 		return func(p eval.Progress) { (*bar).Set(p.Done) }
 	}
 	var last time.Duration
+	lastDone := 0
+	step := max(total/10, 1)
 	return func(p eval.Progress) {
-		if p.Elapsed-last < 5*time.Second && p.Done != p.Total {
+		if p.Elapsed-last < 5*time.Second && p.Done-lastDone < step && p.Done != p.Total {
 			return
 		}
-		last = p.Elapsed
+		last, lastDone = p.Elapsed, p.Done
 		rate := float64(p.Done) / p.Elapsed.Seconds()
 		eta := time.Duration(float64(p.Total-p.Done)/max(rate, 1e-9)) * time.Second
 		fmt.Fprintf(w, "eval: %d/%d images (%.0f%%), %.1f img/s, %d cached, %d unreadable, ETA %s\n",

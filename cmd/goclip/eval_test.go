@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets tests run the test binary as goclip itself (GOCLIP_AS_MAIN=1),
+// so a real process can be killed mid-run.
+func TestMain(m *testing.M) {
+	if os.Getenv("GOCLIP_AS_MAIN") == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+const variedPrompts = `car: a photo of the Chevrolet Silverado 1500 Extended Cab 2012.
+knitting: a video of a person Knitting.
+dunk: a video of a person Basketball Dunk.
+car: a photo of a dog
+knitting: a photo of a cat
+dunk: a photo of a wild animal
+`
+
+// evalDataset copies the kit's decodable images into three class folders.
+func evalDataset(t *testing.T) (root, prompts string) {
+	t.Helper()
+	root = t.TempDir()
+	entries, _ := os.ReadDir(kit + "images")
+	i := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "bad-") {
+			continue
+		}
+		dir := filepath.Join(root, []string{"car", "dunk", "knitting"}[i%3])
+		os.MkdirAll(dir, 0o755)
+		b, _ := os.ReadFile(kit + "images/" + e.Name())
+		os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644)
+		i++
+	}
+	prompts = filepath.Join(t.TempDir(), "prompts.txt")
+	os.WriteFile(prompts, []byte(variedPrompts), 0o644)
+	return root, prompts
+}
+
+var progressLine = regexp.MustCompile(`(?m)^eval: `)
+
+var statsLine = regexp.MustCompile(`(\d+) images \((\d+) encoded, (\d+) from cache\)`)
+
+func evalStats(t *testing.T, stderr string) (images, encoded, cached int) {
+	t.Helper()
+	m := statsLine.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no stats line in:\n%s", stderr)
+	}
+	a, _ := strconv.Atoi(m[1])
+	b, _ := strconv.Atoi(m[2])
+	c, _ := strconv.Atoi(m[3])
+	return a, b, c
+}
+
+// TestEvalKillAndResume kills a real goclip eval process with SIGKILL
+// after its first progress line, then runs again on the same cache: the
+// cache opens, the images committed before the kill are not encoded
+// again, and the report equals that of an uninterrupted run.
+func TestEvalKillAndResume(t *testing.T) {
+	root, prompts := evalDataset(t)
+	model := kit + "models/tiny-synth"
+	cacheDir := t.TempDir()
+
+	clean, _, code := goclip(t, "eval", "--model", model, "--prompts", prompts, "--no-cache", root)
+	if code != 0 {
+		t.Fatalf("clean run exit %d", code)
+	}
+
+	cmd := exec.Command(os.Args[0], "eval", "--model", model, "--prompts", prompts, "--cache", cacheDir, "--batch", "2", "--workers", "1", root)
+	cmd.Env = append(os.Environ(), "GOCLIP_AS_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "eval: ") {
+				cmd.Process.Signal(syscall.SIGKILL)
+				killed <- sc.Text()
+				return
+			}
+		}
+		killed <- ""
+	}()
+	var line string
+	select {
+	case line = <-killed:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no progress line within 60 s")
+	}
+	cmd.Wait()
+	if line == "" {
+		t.Fatal("the child ended without a progress line")
+	}
+	t.Logf("killed after %q", line)
+
+	out, errs, code := goclip(t, "eval", "--model", model, "--prompts", prompts, "--cache", cacheDir, root)
+	if code != 0 {
+		t.Fatalf("resumed run exit %d: %s", code, errs)
+	}
+	images, encoded, cached := evalStats(t, errs)
+	if images != 29 || encoded+cached != 29 || cached < 2 {
+		t.Errorf("resumed run: %d images, %d encoded, %d from cache; want ≥ 2 from the killed run", images, encoded, cached)
+	}
+	if out != clean {
+		t.Errorf("resumed report differs from a clean run:\n%s\nvs\n%s", out, clean)
+	}
+	// A third run is served from the cache alone.
+	_, errs, _ = goclip(t, "eval", "--model", model, "--prompts", prompts, "--cache", cacheDir, root)
+	if _, encoded, cached := evalStats(t, errs); encoded != 0 || cached != 29 {
+		t.Errorf("third run encoded %d, cached %d", encoded, cached)
+	}
+}
+
+func TestEvalOutputsAndErrors(t *testing.T) {
+	root, prompts := evalDataset(t)
+	model := kit + "models/tiny-synth"
+	b, _ := os.ReadFile(kit + "images/bad-cut.jpg")
+	os.WriteFile(filepath.Join(root, "car", "bad-cut.jpg"), b, 0o644)
+	out := t.TempDir()
+	stdout, errs, code := goclip(t, "eval", "--model", model, "--prompts", prompts, "--no-cache", "--out", out, "--digits", "3", root)
+	if code != 1 || !strings.Contains(errs, "bad-cut.jpg") || !strings.Contains(stdout, "    accuracy ") || !strings.Contains(stdout, "confusion matrix") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, errs)
+	}
+	if !regexp.MustCompile(`car +\d\.\d{3} `).MatchString(stdout) {
+		t.Errorf("--digits 3 not applied:\n%s", stdout)
+	}
+	for _, f := range []string{"predictions.csv", "report.json", "report.html"} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	// Prompt labels that are not folders, and folders without prompts, fail before any image is read.
+	bad := filepath.Join(t.TempDir(), "bad.txt")
+	os.WriteFile(bad, []byte("car: a car\nlion: a lion\n"), 0o644)
+	_, errs, code = goclip(t, "eval", "--model", model, "--prompts", bad, "--no-cache", root)
+	if code != 1 || !strings.Contains(errs, `"lion" is not a class folder`) || !strings.Contains(errs, `"dunk" has no prompt`) || progressLine.MatchString(errs) {
+		t.Errorf("bad prompts: exit %d, %s", code, errs)
+	}
+	os.Remove(filepath.Join(root, "car", "bad-cut.jpg"))
+	// Templates: folder names fill them.
+	stdout, errs, code = goclip(t, "eval", "--model", model, "--template", "a photo of a {}.", "--template", "a {} video", "--no-cache", "--quiet", root)
+	if code != 0 || !strings.Contains(stdout, "knitting") || progressLine.MatchString(errs) {
+		t.Errorf("templates: exit %d, %s, %q", code, stdout, errs)
+	}
+	if _, errs, code = goclip(t, "eval", "--model", model, "--templates", "imagenet80", "--no-cache", "--quiet", root); code != 0 {
+		t.Errorf("imagenet80: exit %d %s", code, errs)
+	}
+}
