@@ -278,6 +278,12 @@ func TestResumeFromIncompleteFile(t *testing.T) {
 	if err := os.WriteFile(partial, data[:3000], 0o666); err != nil {
 		t.Fatal(err)
 	}
+	// And one of a small file, served by the Hub without range support:
+	// the 200 answer to the Range request restarts it from scratch.
+	merges := filepath.Join(blobs, repo.etagOf("merges.txt")+".incomplete")
+	if err := os.WriteFile(merges, []byte("stale bytes"), 0o666); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.Download(ctxT(t), tinyID, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -548,4 +554,20 @@ func TestRevisionRefs(t *testing.T) {
 	if _, ok := c.Cached(tinyID, "refs/pr/1"); !ok {
 		t.Error("Cached(refs/pr/1) = false")
 	}
+}
+
+func TestRenamedRepoFollowed(t *testing.T) {
+	fh := newFakeHub(t)
+	repo := fh.addRepo(tinyID, tinyModel(t))
+	fh.renames["goclip-test/old-name"] = tinyID
+	c := testClient(t, fh)
+	dir, err := c.Download(ctxT(t), "goclip-test/old-name", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stored under the name asked for, as huggingface_hub does.
+	if want := filepath.Join(c.CacheDir, "models--goclip-test--old-name", "snapshots", repo.commit); dir != want {
+		t.Errorf("dir = %s, want %s", dir, want)
+	}
+	checkCache(t, c.CacheDir, "goclip-test/old-name", repo, tinyWant, map[string]string{"main": repo.commit})
 }

@@ -57,11 +57,19 @@ type fakeHub struct {
 	cdnFailures int  // answer 503 to this many CDN requests first
 	cdnDelay    time.Duration
 	stop        chan struct{} // closed at cleanup: releases stalled handlers
+	renames     map[string]string // old repo id -> new: relative 307 redirects
+}
+
+func (fh *fakeHub) renamed(id string) (string, bool) {
+	fh.mu.Lock()
+	defer fh.mu.Unlock()
+	n, ok := fh.renames[id]
+	return n, ok
 }
 
 func newFakeHub(t testing.TB) *fakeHub {
 	fh := &fakeHub{t: t, repos: map[string]*fakeRepo{}, cdnGets: map[string]int{},
-		cut: map[string]bool{}, stalled: map[string]bool{}, stop: make(chan struct{})}
+		cut: map[string]bool{}, stalled: map[string]bool{}, stop: make(chan struct{}), renames: map[string]string{}}
 	fh.cdn = httptest.NewServer(http.HandlerFunc(fh.serveCDN))
 	fh.hub = httptest.NewServer(http.HandlerFunc(fh.serveHub))
 	t.Cleanup(func() {
@@ -222,6 +230,10 @@ func (fh *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := parts[0] + "/" + parts[1]
+	if newID, ok := fh.renamed(id); ok {
+		http.Redirect(w, r, "/"+newID+strings.TrimPrefix(r.URL.EscapedPath(), "/"+id), http.StatusTemporaryRedirect)
+		return
+	}
 	rev, err1 := url.PathUnescape(parts[3])
 	name, err2 := url.PathUnescape(parts[4])
 	if err1 != nil || err2 != nil {
@@ -281,6 +293,10 @@ func (fh *fakeHub) serveAPI(w http.ResponseWriter, r *http.Request, rest string)
 	fh.mu.Unlock()
 	id, rev, ok := strings.Cut(rest, "/revision/")
 	rev, _ = url.PathUnescape(rev)
+	if newID, ok := fh.renamed(id); ok {
+		http.Redirect(w, r, "/api/models/"+newID+"/revision/"+url.PathEscape(rev), http.StatusTemporaryRedirect)
+		return
+	}
 	fh.record("API " + id + "@" + rev)
 	if fail {
 		hubError(w, http.StatusServiceUnavailable, "", "")

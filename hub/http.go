@@ -44,8 +44,11 @@ func (c *Client) newSession(repoID, revision string) (*session, error) {
 		if len(via) >= 10 {
 			return errors.New("too many redirects")
 		}
-		if req.URL.Host != via[0].URL.Host {
-			return http.ErrUseLastResponse // the file host: keep its Location
+		// Like huggingface_hub, follow relative redirects only (a renamed
+		// repository); an absolute Location is the file host, whose URL
+		// is kept for the GET.
+		if loc, err := url.Parse(req.Response.Header.Get("Location")); err != nil || loc.Host != "" {
+			return http.ErrUseLastResponse
 		}
 		return nil
 	}
