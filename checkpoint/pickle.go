@@ -149,7 +149,7 @@ func unpickle(data []byte, persistentLoad func(any) (any, error)) (v any, err er
 		u.pos++
 		done, err := u.step(op)
 		if err != nil {
-			return nil, fmt.Errorf("pickle: opcode %s at offset %d: %w", opName(op), at, err)
+			return nil, fmt.Errorf("pickle: opcode %s at offset %d%s: %w", opName(op), at, u.context(), err)
 		}
 		if done {
 			return u.stack[0], nil
@@ -455,6 +455,19 @@ func (u *unpickler) step(op byte) (done bool, err error) {
 }
 
 func (u *unpickler) push(v any) { u.stack = append(u.stack, v) }
+
+// context names the state dict entry being built, for error messages: in
+// torch's pickles the key is pushed just before the rebuild function.
+func (u *unpickler) context() string {
+	for i := len(u.stack) - 1; i > 0; i-- {
+		if g, ok := u.stack[i].(pyGlobal); ok && g.module == "torch._utils" {
+			if key, ok := u.stack[i-1].(string); ok {
+				return fmt.Sprintf(" (tensor %q)", key)
+			}
+		}
+	}
+	return ""
+}
 
 // avail returns how many values lie above the innermost mark.
 func (u *unpickler) avail() int {

@@ -33,7 +33,7 @@ func parsePyTorch(data []byte, file string) (map[string]*Tensor, error) {
 	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return nil, fail("%v", err)
+		return nil, fail("unreadable zip directory (truncated file?): %v", err)
 	}
 	entries := make(map[string]*zip.File, len(zr.File))
 	var prefixes []string

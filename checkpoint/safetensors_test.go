@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -19,6 +20,23 @@ func TestKitSafetensors(t *testing.T) {
 	}
 	if unsafe.Pointer(&v[0]) != unsafe.Pointer(&tn.Bytes()[0]) {
 		t.Error("F32 tensor was copied, want a view of the file")
+	}
+}
+
+func TestUseAfterClose(t *testing.T) {
+	s, err := Open(kitModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, _ := s.Tensor("logit_scale")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := tn.Float32(); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Float32 after Close: %v", err)
 	}
 }
 

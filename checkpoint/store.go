@@ -12,8 +12,9 @@ import (
 )
 
 // Store is an open checkpoint: a set of named tensors. A Store is safe for
-// concurrent reads. Tensors (and float32 views returned by their Float32
-// method) must not be used after Close.
+// concurrent reads. After Close, tensors report an error instead of data,
+// but float32 views obtained before must no longer be used: their memory is
+// unmapped.
 type Store interface {
 	// Path returns the file the store was opened from.
 	Path() string
@@ -141,6 +142,9 @@ func (s *store) Metadata() map[string]string {
 }
 
 func (s *store) Close() error {
+	for _, t := range s.tensors {
+		t.data, t.closed = nil, true
+	}
 	var errs []error
 	for _, m := range s.maps {
 		if err := m.close(); err != nil {

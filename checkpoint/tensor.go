@@ -17,7 +17,8 @@ type Tensor struct {
 	// File is the file the tensor was read from; errors name it.
 	File string
 
-	data []byte // len(data) == NumElements()*DType.Size()
+	data   []byte // len(data) == NumElements()*DType.Size()
+	closed bool   // the store was closed: data is gone
 }
 
 // NumElements returns the product of the shape (1 for a scalar).
@@ -31,7 +32,7 @@ func (t *Tensor) NumElements() int {
 
 // Bytes returns the raw little-endian elements. The slice may alias a
 // read-only mapping of the file: it must not be modified, and is valid only
-// until the store is closed.
+// until the store is closed (after which Bytes returns nil).
 func (t *Tensor) Bytes() []byte { return t.data }
 
 // Float32 returns the elements as float32. For an F32 tensor that is 4-byte
@@ -42,6 +43,9 @@ func (t *Tensor) Bytes() []byte { return t.data }
 // clone it to keep or change it. Otherwise a new slice is returned: F16 and
 // BF16 convert exactly, F64 rounds to nearest. Integer tensors are an error.
 func (t *Tensor) Float32() ([]float32, error) {
+	if t.closed {
+		return nil, t.errorf("store is closed")
+	}
 	n := len(t.data) / max(t.DType.Size(), 1)
 	switch t.DType {
 	case F32:
@@ -81,6 +85,9 @@ func (t *Tensor) Float32() ([]float32, error) {
 // Int64 returns the elements of an integer or boolean tensor as int64
 // (position_ids buffers, for instance). Floating tensors are an error.
 func (t *Tensor) Int64() ([]int64, error) {
+	if t.closed {
+		return nil, t.errorf("store is closed")
+	}
 	size := t.DType.Size()
 	if t.DType.IsFloat() || size == 0 {
 		return nil, t.errorf("dtype %v is not an integer type", t.DType)

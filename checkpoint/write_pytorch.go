@@ -165,7 +165,8 @@ func (p *pickleWriter) str(s string) {
 	p.b = append(p.b, s...)
 }
 
-func (p *pickleWriter) int(n int) {
+func (p *pickleWriter) int(i int) {
+	n := int64(i)
 	switch {
 	case n >= 0 && n < 1<<8:
 		p.b = append(p.b, 'K', byte(n))
