@@ -56,7 +56,7 @@ type fakeHub struct {
 	apiFailures int  // answer 503 to this many API requests first
 	cdnFailures int  // answer 503 to this many CDN requests first
 	cdnDelay    time.Duration
-	stop        chan struct{} // closed at cleanup: releases stalled handlers
+	stop        chan struct{}     // closed at cleanup: releases stalled handlers
 	renames     map[string]string // old repo id -> new: relative 307 redirects
 }
 
