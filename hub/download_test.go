@@ -571,3 +571,41 @@ func TestRenamedRepoFollowed(t *testing.T) {
 	}
 	checkCache(t, c.CacheDir, "goclip-test/old-name", repo, tinyWant, map[string]string{"main": repo.commit})
 }
+
+func TestNewCommitReusesBlobs(t *testing.T) {
+	fh := newFakeHub(t)
+	repo := fh.addRepo(tinyID, tinyModel(t))
+	c := testClient(t, fh)
+	if _, err := c.Download(ctxT(t), tinyID, ""); err != nil {
+		t.Fatal(err)
+	}
+	oldCommit := repo.commit
+	// A new commit on main changes config.json only.
+	fh.mu.Lock()
+	repo.commit = "2222222222222222222222222222222222222222"
+	repo.files["config.json"] = append(bytes.Clone(repo.files["config.json"]), '\n')
+	fh.mu.Unlock()
+	fh.resetLog()
+	dir, err := c.Download(ctxT(t), tinyID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(dir) != repo.commit {
+		t.Errorf("dir = %s, want the new commit", dir)
+	}
+	for _, r := range fh.requests() {
+		if strings.HasPrefix(r, "GET ") && r != "GET config.json" || strings.HasPrefix(r, "CDN ") {
+			t.Errorf("unchanged file downloaded again: %s", r)
+		}
+	}
+	repoDir := filepath.Join(c.CacheDir, RepoFolderName(tinyID))
+	if b, _ := os.ReadFile(filepath.Join(repoDir, "refs", "main")); string(b) != repo.commit {
+		t.Errorf("refs/main = %q, want the new commit", b)
+	}
+	if got := dirNames(t, filepath.Join(repoDir, "snapshots")); !slices.Equal(got, slices.Sorted(slices.Values([]string{oldCommit, repo.commit}))) {
+		t.Errorf("snapshots = %v", got)
+	}
+	if got := len(dirNames(t, filepath.Join(repoDir, "blobs"))); got != len(tinyWant)+1 {
+		t.Errorf("%d blobs, want %d (one new config)", got, len(tinyWant)+1)
+	}
+}
