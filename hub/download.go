@@ -62,7 +62,7 @@ func (c *Client) Download(ctx context.Context, repoID, revision string) (string,
 				s.log.Warn("hub: the Hub is unreachable; using the cached snapshot", "repo", repoID, "revision", revision, "err", err)
 				return dir, nil
 			}
-			return "", fmt.Errorf("hub: %s@%s is not cached and the Hub is unreachable: %w", repoID, revision, errors.Join(ErrNotCached, err))
+			return "", fmt.Errorf("hub: %s@%s: %w and the Hub is unreachable: %w", repoID, revision, ErrNotCached, err)
 		}
 		return "", err
 	}
