@@ -15,5 +15,16 @@
 // returned by [Tensor.Float32] as a view into the mapping: no copy is made.
 // Such views are read-only and valid only until the [Store] is closed.
 //
+// A non-contiguous view in a PyTorch archive (a transposed or strided
+// tensor) is copied into a contiguous one when the file is opened; such
+// copies, decompressed entries and byte-swapped big-endian storages are
+// limited to a memory budget proportional to the file size. The legacy
+// pre-1.6 torch format is refused with advice to re-save or convert.
+//
+// [WriteSafetensors] and [WritePyTorch] write float32 tensors as F32, F16 or
+// BF16 files laid out like the reference writers' (the archives load with
+// torch.load(weights_only=True); rounding to F16/BF16 matches torch's bit for
+// bit).
+//
 // Errors name the file and, where there is one, the tensor.
 package checkpoint

@@ -24,38 +24,45 @@ const (
 	Bool
 )
 
-// dtypeInfo lists, for every DType, its safetensors name and element size.
-var dtypeInfo = [...]struct {
-	name string
-	size int
-}{
-	Invalid: {"invalid", 0},
-	F32:     {"F32", 4},
-	F16:     {"F16", 2},
-	BF16:    {"BF16", 2},
-	F64:     {"F64", 8},
-	I64:     {"I64", 8},
-	I32:     {"I32", 4},
-	I16:     {"I16", 2},
-	I8:      {"I8", 1},
-	U8:      {"U8", 1},
-	Bool:    {"BOOL", 1},
+// info returns the safetensors name and element size of d.
+func (d DType) info() (name string, size int, ok bool) {
+	switch d {
+	case F32:
+		return "F32", 4, true
+	case F16:
+		return "F16", 2, true
+	case BF16:
+		return "BF16", 2, true
+	case F64:
+		return "F64", 8, true
+	case I64:
+		return "I64", 8, true
+	case I32:
+		return "I32", 4, true
+	case I16:
+		return "I16", 2, true
+	case I8:
+		return "I8", 1, true
+	case U8:
+		return "U8", 1, true
+	case Bool:
+		return "BOOL", 1, true
+	}
+	return "", 0, false
 }
 
 // String returns the safetensors name of d, such as "F32".
 func (d DType) String() string {
-	if d <= Invalid || int(d) >= len(dtypeInfo) {
-		return fmt.Sprintf("DType(%d)", int(d))
+	if name, _, ok := d.info(); ok {
+		return name
 	}
-	return dtypeInfo[d].name
+	return fmt.Sprintf("DType(%d)", int(d))
 }
 
 // Size returns the size of one element in bytes, or 0 for an invalid DType.
 func (d DType) Size() int {
-	if d <= Invalid || int(d) >= len(dtypeInfo) {
-		return 0
-	}
-	return dtypeInfo[d].size
+	_, size, _ := d.info()
+	return size
 }
 
 // IsFloat reports whether d is a floating-point type that [Tensor.Float32]
@@ -66,8 +73,8 @@ func (d DType) IsFloat() bool {
 
 // ParseDType returns the DType with safetensors name s.
 func ParseDType(s string) (DType, error) {
-	for d := F32; int(d) < len(dtypeInfo); d++ {
-		if dtypeInfo[d].name == s {
+	for d := F32; d <= Bool; d++ {
+		if name, _, _ := d.info(); name == s {
 			return d, nil
 		}
 	}
