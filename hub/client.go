@@ -36,9 +36,9 @@ type Client struct {
 	// transport takes proxies from the environment.
 	HTTP *http.Client
 	// Progress, if set, is called while a file downloads with the bytes
-	// done so far and the file's total size (-1 if unknown). Calls for one
-	// file come from one goroutine; they are throttled to a few per second
-	// plus one at the start and one at the end.
+	// done so far and the file's total size (-1 if unknown), at most ten
+	// times a second plus once at the start and once at the end of each
+	// file. Concurrent Downloads call it from their own goroutines.
 	Progress func(file string, done, total int64)
 	// Logger receives progress and fallback notes; nil discards them.
 	Logger *slog.Logger
