@@ -20,6 +20,7 @@ var benchShapes = []struct {
 	{"fc2_768", 768, 3072, Identity, true},
 	{"qkv512", 1536, 512, Identity, false},
 	{"fc1_512", 2048, 512, QuickGELU, false},
+	{"fc1gelu_768", 3072, 768, GELU, false}, // OpenCLIP models use exact GELU
 }
 
 // BenchmarkLinear reports GFLOP/s of Linear for the CLIP shapes at 1, 8 and

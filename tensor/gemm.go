@@ -30,8 +30,8 @@ type gemmJob struct {
 }
 
 // gemmScratch is one participant's packing buffers: the packed row block of
-// x (strips of mr rows, each k-major over the whole depth) and the C tile
-// the micro-kernel accumulates into before the epilogue.
+// x (see packA) and the C tile the micro-kernel accumulates into before the
+// epilogue.
 type gemmScratch struct {
 	a, c []float32
 }

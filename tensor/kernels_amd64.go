@@ -82,6 +82,7 @@ const (
 	epBias      = 1
 	epQuickGELU = 2
 	epAcc       = 4
+	epGELU      = 8
 )
 
 func tileAVX2(k int, a, b, c []float32, ldc, rows int, add bool) {
@@ -131,7 +132,7 @@ func epilogueAVX2(dst, src, bias []float32, act Activation, acc bool) {
 		bias = bias[:n]
 	}
 	v := n &^ 7
-	if v > 0 && act != GELU {
+	if v > 0 {
 		flags := 0
 		var bp *float32
 		if bias != nil {
@@ -140,15 +141,16 @@ func epilogueAVX2(dst, src, bias []float32, act Activation, acc bool) {
 		} else {
 			bp = &src[0] // never read
 		}
-		if act == QuickGELU {
+		switch act {
+		case QuickGELU:
 			flags |= epQuickGELU
+		case GELU:
+			flags |= epGELU
 		}
 		if acc {
 			flags |= epAcc
 		}
 		epilogue8(&dst[0], &src[0], bp, v, flags)
-	} else {
-		v = 0
 	}
 	if v < n {
 		var bt []float32

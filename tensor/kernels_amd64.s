@@ -484,6 +484,37 @@ enobias:
 	VDIVPS Y3, Y0, Y0
 
 enoact:
+	TESTQ $8, R8
+	JZ    enogelu
+	// GELU(v) = v/2·erfc(-v/√2), with erfc(u) for u = |v|/√2 ≥ 0 from the
+	// Numerical Recipes Chebyshev fit (relative error < 1.2e-7) and
+	// erfc(-u) = 2 - erfc(u), so no digits cancel for negative v.
+	VANDPS       absmask<>(SB), Y0, Y3
+	VMULPS       rsqrt2<>(SB), Y3, Y3
+	VMOVUPS      one<>(SB), Y1
+	VFMADD231PS  half<>(SB), Y3, Y1
+	VMOVUPS      one<>(SB), Y2
+	VDIVPS       Y1, Y2, Y1
+	VMOVUPS      ec9<>(SB), Y2
+	VFMADD213PS  ec8<>(SB), Y1, Y2
+	VFMADD213PS  ec7<>(SB), Y1, Y2
+	VFMADD213PS  ec6<>(SB), Y1, Y2
+	VFMADD213PS  ec5<>(SB), Y1, Y2
+	VFMADD213PS  ec4<>(SB), Y1, Y2
+	VFMADD213PS  ec3<>(SB), Y1, Y2
+	VFMADD213PS  ec2<>(SB), Y1, Y2
+	VFMADD213PS  ec1<>(SB), Y1, Y2
+	VFMADD213PS  ec0<>(SB), Y1, Y2
+	VFNMADD231PS Y3, Y3, Y2
+	EXP(Y2, Y3, Y4)
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      two<>(SB), Y3
+	VSUBPS       Y2, Y3, Y3
+	VBLENDVPS    Y0, Y2, Y3, Y3
+	VMULPS       half<>(SB), Y0, Y0
+	VMULPS       Y3, Y0, Y0
+
+enogelu:
 	TESTQ   $4, R8
 	JZ      enoacc
 	VADDPS  (DI), Y0, Y0
@@ -890,3 +921,144 @@ DATA i127<>+20(SB)/4, $0x0000007f
 DATA i127<>+24(SB)/4, $0x0000007f
 DATA i127<>+28(SB)/4, $0x0000007f
 GLOBL i127<>(SB), RODATA|NOPTR, $32
+
+DATA half<>+0(SB)/4, $0x3f000000
+DATA half<>+4(SB)/4, $0x3f000000
+DATA half<>+8(SB)/4, $0x3f000000
+DATA half<>+12(SB)/4, $0x3f000000
+DATA half<>+16(SB)/4, $0x3f000000
+DATA half<>+20(SB)/4, $0x3f000000
+DATA half<>+24(SB)/4, $0x3f000000
+DATA half<>+28(SB)/4, $0x3f000000
+GLOBL half<>(SB), RODATA|NOPTR, $32
+
+DATA two<>+0(SB)/4, $0x40000000
+DATA two<>+4(SB)/4, $0x40000000
+DATA two<>+8(SB)/4, $0x40000000
+DATA two<>+12(SB)/4, $0x40000000
+DATA two<>+16(SB)/4, $0x40000000
+DATA two<>+20(SB)/4, $0x40000000
+DATA two<>+24(SB)/4, $0x40000000
+DATA two<>+28(SB)/4, $0x40000000
+GLOBL two<>(SB), RODATA|NOPTR, $32
+
+DATA rsqrt2<>+0(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+4(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+8(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+12(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+16(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+20(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+24(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+28(SB)/4, $0x3f3504f3
+GLOBL rsqrt2<>(SB), RODATA|NOPTR, $32
+
+DATA absmask<>+0(SB)/4, $0x7fffffff
+DATA absmask<>+4(SB)/4, $0x7fffffff
+DATA absmask<>+8(SB)/4, $0x7fffffff
+DATA absmask<>+12(SB)/4, $0x7fffffff
+DATA absmask<>+16(SB)/4, $0x7fffffff
+DATA absmask<>+20(SB)/4, $0x7fffffff
+DATA absmask<>+24(SB)/4, $0x7fffffff
+DATA absmask<>+28(SB)/4, $0x7fffffff
+GLOBL absmask<>(SB), RODATA|NOPTR, $32
+
+DATA ec0<>+0(SB)/4, $0xbfa1fc4e
+DATA ec0<>+4(SB)/4, $0xbfa1fc4e
+DATA ec0<>+8(SB)/4, $0xbfa1fc4e
+DATA ec0<>+12(SB)/4, $0xbfa1fc4e
+DATA ec0<>+16(SB)/4, $0xbfa1fc4e
+DATA ec0<>+20(SB)/4, $0xbfa1fc4e
+DATA ec0<>+24(SB)/4, $0xbfa1fc4e
+DATA ec0<>+28(SB)/4, $0xbfa1fc4e
+GLOBL ec0<>(SB), RODATA|NOPTR, $32
+
+DATA ec1<>+0(SB)/4, $0x3f8000c7
+DATA ec1<>+4(SB)/4, $0x3f8000c7
+DATA ec1<>+8(SB)/4, $0x3f8000c7
+DATA ec1<>+12(SB)/4, $0x3f8000c7
+DATA ec1<>+16(SB)/4, $0x3f8000c7
+DATA ec1<>+20(SB)/4, $0x3f8000c7
+DATA ec1<>+24(SB)/4, $0x3f8000c7
+DATA ec1<>+28(SB)/4, $0x3f8000c7
+GLOBL ec1<>(SB), RODATA|NOPTR, $32
+
+DATA ec2<>+0(SB)/4, $0x3ebf88fb
+DATA ec2<>+4(SB)/4, $0x3ebf88fb
+DATA ec2<>+8(SB)/4, $0x3ebf88fb
+DATA ec2<>+12(SB)/4, $0x3ebf88fb
+DATA ec2<>+16(SB)/4, $0x3ebf88fb
+DATA ec2<>+20(SB)/4, $0x3ebf88fb
+DATA ec2<>+24(SB)/4, $0x3ebf88fb
+DATA ec2<>+28(SB)/4, $0x3ebf88fb
+GLOBL ec2<>(SB), RODATA|NOPTR, $32
+
+DATA ec3<>+0(SB)/4, $0x3dc636c9
+DATA ec3<>+4(SB)/4, $0x3dc636c9
+DATA ec3<>+8(SB)/4, $0x3dc636c9
+DATA ec3<>+12(SB)/4, $0x3dc636c9
+DATA ec3<>+16(SB)/4, $0x3dc636c9
+DATA ec3<>+20(SB)/4, $0x3dc636c9
+DATA ec3<>+24(SB)/4, $0x3dc636c9
+DATA ec3<>+28(SB)/4, $0x3dc636c9
+GLOBL ec3<>(SB), RODATA|NOPTR, $32
+
+DATA ec4<>+0(SB)/4, $0xbe3ec24c
+DATA ec4<>+4(SB)/4, $0xbe3ec24c
+DATA ec4<>+8(SB)/4, $0xbe3ec24c
+DATA ec4<>+12(SB)/4, $0xbe3ec24c
+DATA ec4<>+16(SB)/4, $0xbe3ec24c
+DATA ec4<>+20(SB)/4, $0xbe3ec24c
+DATA ec4<>+24(SB)/4, $0xbe3ec24c
+DATA ec4<>+28(SB)/4, $0xbe3ec24c
+GLOBL ec4<>(SB), RODATA|NOPTR, $32
+
+DATA ec5<>+0(SB)/4, $0x3e8ec7cc
+DATA ec5<>+4(SB)/4, $0x3e8ec7cc
+DATA ec5<>+8(SB)/4, $0x3e8ec7cc
+DATA ec5<>+12(SB)/4, $0x3e8ec7cc
+DATA ec5<>+16(SB)/4, $0x3e8ec7cc
+DATA ec5<>+20(SB)/4, $0x3e8ec7cc
+DATA ec5<>+24(SB)/4, $0x3e8ec7cc
+DATA ec5<>+28(SB)/4, $0x3e8ec7cc
+GLOBL ec5<>(SB), RODATA|NOPTR, $32
+
+DATA ec6<>+0(SB)/4, $0xbf914e5d
+DATA ec6<>+4(SB)/4, $0xbf914e5d
+DATA ec6<>+8(SB)/4, $0xbf914e5d
+DATA ec6<>+12(SB)/4, $0xbf914e5d
+DATA ec6<>+16(SB)/4, $0xbf914e5d
+DATA ec6<>+20(SB)/4, $0xbf914e5d
+DATA ec6<>+24(SB)/4, $0xbf914e5d
+DATA ec6<>+28(SB)/4, $0xbf914e5d
+GLOBL ec6<>(SB), RODATA|NOPTR, $32
+
+DATA ec7<>+0(SB)/4, $0x3fbe87b0
+DATA ec7<>+4(SB)/4, $0x3fbe87b0
+DATA ec7<>+8(SB)/4, $0x3fbe87b0
+DATA ec7<>+12(SB)/4, $0x3fbe87b0
+DATA ec7<>+16(SB)/4, $0x3fbe87b0
+DATA ec7<>+20(SB)/4, $0x3fbe87b0
+DATA ec7<>+24(SB)/4, $0x3fbe87b0
+DATA ec7<>+28(SB)/4, $0x3fbe87b0
+GLOBL ec7<>(SB), RODATA|NOPTR, $32
+
+DATA ec8<>+0(SB)/4, $0xbf527892
+DATA ec8<>+4(SB)/4, $0xbf527892
+DATA ec8<>+8(SB)/4, $0xbf527892
+DATA ec8<>+12(SB)/4, $0xbf527892
+DATA ec8<>+16(SB)/4, $0xbf527892
+DATA ec8<>+20(SB)/4, $0xbf527892
+DATA ec8<>+24(SB)/4, $0xbf527892
+DATA ec8<>+28(SB)/4, $0xbf527892
+GLOBL ec8<>(SB), RODATA|NOPTR, $32
+
+DATA ec9<>+0(SB)/4, $0x3e2ef945
+DATA ec9<>+4(SB)/4, $0x3e2ef945
+DATA ec9<>+8(SB)/4, $0x3e2ef945
+DATA ec9<>+12(SB)/4, $0x3e2ef945
+DATA ec9<>+16(SB)/4, $0x3e2ef945
+DATA ec9<>+20(SB)/4, $0x3e2ef945
+DATA ec9<>+24(SB)/4, $0x3e2ef945
+DATA ec9<>+28(SB)/4, $0x3e2ef945
+GLOBL ec9<>(SB), RODATA|NOPTR, $32
+

@@ -111,6 +111,9 @@ func TestEpilogueActivations(t *testing.T) {
 			for v := -120.0; v <= 120; v += 0.37 {
 				src = append(src, float32(v))
 			}
+			for v := -12.0; v <= 12; v += 0.0013 {
+				src = append(src, float32(v))
+			}
 			src = append(src, 0, -0.001, 0.001, 1e-30)
 			dst := make([]float32, len(src))
 			kn.epilogue(dst, src, nil, act, false)
