@@ -1,0 +1,371 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/goclip/goclip/imageproc"
+)
+
+// Model is what the server needs from a CLIP model; *clip.Model implements it.
+type Model interface {
+	EncodeImages(ctx context.Context, pixels [][]float32) ([][]float32, error)
+	EncodeTexts(ctx context.Context, texts []string) ([][]float32, error)
+	ImageConfig() imageproc.Config
+	LogitScale() float32
+	Fingerprint() string
+}
+
+// Server serves a CLIP model over HTTP. Create it with New, give it its
+// model with SetModel (until then /readyz and the API answer 503 not_ready),
+// and serve Handler with any http.Server, or call Serve.
+type Server struct {
+	opt     Options
+	log     *slog.Logger
+	metrics *metrics
+	cache   *lru
+
+	backend  atomic.Pointer[backend] // nil until SetModel
+	draining atomic.Bool             // set by Close: refuse new work
+
+	admit    chan struct{} // MaxQueue slots for API requests
+	decode   chan struct{} // DecodeWorkers slots
+	textSlot chan struct{} // TextWorkers slots
+	inflight sync.WaitGroup
+}
+
+// backend is the loaded model and its batcher.
+type backend struct {
+	model   Model
+	pre     imageproc.Config
+	batcher *batcher
+}
+
+// New returns a server with options opt; it is not ready until SetModel.
+func New(opt Options) *Server {
+	opt = opt.withDefaults()
+	return &Server{
+		opt:      opt,
+		log:      opt.Logger,
+		metrics:  newMetrics(),
+		cache:    newLRU(opt.CacheSize),
+		admit:    make(chan struct{}, opt.MaxQueue),
+		decode:   make(chan struct{}, opt.DecodeWorkers),
+		textSlot: make(chan struct{}, opt.TextWorkers),
+	}
+}
+
+// SetModel makes the server ready to serve m. It may be called once; the
+// server does not close m.
+func (s *Server) SetModel(m Model) error {
+	pre := m.ImageConfig()
+	if err := pre.Validate(); err != nil {
+		return fmt.Errorf("model preprocessing: %w", err)
+	}
+	b := &backend{model: m, pre: pre}
+	b.batcher = newBatcher(m.EncodeImages, s.opt.MaxBatch, s.opt.BatchWait, s.opt.MaxQueue, s.metrics.batch)
+	if !s.backend.CompareAndSwap(nil, b) {
+		b.batcher.close(context.Background())
+		return errors.New("server already has a model")
+	}
+	s.log.Info("model ready", "fingerprint", m.Fingerprint())
+	return nil
+}
+
+// Ready reports whether the server has a model and is not shutting down.
+func (s *Server) Ready() bool { return s.backend.Load() != nil && !s.draining.Load() }
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats { return s.metrics.stats() }
+
+// Close stops admitting API requests (they get 503 shutting_down), waits for
+// those admitted to finish, then drains the image batcher. Used alone it
+// suits a Handler mounted in someone else's http.Server (call it after that
+// server's Shutdown); Serve calls it itself.
+func (s *Server) Close(ctx context.Context) error {
+	s.draining.Store(true)
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("wait for requests: %w", ctx.Err())
+	}
+	if b := s.backend.Load(); b != nil {
+		return b.batcher.close(ctx)
+	}
+	return nil
+}
+
+// Serve serves on l until ctx is cancelled (e.g. on SIGINT or SIGTERM),
+// then shuts down gracefully: /readyz turns 503, the listener closes, idle
+// connections are closed, requests in flight finish (within
+// Options.ShutdownTimeout) and the batcher is drained.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.opt.RequestTimeout + 30*time.Second,
+		WriteTimeout:      s.opt.RequestTimeout + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), s.opt.ShutdownTimeout)
+	defer cancel()
+	s.draining.Store(true)
+	err := hs.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if cerr := s.Close(sctx); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	s.log.Info("shut down")
+	return nil
+}
+
+// route is one path of the API: the methods it answers and whether it needs
+// the API key.
+type route struct {
+	name    string // for metrics and logs
+	methods []string
+	auth    bool
+	handle  func(w http.ResponseWriter, r *http.Request) error
+}
+
+// Handler returns the HTTP handler of every endpoint, with request ids,
+// access logs, metrics, authentication and JSON errors.
+func (s *Server) Handler() http.Handler {
+	routes := map[string]route{
+		"/":              {"page", []string{"GET", "HEAD"}, false, s.handlePage},
+		"/healthz":       {"healthz", []string{"GET", "HEAD"}, false, s.handleHealth},
+		"/readyz":        {"readyz", []string{"GET", "HEAD"}, false, s.handleReady},
+		"/metrics":       {"metrics", []string{"GET", "HEAD"}, true, s.handleMetrics},
+		"/v1/classify":   {"classify", []string{"POST"}, true, s.handleClassify},
+		"/v1/embeddings": {"embeddings", []string{"POST"}, true, s.handleEmbeddings},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		w.Header().Set("X-Request-ID", id)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		sw := &statusWriter{ResponseWriter: w}
+
+		rt, ok := routes[r.URL.Path]
+		name := rt.name
+		if !ok {
+			name = "other"
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("panic", "request_id", id, "panic", p)
+				if sw.status == 0 {
+					s.writeError(sw, r, errorf(http.StatusInternalServerError, CodeInternal, "internal error"))
+				}
+			}
+			d := time.Since(start)
+			s.metrics.request(name, sw.code(), d)
+			s.log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+				"status", sw.code(), "bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000,
+				"remote", r.RemoteAddr)
+		}()
+
+		var err error
+		switch {
+		case !ok:
+			err = errorf(http.StatusNotFound, CodeNotFound, "no such endpoint: %s", r.URL.Path)
+		case !methodAllowed(rt.methods, r.Method):
+			sw.Header().Set("Allow", joinMethods(rt.methods))
+			err = errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s does not allow %s (use %s)", r.URL.Path, r.Method, joinMethods(rt.methods))
+		case rt.auth && !s.authorized(r):
+			err = errorf(http.StatusUnauthorized, CodeUnauthorized, "missing or wrong API key: send \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\"")
+		default:
+			err = rt.handle(sw, r)
+		}
+		if err != nil {
+			s.writeError(sw, r, err)
+		}
+	})
+}
+
+func methodAllowed(methods []string, m string) bool {
+	for _, x := range methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+func joinMethods(methods []string) string {
+	out := ""
+	for i, m := range methods {
+		if i > 0 {
+			out += ", "
+		}
+		out += m
+	}
+	return out
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+type requestIDKey struct{}
+
+// requestID returns the request id stored in ctx by Handler.
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// validRequestID accepts a client's X-Request-ID if it is short and made of
+// printable ASCII without spaces (it is echoed in headers and logs).
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// acquire takes an admission slot for an API request: 503 if the server is
+// not ready or shutting down, 429 if MaxQueue requests are already in. The
+// returned release must be called when the request is answered.
+func (s *Server) acquire() (*backend, func(), error) {
+	if s.draining.Load() {
+		return nil, nil, errorf(http.StatusServiceUnavailable, CodeShuttingDown, "the server is shutting down")
+	}
+	b := s.backend.Load()
+	if b == nil {
+		return nil, nil, errorf(http.StatusServiceUnavailable, CodeNotReady, "the model is still loading")
+	}
+	select {
+	case s.admit <- struct{}{}:
+	default:
+		return nil, nil, errorf(http.StatusTooManyRequests, CodeQueueFull, "the server is busy (%d requests in progress); retry later", s.opt.MaxQueue)
+	}
+	s.inflight.Add(1)
+	if s.draining.Load() { // Close started between the check and Add
+		s.inflight.Done()
+		<-s.admit
+		return nil, nil, errorf(http.StatusServiceUnavailable, CodeShuttingDown, "the server is shutting down")
+	}
+	return b, func() { <-s.admit; s.inflight.Done() }, nil
+}
+
+// slot waits for a place in sem (decode or text workers) or for ctx.
+func slot(ctx context.Context, sem chan struct{}) (func(), error) {
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctxError(ctx.Err())
+	}
+}
+
+// ctxError maps a context error to the API error a client sees.
+func ctxError(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errorf(http.StatusServiceUnavailable, CodeTimeout, "the request took too long")
+	}
+	// The client went away; the status is only seen in logs (499 is nginx's
+	// "client closed request").
+	return errorf(499, CodeClientClosed, "the client closed the request")
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
+	switch b := s.backend.Load(); {
+	case s.draining.Load():
+		return errorf(http.StatusServiceUnavailable, CodeShuttingDown, "the server is shutting down")
+	case b == nil:
+		return errorf(http.StatusServiceUnavailable, CodeNotReady, "the model is still loading")
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "model": b.model.Fingerprint()})
+		return nil
+	}
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) error {
+	g := gauges{inflight: float64(len(s.admit)), cacheEntries: float64(s.cache.len())}
+	if s.Ready() {
+		g.ready = 1
+	}
+	if b := s.backend.Load(); b != nil {
+		g.queueDepth = float64(b.batcher.depth.Load())
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	return s.metrics.write(w, g)
+}
