@@ -10,8 +10,9 @@ import (
 // mapping is the read-only content of a whole file: a memory mapping where
 // the system has one, otherwise a heap copy. Tensors of a store alias it.
 type mapping struct {
-	data  []byte
-	unmap func() error // nil when data is on the heap
+	data    []byte
+	unmap   func() error // nil when data is on the heap
+	release func() error // drops resident pages; nil when data is on the heap
 }
 
 // mapFile maps path read-only. Files larger than the address space are
@@ -58,4 +59,14 @@ func (m *mapping) close() error {
 		return unmap()
 	}
 	return nil
+}
+
+// releasePages tells the system the mapped pages are not needed for now:
+// they leave the process's resident set (the file stays in the page cache)
+// and are read back on the next access. A heap copy is kept as it is.
+func (m *mapping) releasePages() error {
+	if m == nil || m.release == nil {
+		return nil
+	}
+	return m.release()
 }

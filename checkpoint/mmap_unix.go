@@ -15,5 +15,9 @@ func mmapFile(f *os.File, size int) (*mapping, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mapping{data: data, unmap: func() error { return unix.Munmap(data) }}, nil
+	return &mapping{
+		data:    data,
+		unmap:   func() error { return unix.Munmap(data) },
+		release: func() error { return unix.Madvise(data, unix.MADV_DONTNEED) },
+	}, nil
 }

@@ -141,6 +141,26 @@ func (s *store) Metadata() map[string]string {
 	return out
 }
 
+// ReleasePages drops the resident pages of a memory-mapped store, for a
+// caller that has copied what it needs (a model packs its weights at load
+// time): without it, every page read while loading stays in the process's
+// resident set. Views stay valid; pages are read back from the file when
+// touched again. Stores of other kinds are left as they are.
+func ReleasePages(s Store) error {
+	st, ok := s.(*store)
+	if !ok {
+		return nil
+	}
+	var errs []error
+	for _, m := range st.maps {
+		errs = append(errs, m.releasePages())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("checkpoint: %s: %w", st.path, err)
+	}
+	return nil
+}
+
 func (s *store) Close() error {
 	for _, t := range s.tensors {
 		t.data, t.closed = nil, true

@@ -112,6 +112,7 @@ func loadEncoder(f *fetcher, prefix string, layers, d, ff, heads int, act string
 			return nil, err
 		}
 		l.fc2Bias = t[15]
+		f.release()
 	}
 	return e, nil
 }

@@ -77,6 +77,7 @@ func load(dir string, opt Options) (*Model, error) {
 		return nil, fmt.Errorf("%s: %w", store.Path(), err)
 	}
 	m.closers = append(m.closers, store)
+	checkpoint.ReleasePages(store) // what is still read (token embedding rows) comes back on demand
 	if m.fingerprint, err = folderFingerprint(dir, store.Path()); err != nil {
 		m.Close()
 		return nil, err
@@ -95,6 +96,10 @@ func exists(path string) bool {
 
 // StoreWeights adapts a checkpoint.Store to Weights.
 type StoreWeights struct{ checkpoint.Store }
+
+// ReleasePages drops the resident pages of a memory-mapped checkpoint;
+// New calls it as it packs the weights.
+func (s StoreWeights) ReleasePages() error { return checkpoint.ReleasePages(s.Store) }
 
 // Tensor implements Weights.
 func (s StoreWeights) Tensor(name string) ([]int, []float32, error) {

@@ -72,12 +72,27 @@ func TensorNames(c Config) []string {
 	return names
 }
 
+// pageReleaser is implemented by Weights backed by a memory-mapped file:
+// New calls ReleasePages after packing each layer, so the file's pages do
+// not stay resident next to their packed copies (peak memory ≈ packed
+// weights, not twice that).
+type pageReleaser interface {
+	ReleasePages() error
+}
+
 // fetcher reads tensors from a Weights source and checks each shape against
 // the one the config implies, so a wrong checkpoint fails with a message that
 // names the tensor and both shapes.
 type fetcher struct {
 	w      Weights
 	shapes map[string][]int
+}
+
+// release lets go of the source's resident pages (see pageReleaser).
+func (f *fetcher) release() {
+	if r, ok := f.w.(pageReleaser); ok {
+		r.ReleasePages()
+	}
 }
 
 func (f *fetcher) get(name string) ([]float32, error) {
