@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"image/jpeg"
 	"io"
+	"math"
+	"path/filepath"
 	"sort"
 
 	"github.com/goclip/goclip/imageproc"
@@ -63,16 +65,11 @@ func (r *Result) WriteHTML(w io.Writer, j JSONReport) error {
 				if total > 0 {
 					frac = float64(v) / float64(total)
 				}
-				hue := 210 // blue on the diagonal, red off it
+				hue := 210.0 // blue on the diagonal, red off it
 				if i != k {
 					hue = 0
 				}
-				light := 100 - 55*frac
-				fg := "#111"
-				if light < 65 {
-					fg = "#fff"
-				}
-				cells = append(cells, heatCell{v, template.CSS(fmt.Sprintf("background:hsl(%d,70%%,%.0f%%);color:%s", hue, light, fg))})
+				cells = append(cells, heatCell{v, heatStyle(hue, 0.70, 1-0.55*frac)})
 			}
 			p.Confusion = append(p.Confusion, cells)
 		}
@@ -95,6 +92,33 @@ func (r *Result) WriteHTML(w io.Writer, j JSONReport) error {
 		})
 	}
 	return pageTemplate.Execute(w, p)
+}
+
+// heatStyle returns the CSS of a heat-map cell with the background
+// hsl(hue, sat, light) (sat and light in [0, 1]) and whichever of black
+// and white text contrasts more with it: at least 4.58:1 for any
+// background, above WCAG AA's 4.5:1 for normal text.
+func heatStyle(hue, sat, light float64) template.CSS {
+	// HSL to sRGB, as CSS Color 4 defines it.
+	c := func(n float64) float64 {
+		k := math.Mod(n+hue/30, 12)
+		return light - sat*min(light, 1-light)*max(-1, min(k-3, 9-k, 1))
+	}
+	r, g, b := c(0), c(8), c(4)
+	// Relative luminance (WCAG 2).
+	lin := func(v float64) float64 {
+		if v <= 0.04045 {
+			return v / 12.92
+		}
+		return math.Pow((v+0.055)/1.055, 2.4)
+	}
+	lum := 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+	fg := "#000"
+	if (1+0.05)/(lum+0.05) > (lum+0.05)/0.05 {
+		fg = "#fff"
+	}
+	to8 := func(v float64) int { return int(math.Round(255 * v)) }
+	return template.CSS(fmt.Sprintf("background:#%02x%02x%02x;color:%s", to8(r), to8(g), to8(b), fg))
 }
 
 // thumbnail returns a small JPEG of the image as a data URL.
@@ -122,7 +146,8 @@ func thumbnail(path string) template.URL {
 }
 
 var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct": func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+	"pct":  func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+	"base": filepath.Base,
 }).Parse(`<!doctype html>
 <html lang="en">
 <head>
@@ -145,7 +170,7 @@ table.cm th{background:#f3f3f3}
 .gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:.8rem;padding:0;list-style:none}
 .gallery li{background:#fff;border:1px solid #ddd;border-radius:6px;overflow:hidden}
 .gallery img{display:block;width:100%;height:180px;object-fit:contain;background:#222}
-.gallery .noimg{height:180px;display:flex;align-items:center;justify-content:center;background:#eee;color:#777}
+.gallery .noimg{height:180px;display:flex;align-items:center;justify-content:center;background:#eee;color:#555}
 .gallery .cap{padding:.4rem .6rem;font-size:.85rem}
 .gallery .path{color:#666;font-size:.75rem;word-break:break-all}
 .true{color:#0a6b2a;font-weight:600}.pred{color:#b3261e;font-weight:600}
@@ -162,8 +187,8 @@ ul.bad{font-size:.9rem}
 <h2 id="report">Classification report</h2>
 <pre>{{.Report}}</pre>
 <h2 id="confusion">Confusion matrix</h2>
-<p class="axis">Rows: true class · columns: predicted class · colour: share of the row</p>
-<table class="cm" aria-describedby="confusion">
+<p class="axis" id="cm-axes">Rows: true class · columns: predicted class · colour: share of the row</p>
+<table class="cm" aria-labelledby="confusion" aria-describedby="cm-axes">
 <tr><th scope="col">true \ predicted</th>{{range .Classes}}<th scope="col">{{.}}</th>{{end}}</tr>
 {{range $i, $row := .Confusion}}<tr><th scope="row">{{index $.Classes $i}}</th>{{range $row}}<td style="{{.Style}}">{{.Count}}</td>{{end}}</tr>
 {{end}}</table>
@@ -171,8 +196,8 @@ ul.bad{font-size:.9rem}
 <ul>{{range $label, $ps := .J.Prompts}}<li><strong>{{$label}}</strong>: {{range $k, $p := $ps}}{{if $k}} · {{end}}“{{$p}}”{{end}}</li>{{end}}</ul>
 <h2 id="mistakes">Misclassified images ({{.Mistakes}})</h2>
 {{if .Truncated}}<p class="meta">Showing the {{len .Gallery}} most confident mistakes; predictions.csv has them all.</p>{{end}}
-{{if .Gallery}}<ul class="gallery">
-{{range .Gallery}}<li>{{if .Thumb}}<img src="{{.Thumb}}" alt="{{.Path}}" loading="lazy">{{else}}<div class="noimg">no preview</div>{{end}}
+{{if .Gallery}}<ul class="gallery" role="list">
+{{range .Gallery}}<li>{{if .Thumb}}<img src="{{.Thumb}}" alt="thumbnail of {{base .Path}}" loading="lazy">{{else}}<div class="noimg">no preview</div>{{end}}
 <div class="cap">true <span class="true">{{.True}}</span> · predicted <span class="pred">{{.Pred}}</span> ({{pct .Confidence}})
 <div class="path">{{.Path}}</div></div></li>
 {{end}}</ul>{{else}}<p>None: every image was classified correctly.</p>{{end}}

@@ -89,6 +89,26 @@ func TestReportHTMLInBrowser(t *testing.T) {
 	if n := browsertest.Eval[int](b, `[...document.images].filter(i => !i.alt.trim()).length`); n != 0 {
 		t.Errorf("%d images without alt text", n)
 	}
+	// Heat-map numbers stay readable: WCAG AA contrast (4.5:1) on every cell.
+	low := browsertest.Eval[[]string](b, `(() => {
+		const lum = css => {
+			const [r, g, b] = css.match(/[\d.]+/g).slice(0, 3).map(v => {
+				v /= 255;
+				return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+			});
+			return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+		};
+		const low = [];
+		for (const td of document.querySelectorAll("table.cm td")) {
+			const s = getComputedStyle(td), a = lum(s.color), b = lum(s.backgroundColor);
+			const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+			if (ratio < 4.5) low.push(td.textContent + ": " + s.color + " on " + s.backgroundColor + " " + ratio.toFixed(2));
+		}
+		return low;
+	})()`)
+	if len(low) > 0 {
+		t.Errorf("heat-map cells with contrast below 4.5:1: %q", low)
+	}
 	bad := browsertest.Eval[[]string](b, `[...document.querySelectorAll("#unreadable + ul li code")].map(c => c.textContent)`)
 	if len(bad) != len(res.Failures) {
 		t.Errorf("unreadable files section lists %q, want %d files", bad, len(res.Failures))
