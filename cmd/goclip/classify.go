@@ -12,7 +12,7 @@ import (
 
 func runClassify(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "classify", "--model DIR (--labels a,b,c | --prompts FILE) [--ensemble max|mean] [--json] IMAGE...")
-	model := fs.String("model", "", "model folder (Hugging Face layout)")
+	model := fs.String("model", defaultModel, modelFlagHelp)
 	labels := fs.String("labels", "", "comma-separated class labels, each turned into a prompt with --template")
 	prompts := fs.String("prompts", "", "prompts file: lines \"label: prompt\", or JSON {\"label\": [\"prompt\", ...]}")
 	var templates listFlag
@@ -26,7 +26,7 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *model == "" || len(images) == 0 || (*labels == "") == (*prompts == "") {
+	if len(images) == 0 || (*labels == "") == (*prompts == "") {
 		if *labels != "" && *prompts != "" {
 			fmt.Fprintln(e.stderr, "goclip classify: give --labels or --prompts, not both")
 		}
@@ -54,7 +54,7 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--labels: %w", err)
 		}
 	}
-	m, err := clip.Load(*model, clip.Options{})
+	m, _, err := loadModel(ctx, e, *model)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 
 func runEmbed(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "embed", "--model DIR [--raw] [--image PATH]... [--text STR]...")
-	model := fs.String("model", "", "model folder (Hugging Face layout)")
+	model := fs.String("model", defaultModel, modelFlagHelp)
 	raw := fs.Bool("raw", false, "print the projected, unnormalised embeddings (image_embeds/text_embeds) instead of L2-normalised ones")
 	var images, texts listFlag
 	fs.Var(&images, "image", "an image file (repeatable)")
@@ -21,14 +21,14 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *model == "" || len(rest) > 0 || len(images)+len(texts) == 0 {
+	if len(rest) > 0 || len(images)+len(texts) == 0 {
 		if len(rest) > 0 {
 			fmt.Fprintf(e.stderr, "goclip embed: unexpected argument %q (use --image or --text)\n", rest[0])
 		}
 		fs.Usage()
 		return errUsage
 	}
-	m, err := clip.Load(*model, clip.Options{})
+	m, _, err := loadModel(ctx, e, *model)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ import (
 
 func runEval(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "eval", "--model DIR [--prompts FILE | --template T ... | --templates imagenet80] [--ensemble max|mean] [--out DIR] DATASET")
-	model := fs.String("model", "", "model folder (Hugging Face layout)")
+	model := fs.String("model", defaultModel, modelFlagHelp)
 	prompts := fs.String("prompts", "", "prompts file: lines \"label: prompt\", or JSON {\"label\": [\"prompt\", ...]}; labels are class folder names")
 	var templates listFlag
 	fs.Var(&templates, "template", "prompt template filled with each folder name, {} is the name (repeatable; default \"a photo of a {}.\")")
@@ -37,7 +37,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *model == "" || len(rest) != 1 {
+	if len(rest) != 1 {
 		fs.Usage()
 		return errUsage
 	}
@@ -97,7 +97,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		defer c.Close()
 	}
 
-	m, err := clip.Load(*model, clip.Options{})
+	m, _, err := loadModel(ctx, e, *model)
 	if err != nil {
 		return err
 	}

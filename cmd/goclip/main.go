@@ -33,6 +33,8 @@ func commands() []command {
 		{"eval", "evaluate on a dataset with one folder per class: report, confusion matrix, mistakes", runEval},
 		{"embed", "print image and text embeddings as JSON lines", runEmbed},
 		{"tokenize", "print CLIP token ids as JSON lines", runTokenize},
+		{"download", "fetch a model from the Hugging Face Hub into the shared cache", runDownload},
+		{"models", "list the CLIP models in the Hugging Face cache", runModels},
 	}
 }
 

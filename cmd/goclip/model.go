@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/hub"
+)
+
+// defaultModel is what --model means when it is not given: the model of
+// the user's reference write-up.
+const defaultModel = "openai/clip-vit-base-patch32"
+
+const modelFlagHelp = "model: a local folder (Hugging Face layout) or a Hub id org/name[@revision], fetched into the huggingface_hub cache on first use"
+
+// resolveModel turns a --model value into a local folder: a folder as it
+// is, a Hub id through the huggingface_hub cache (downloading what is
+// missing, with progress on stderr).
+func resolveModel(ctx context.Context, e *env, ref string) (string, error) {
+	if ref == "" {
+		ref = defaultModel
+	}
+	repo, rev, ok := hub.ParseModelRef(ref)
+	if !ok {
+		fi, err := os.Stat(ref)
+		if err != nil {
+			return "", fmt.Errorf("model %s: %w", ref, err)
+		}
+		if !fi.IsDir() {
+			return "", fmt.Errorf("model %s: not a folder (want a model folder or a Hub id such as %s)", ref, defaultModel)
+		}
+		return ref, nil
+	}
+	c, err := hub.NewClientFromEnv()
+	if err != nil {
+		return "", err
+	}
+	if dir, ok := c.Cached(repo, rev); ok && c.Offline {
+		return dir, nil
+	}
+	p := newDownloadProgress(e.stderr)
+	c.Progress = p.update
+	dir, err := c.Download(ctx, repo, rev)
+	p.finish()
+	if err != nil {
+		return "", fmt.Errorf("model %s: %w", ref, err)
+	}
+	return dir, nil
+}
+
+// loadModel resolves and loads a model.
+func loadModel(ctx context.Context, e *env, ref string) (*clip.Model, string, error) {
+	dir, err := resolveModel(ctx, e, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := clip.Load(dir, clip.Options{})
+	return m, dir, err
+}
+
+// downloadProgress shows one progress bar per file on a terminal, and a
+// line per finished file otherwise.
+type downloadProgress struct {
+	w    io.Writer
+	tty  bool
+	mu   sync.Mutex
+	file string
+	bar  *progressbar.ProgressBar
+	t0   time.Time
+}
+
+func newDownloadProgress(w io.Writer) *downloadProgress {
+	p := &downloadProgress{w: w}
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		p.tty = true
+	}
+	return p
+}
+
+func (p *downloadProgress) update(file string, done, total int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if file != p.file {
+		p.finishLocked()
+		p.file, p.t0 = file, time.Now()
+		if p.tty {
+			p.bar = progressbar.NewOptions64(total,
+				progressbar.OptionSetWriter(p.w),
+				progressbar.OptionSetDescription(file),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionThrottle(100*time.Millisecond),
+			)
+		}
+	}
+	if p.bar != nil {
+		p.bar.Set64(done)
+	}
+	if done == total && !p.tty {
+		fmt.Fprintf(p.w, "downloaded %s (%d bytes) in %s\n", file, total, time.Since(p.t0).Round(time.Millisecond))
+		p.file = ""
+	}
+}
+
+func (p *downloadProgress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.finishLocked()
+}
+
+func (p *downloadProgress) finishLocked() {
+	if p.bar != nil {
+		p.bar.Finish()
+		fmt.Fprintln(p.w)
+		p.bar = nil
+	}
+}
+
+func runDownload(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "download", "[MODEL]")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 1 {
+		fs.Usage()
+		return errUsage
+	}
+	ref := defaultModel
+	if len(rest) == 1 {
+		ref = rest[0]
+	}
+	if _, _, ok := hub.ParseModelRef(ref); !ok {
+		return fmt.Errorf("%q is not a Hub id (want org/name[@revision])", ref)
+	}
+	dir, err := resolveModel(ctx, e, ref)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, dir)
+	return nil
+}
+
+func runModels(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "models", "[--all]")
+	all := fs.Bool("all", false, "list every cached model repository, not only CLIP ones")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	dir, err := hub.DefaultCacheDir()
+	if err != nil {
+		return err
+	}
+	models, err := hub.ListCached(dir)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tSIZE\tREVISIONS\tPATH")
+	n := 0
+	for _, m := range models {
+		if !m.CLIP && !*all {
+			continue
+		}
+		n++
+		revs := ""
+		for i, r := range m.Revisions {
+			if i > 0 {
+				revs += " "
+			}
+			name := r.Commit[:min(len(r.Commit), 10)]
+			if len(r.Refs) > 0 {
+				name = r.Refs[0] + "=" + name
+			}
+			if !r.Complete {
+				name += "(partial)"
+			}
+			revs += name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.RepoID, humanBytes(m.Size), revs, m.Dir)
+	}
+	tw.Flush()
+	if n == 0 {
+		fmt.Fprintf(e.stderr, "no CLIP models in %s (goclip download %s fetches one)\n", filepath.Clean(dir), defaultModel)
+	}
+	return nil
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
