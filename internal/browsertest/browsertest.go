@@ -86,6 +86,7 @@ type Browser struct {
 	mu       sync.Mutex
 	console  []string
 	requests []string
+	ids      map[network.RequestID]string // request URLs, for failures
 	output   limitedBuffer
 }
 
@@ -169,9 +170,10 @@ func (b *Browser) Screenshot(path string) string {
 	return path
 }
 
-// ConsoleErrors returns, in order, the console errors and warnings, the
-// uncaught exceptions and the error entries of the browser log (such as
-// a resource that failed to load) of the tab so far.
+// ConsoleErrors returns, in order, what DevTools would show in red or
+// yellow in the tab's console so far: console errors and warnings,
+// uncaught exceptions, error entries of the browser log, and resources
+// that failed to load or got an HTTP error status.
 func (b *Browser) ConsoleErrors() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -219,6 +221,19 @@ func (b *Browser) listen(ev any) {
 		if ev.Request != nil {
 			req = ev.Request.URL
 		}
+	case *network.EventResponseReceived:
+		// Chromium no longer reports failed loads in the Log domain
+		// (DevTools makes those console lines from network events).
+		if r := ev.Response; r != nil && r.Status >= 400 {
+			msg = fmt.Sprintf("network: %d %s: %s", r.Status, r.StatusText, r.URL)
+		}
+	case *network.EventLoadingFailed:
+		if !ev.Canceled {
+			b.mu.Lock()
+			u := b.ids[ev.RequestID]
+			b.mu.Unlock()
+			msg = fmt.Sprintf("network: %s: %s", ev.ErrorText, u)
+		}
 	}
 	if msg == "" && req == "" {
 		return
@@ -230,6 +245,10 @@ func (b *Browser) listen(ev any) {
 	}
 	if req != "" {
 		b.requests = append(b.requests, req)
+		if b.ids == nil {
+			b.ids = map[network.RequestID]string{}
+		}
+		b.ids[ev.(*network.EventRequestWillBeSent).RequestID] = req
 	}
 }
 
