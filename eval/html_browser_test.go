@@ -20,6 +20,7 @@ import (
 // or exception. It saves a full-page screenshot to $GOCLIP_SCREENSHOT_DIR
 // (default: a temporary directory) and logs its path.
 func TestReportHTMLInBrowser(t *testing.T) {
+	browsertest.Require(t) // skip before the evaluation when there is no browser
 	in := readKitInputs(t)
 	const model = "tiny-synth"
 	root, _ := kitDataset(t, in.Varied[model].Classes, true)

@@ -90,10 +90,10 @@ type Browser struct {
 	output   limitedBuffer
 }
 
-// New starts a browser for t and returns it; it is stopped by t.Cleanup.
-// It skips t when no Chromium is installed and GOCLIP_REQUIRE_BROWSER is
-// not "1", and fails t when the browser cannot start.
-func New(t testing.TB) *Browser {
+// Require returns the path of the Chromium binary. When there is none it
+// skips t, or fails it if GOCLIP_REQUIRE_BROWSER is "1". New calls it; a
+// test calls it first itself to skip before expensive setup.
+func Require(t testing.TB) string {
 	t.Helper()
 	path, err := ExecPath()
 	if err != nil {
@@ -102,6 +102,15 @@ func New(t testing.TB) *Browser {
 		}
 		t.Skipf("%v; install Debian's chromium package (or set %s=1 to fail instead of skipping)", err, RequireEnv)
 	}
+	return path
+}
+
+// New starts a browser for t and returns it; it is stopped by t.Cleanup.
+// It skips or fails t as Require does when no Chromium is installed, and
+// fails t when the browser cannot start.
+func New(t testing.TB) *Browser {
+	t.Helper()
+	path := Require(t)
 	// The profile directory is created before the cleanups below are
 	// registered, so it is removed after the browser has stopped.
 	profile := t.TempDir()
