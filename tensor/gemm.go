@@ -161,12 +161,10 @@ func packStrip(dst, src []float32, ld, kk int) {
 	x1 := src[1*ld : 1*ld+kk][:len(x0)]
 	x2 := src[2*ld : 2*ld+kk][:len(x0)]
 	x3 := src[3*ld : 3*ld+kk][:len(x0)]
-	x4 := src[4*ld : 4*ld+kk][:len(x0)]
-	x5 := src[5*ld : 5*ld+kk][:len(x0)]
 	dst = dst[:len(x0)*mr]
 	for p := range x0 {
 		q := dst[p*mr : p*mr+mr : p*mr+mr]
-		q[0], q[1], q[2], q[3], q[4], q[5] = x0[p], x1[p], x2[p], x3[p], x4[p], x5[p]
+		q[0], q[1], q[2], q[3] = x0[p], x1[p], x2[p], x3[p]
 	}
 }
 

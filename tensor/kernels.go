@@ -4,9 +4,16 @@ package tensor
 // nr, packed activations on mr; both are fixed so a Matrix packed once works
 // with whichever kernel set a Pool selected.
 const (
-	mr = 6   // rows of the micro-tile (activations)
-	nr = 16  // columns of the micro-tile (weight rows): two 8-wide vectors
-	kc = 256 // depth of one K block: an nr×kc weight panel is 16 KiB, in L1
+	mr = 4   // rows of the micro-tile (activations)
+	nr = 24  // columns of the micro-tile (weight rows): three 8-wide vectors
+	kc = 256 // depth of one K block: an nr×kc weight panel is 24 KiB, in L1
+)
+
+// Tile geometry of the strided kernel that MatMulNT/NN use: A is not
+// packed there, so more rows per pass over the B panel pay off.
+const (
+	smr = 6
+	snr = 16
 )
 
 // kernels is one implementation of the inner loops: the GEMM micro-kernel
@@ -18,11 +25,12 @@ type kernels struct {
 	// and a packed B panel (k×nr, k-major) and stores it to c (row stride
 	// ldc), or adds it to c when add is set. Only the first rows rows
 	// (1..mr) are needed: c may be shorter, and the kernel may skip the rest
-	// (a tail strip of 2 rows then costs a third of a full one).
+	// (a tail strip of 2 rows then costs half of a full one).
 	tile func(k int, a, b, c []float32, ldc, rows int, add bool)
 
-	// tileStrided is tile for an unpacked A: row i of the strip starts at
-	// a[i·lda] (all mr rows must exist).
+	// tileStrided computes an smr×snr tile from an unpacked A (row i of the
+	// strip starts at a[i·lda]; all smr rows must exist) and a packed B
+	// panel (k×snr, k-major).
 	tileStrided func(k int, a []float32, lda int, b, c []float32, ldc int, add bool)
 
 	// epilogue writes dst[j] = act(src[j] + bias[j]) (bias may be nil),

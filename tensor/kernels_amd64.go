@@ -39,13 +39,10 @@ func newAVX2Kernels() *kernels {
 // taking n process a multiple of 8 elements and leave the tail to Go.
 
 //go:noescape
-func gemm6x16(k int, a, b, c *float32, ldc int, add bool)
+func gemm4x24(k int, a, b, c *float32, ldc int, add bool)
 
 //go:noescape
-func gemm4x16(k int, a, b, c *float32, ldc int, add bool)
-
-//go:noescape
-func gemm2x16(k int, a, b, c *float32, ldc int, add bool)
+func gemm2x24(k int, a, b, c *float32, ldc int, add bool)
 
 //go:noescape
 func gemm6x16s(k int, a *float32, lda int, b, c *float32, ldc int, add bool)
@@ -92,15 +89,13 @@ func tileAVX2(k int, a, b, c []float32, ldc, rows int, add bool) {
 	}
 	_ = a[k*mr-1]
 	_ = b[k*nr-1]
-	_ = c[(rows-1)*ldc+nr-1]
-	switch {
-	case rows > 4:
-		gemm6x16(k, &a[0], &b[0], &c[0], ldc, add)
-	case rows > 2:
-		gemm4x16(k, &a[0], &b[0], &c[0], ldc, add)
-	default:
-		gemm2x16(k, &a[0], &b[0], &c[0], ldc, add)
+	if rows > 2 {
+		_ = c[(mr-1)*ldc+nr-1]
+		gemm4x24(k, &a[0], &b[0], &c[0], ldc, add)
+		return
 	}
+	_ = c[ldc+nr-1]
+	gemm2x24(k, &a[0], &b[0], &c[0], ldc, add)
 }
 
 // tileStrided calls kn.tileStrided statically, so that escape analysis can
@@ -119,9 +114,9 @@ func tileStridedAVX2(k int, a []float32, lda int, b, c []float32, ldc int, add b
 		tileStridedGo(0, a, lda, b, c, ldc, add)
 		return
 	}
-	_ = a[(mr-1)*lda+k-1]
-	_ = b[k*nr-1]
-	_ = c[(mr-1)*ldc+nr-1]
+	_ = a[(smr-1)*lda+k-1]
+	_ = b[k*snr-1]
+	_ = c[(smr-1)*ldc+snr-1]
 	gemm6x16s(k, &a[0], lda, &b[0], &c[0], ldc, add)
 }
 

@@ -5,32 +5,46 @@
 // AVX2+FMA kernels of package tensor. See kernels_amd64.go for the Go
 // declarations and the contracts (n is a positive multiple of 8).
 
-// One k step of the 6x16 micro-kernel: B row in Y0:Y1, A values broadcast
-// through Y2/Y3, accumulators Y4..Y15 (row i in Y(4+2i), Y(5+2i)).
+// One k step of the 4x24 micro-kernel: B row in Y0:Y1:Y2, A values
+// broadcast through Y3, accumulators Y4..Y15 (row i in Y(4+3i)..Y(6+3i)).
+// Four broadcasts per twelve FMAs leave the FP pipes to the FMAs.
 #define STEP(ao, bo) \
 	VMOVUPS bo(DI), Y0; \
 	VMOVUPS (bo+32)(DI), Y1; \
-	VBROADCASTSS ao(SI), Y2; \
+	VMOVUPS (bo+64)(DI), Y2; \
+	VBROADCASTSS ao(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y4; \
+	VFMADD231PS Y1, Y3, Y5; \
+	VFMADD231PS Y2, Y3, Y6; \
 	VBROADCASTSS (ao+4)(SI), Y3; \
-	VFMADD231PS Y0, Y2, Y4; \
-	VFMADD231PS Y1, Y2, Y5; \
-	VFMADD231PS Y0, Y3, Y6; \
-	VFMADD231PS Y1, Y3, Y7; \
-	VBROADCASTSS (ao+8)(SI), Y2; \
-	VBROADCASTSS (ao+12)(SI), Y3; \
-	VFMADD231PS Y0, Y2, Y8; \
-	VFMADD231PS Y1, Y2, Y9; \
+	VFMADD231PS Y0, Y3, Y7; \
+	VFMADD231PS Y1, Y3, Y8; \
+	VFMADD231PS Y2, Y3, Y9; \
+	VBROADCASTSS (ao+8)(SI), Y3; \
 	VFMADD231PS Y0, Y3, Y10; \
 	VFMADD231PS Y1, Y3, Y11; \
-	VBROADCASTSS (ao+16)(SI), Y2; \
-	VBROADCASTSS (ao+20)(SI), Y3; \
-	VFMADD231PS Y0, Y2, Y12; \
-	VFMADD231PS Y1, Y2, Y13; \
-	VFMADD231PS Y0, Y3, Y14; \
-	VFMADD231PS Y1, Y3, Y15
+	VFMADD231PS Y2, Y3, Y12; \
+	VBROADCASTSS (ao+12)(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y13; \
+	VFMADD231PS Y1, Y3, Y14; \
+	VFMADD231PS Y2, Y3, Y15
 
-// func gemm6x16(k int, a, b, c *float32, ldc int, add bool)
-TEXT ·gemm6x16(SB), NOSPLIT, $0-41
+#define ZERO12 \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+	VXORPS Y8, Y8, Y8; \
+	VXORPS Y9, Y9, Y9; \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11; \
+	VXORPS Y12, Y12, Y12; \
+	VXORPS Y13, Y13, Y13; \
+	VXORPS Y14, Y14, Y14; \
+	VXORPS Y15, Y15, Y15
+
+// func gemm4x24(k int, a, b, c *float32, ldc int, add bool)
+TEXT ·gemm4x24(SB), NOSPLIT, $0-41
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -40,24 +54,14 @@ TEXT ·gemm6x16(SB), NOSPLIT, $0-41
 	// Fetch the C tile now: it is read and written after the k loop.
 	LEAQ (DX)(R8*2), R11
 	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
 	PREFETCHT0 (DX)(R8*1)
+	PREFETCHT0 64(DX)(R8*1)
 	PREFETCHT0 (R11)
+	PREFETCHT0 64(R11)
 	PREFETCHT0 (R11)(R8*1)
-	PREFETCHT0 (R11)(R8*2)
-	LEAQ (R11)(R8*2), R11
-	PREFETCHT0 (R11)(R8*1)
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	VXORPS Y12, Y12, Y12
-	VXORPS Y13, Y13, Y13
-	VXORPS Y14, Y14, Y14
-	VXORPS Y15, Y15, Y15
+	PREFETCHT0 64(R11)(R8*1)
+	ZERO12
 	MOVQ CX, R10
 	SHRQ $2, R10
 	ANDQ $3, CX
@@ -65,14 +69,13 @@ TEXT ·gemm6x16(SB), NOSPLIT, $0-41
 	JZ   gtail
 
 gloop4:
-	PREFETCHT0 384(SI)
+	PREFETCHT0 256(SI)
 	STEP(0, 0)
-	STEP(24, 64)
-	PREFETCHT0 448(SI)
-	STEP(48, 128)
-	STEP(72, 192)
-	ADDQ $96, SI
-	ADDQ $256, DI
+	STEP(16, 96)
+	STEP(32, 192)
+	STEP(48, 288)
+	ADDQ $64, SI
+	ADDQ $384, DI
 	DECQ R10
 	JNZ  gloop4
 
@@ -82,177 +85,81 @@ gtail:
 
 gloop1:
 	STEP(0, 0)
-	ADDQ $24, SI
-	ADDQ $64, DI
+	ADDQ $16, SI
+	ADDQ $96, DI
 	DECQ CX
 	JNZ  gloop1
 
 gstore:
 	MOVBLZX add+40(FP), R9
-	LEAQ    (DX)(R8*1), R11
+	LEAQ    (DX)(R8*2), R11
 	TESTQ   R9, R9
 	JZ      gput
 	VADDPS  (DX), Y4, Y4
 	VADDPS  32(DX), Y5, Y5
-	VADDPS  (R11), Y6, Y6
-	VADDPS  32(R11), Y7, Y7
-	LEAQ    (DX)(R8*2), DX
-	LEAQ    (R11)(R8*2), R11
-	VADDPS  (DX), Y8, Y8
-	VADDPS  32(DX), Y9, Y9
+	VADDPS  64(DX), Y6, Y6
+	VADDPS  (DX)(R8*1), Y7, Y7
+	VADDPS  32(DX)(R8*1), Y8, Y8
+	VADDPS  64(DX)(R8*1), Y9, Y9
 	VADDPS  (R11), Y10, Y10
 	VADDPS  32(R11), Y11, Y11
-	LEAQ    (DX)(R8*2), DX
-	LEAQ    (R11)(R8*2), R11
-	VADDPS  (DX), Y12, Y12
-	VADDPS  32(DX), Y13, Y13
-	VADDPS  (R11), Y14, Y14
-	VADDPS  32(R11), Y15, Y15
-	MOVQ    c+24(FP), DX
-	LEAQ    (DX)(R8*1), R11
+	VADDPS  64(R11), Y12, Y12
+	VADDPS  (R11)(R8*1), Y13, Y13
+	VADDPS  32(R11)(R8*1), Y14, Y14
+	VADDPS  64(R11)(R8*1), Y15, Y15
 
 gput:
 	VMOVUPS Y4, (DX)
 	VMOVUPS Y5, 32(DX)
-	VMOVUPS Y6, (R11)
-	VMOVUPS Y7, 32(R11)
-	LEAQ    (DX)(R8*2), DX
-	LEAQ    (R11)(R8*2), R11
-	VMOVUPS Y8, (DX)
-	VMOVUPS Y9, 32(DX)
+	VMOVUPS Y6, 64(DX)
+	VMOVUPS Y7, (DX)(R8*1)
+	VMOVUPS Y8, 32(DX)(R8*1)
+	VMOVUPS Y9, 64(DX)(R8*1)
 	VMOVUPS Y10, (R11)
 	VMOVUPS Y11, 32(R11)
-	LEAQ    (DX)(R8*2), DX
-	LEAQ    (R11)(R8*2), R11
-	VMOVUPS Y12, (DX)
-	VMOVUPS Y13, 32(DX)
-	VMOVUPS Y14, (R11)
-	VMOVUPS Y15, 32(R11)
+	VMOVUPS Y12, 64(R11)
+	VMOVUPS Y13, (R11)(R8*1)
+	VMOVUPS Y14, 32(R11)(R8*1)
+	VMOVUPS Y15, 64(R11)(R8*1)
 	VZEROUPPER
 	RET
 
-// One k step of the 4x16 kernel (rows 0..3 of a 6-row packed strip).
-#define STEP4(ao, bo) \
-	VMOVUPS bo(DI), Y0; \
-	VMOVUPS (bo+32)(DI), Y1; \
-	VBROADCASTSS ao(SI), Y2; \
-	VBROADCASTSS (ao+4)(SI), Y3; \
-	VFMADD231PS Y0, Y2, Y4; \
-	VFMADD231PS Y1, Y2, Y5; \
-	VFMADD231PS Y0, Y3, Y6; \
-	VFMADD231PS Y1, Y3, Y7; \
-	VBROADCASTSS (ao+8)(SI), Y2; \
-	VBROADCASTSS (ao+12)(SI), Y3; \
-	VFMADD231PS Y0, Y2, Y8; \
-	VFMADD231PS Y1, Y2, Y9; \
-	VFMADD231PS Y0, Y3, Y10; \
-	VFMADD231PS Y1, Y3, Y11
-
-// func gemm4x16(k int, a, b, c *float32, ldc int, add bool)
-TEXT ·gemm4x16(SB), NOSPLIT, $0-41
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	MOVQ CX, R10
-	SHRQ $2, R10
-	ANDQ $3, CX
-	TESTQ R10, R10
-	JZ   g4tail
-
-g4loop4:
-	STEP4(0, 0)
-	STEP4(24, 64)
-	STEP4(48, 128)
-	STEP4(72, 192)
-	ADDQ $96, SI
-	ADDQ $256, DI
-	DECQ R10
-	JNZ  g4loop4
-
-g4tail:
-	TESTQ CX, CX
-	JZ    g4store
-
-g4loop1:
-	STEP4(0, 0)
-	ADDQ $24, SI
-	ADDQ $64, DI
-	DECQ CX
-	JNZ  g4loop1
-
-g4store:
-	MOVBLZX add+40(FP), R9
-	LEAQ    (DX)(R8*1), R11
-	TESTQ   R9, R9
-	JZ      g4put
-	VADDPS  (DX), Y4, Y4
-	VADDPS  32(DX), Y5, Y5
-	VADDPS  (R11), Y6, Y6
-	VADDPS  32(R11), Y7, Y7
-	VADDPS  (DX)(R8*2), Y8, Y8
-	VADDPS  32(DX)(R8*2), Y9, Y9
-	VADDPS  (R11)(R8*2), Y10, Y10
-	VADDPS  32(R11)(R8*2), Y11, Y11
-
-g4put:
-	VMOVUPS Y4, (DX)
-	VMOVUPS Y5, 32(DX)
-	VMOVUPS Y6, (R11)
-	VMOVUPS Y7, 32(R11)
-	VMOVUPS Y8, (DX)(R8*2)
-	VMOVUPS Y9, 32(DX)(R8*2)
-	VMOVUPS Y10, (R11)(R8*2)
-	VMOVUPS Y11, 32(R11)(R8*2)
-	VZEROUPPER
-	RET
-
-// Two k steps of the 2x16 kernel: even steps accumulate in Y4..Y7, odd
-// steps in Y8..Y11, so eight FMA chains hide the FMA latency.
+// Two k steps of the 2x24 kernel (rows 0 and 1 of a 4-row packed strip):
+// even steps accumulate in Y4..Y9, odd steps in Y10..Y15, so twelve FMA
+// chains hide the FMA latency.
 #define STEP2(ao, bo) \
 	VMOVUPS bo(DI), Y0; \
 	VMOVUPS (bo+32)(DI), Y1; \
-	VBROADCASTSS ao(SI), Y2; \
+	VMOVUPS (bo+64)(DI), Y2; \
+	VBROADCASTSS ao(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y4; \
+	VFMADD231PS Y1, Y3, Y5; \
+	VFMADD231PS Y2, Y3, Y6; \
 	VBROADCASTSS (ao+4)(SI), Y3; \
-	VFMADD231PS Y0, Y2, Y4; \
-	VFMADD231PS Y1, Y2, Y5; \
-	VFMADD231PS Y0, Y3, Y6; \
-	VFMADD231PS Y1, Y3, Y7; \
-	VMOVUPS (bo+64)(DI), Y0; \
-	VMOVUPS (bo+96)(DI), Y1; \
-	VBROADCASTSS (ao+24)(SI), Y2; \
-	VBROADCASTSS (ao+28)(SI), Y3; \
-	VFMADD231PS Y0, Y2, Y8; \
-	VFMADD231PS Y1, Y2, Y9; \
+	VFMADD231PS Y0, Y3, Y7; \
+	VFMADD231PS Y1, Y3, Y8; \
+	VFMADD231PS Y2, Y3, Y9; \
+	VMOVUPS (bo+96)(DI), Y0; \
+	VMOVUPS (bo+128)(DI), Y1; \
+	VMOVUPS (bo+160)(DI), Y2; \
+	VBROADCASTSS (ao+16)(SI), Y3; \
 	VFMADD231PS Y0, Y3, Y10; \
-	VFMADD231PS Y1, Y3, Y11
+	VFMADD231PS Y1, Y3, Y11; \
+	VFMADD231PS Y2, Y3, Y12; \
+	VBROADCASTSS (ao+20)(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y13; \
+	VFMADD231PS Y1, Y3, Y14; \
+	VFMADD231PS Y2, Y3, Y15
 
-// func gemm2x16(k int, a, b, c *float32, ldc int, add bool)
-TEXT ·gemm2x16(SB), NOSPLIT, $0-41
+// func gemm2x24(k int, a, b, c *float32, ldc int, add bool)
+TEXT ·gemm2x24(SB), NOSPLIT, $0-41
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	ZERO12
 	MOVQ CX, R10
 	SHRQ $2, R10
 	ANDQ $3, CX
@@ -261,9 +168,9 @@ TEXT ·gemm2x16(SB), NOSPLIT, $0-41
 
 g2loop4:
 	STEP2(0, 0)
-	STEP2(48, 128)
-	ADDQ $96, SI
-	ADDQ $256, DI
+	STEP2(32, 192)
+	ADDQ $64, SI
+	ADDQ $384, DI
 	DECQ R10
 	JNZ  g2loop4
 
@@ -274,36 +181,44 @@ g2tail:
 g2loop1:
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
-	VBROADCASTSS (SI), Y2
+	VMOVUPS 64(DI), Y2
+	VBROADCASTSS (SI), Y3
+	VFMADD231PS Y0, Y3, Y4
+	VFMADD231PS Y1, Y3, Y5
+	VFMADD231PS Y2, Y3, Y6
 	VBROADCASTSS 4(SI), Y3
-	VFMADD231PS Y0, Y2, Y4
-	VFMADD231PS Y1, Y2, Y5
-	VFMADD231PS Y0, Y3, Y6
-	VFMADD231PS Y1, Y3, Y7
-	ADDQ $24, SI
-	ADDQ $64, DI
+	VFMADD231PS Y0, Y3, Y7
+	VFMADD231PS Y1, Y3, Y8
+	VFMADD231PS Y2, Y3, Y9
+	ADDQ $16, SI
+	ADDQ $96, DI
 	DECQ CX
 	JNZ  g2loop1
 
 g2store:
-	VADDPS  Y8, Y4, Y4
-	VADDPS  Y9, Y5, Y5
-	VADDPS  Y10, Y6, Y6
-	VADDPS  Y11, Y7, Y7
+	VADDPS  Y10, Y4, Y4
+	VADDPS  Y11, Y5, Y5
+	VADDPS  Y12, Y6, Y6
+	VADDPS  Y13, Y7, Y7
+	VADDPS  Y14, Y8, Y8
+	VADDPS  Y15, Y9, Y9
 	MOVBLZX add+40(FP), R9
-	LEAQ    (DX)(R8*1), R11
 	TESTQ   R9, R9
 	JZ      g2put
 	VADDPS  (DX), Y4, Y4
 	VADDPS  32(DX), Y5, Y5
-	VADDPS  (R11), Y6, Y6
-	VADDPS  32(R11), Y7, Y7
+	VADDPS  64(DX), Y6, Y6
+	VADDPS  (DX)(R8*1), Y7, Y7
+	VADDPS  32(DX)(R8*1), Y8, Y8
+	VADDPS  64(DX)(R8*1), Y9, Y9
 
 g2put:
 	VMOVUPS Y4, (DX)
 	VMOVUPS Y5, 32(DX)
-	VMOVUPS Y6, (R11)
-	VMOVUPS Y7, 32(R11)
+	VMOVUPS Y6, 64(DX)
+	VMOVUPS Y7, (DX)(R8*1)
+	VMOVUPS Y8, 32(DX)(R8*1)
+	VMOVUPS Y9, 64(DX)(R8*1)
 	VZEROUPPER
 	RET
 

@@ -47,17 +47,17 @@ func storeGo(c []float32, v0, v1, v2, v3 float32, add bool) {
 
 // tileStridedGo is the portable tileStrided.
 func tileStridedGo(k int, a []float32, lda int, b, c []float32, ldc int, add bool) {
-	b = b[:k*nr]
-	for i := 0; i < mr; i++ {
+	b = b[:k*snr]
+	for i := 0; i < smr; i++ {
 		ai := a[i*lda : i*lda+k]
-		var acc [nr]float32
+		var acc [snr]float32
 		for p, av := range ai {
-			bp := b[p*nr : p*nr+nr : p*nr+nr]
+			bp := b[p*snr : p*snr+snr : p*snr+snr]
 			for j, bv := range bp {
 				acc[j] += av * bv
 			}
 		}
-		ci := c[i*ldc : i*ldc+nr]
+		ci := c[i*ldc : i*ldc+snr]
 		for j, v := range acc {
 			if add {
 				ci[j] += v

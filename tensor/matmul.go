@@ -1,6 +1,6 @@
 package tensor
 
-// kcM is the depth block of MatMulNT/NN: an nr×kcM panel of B (16 KiB)
+// kcM is the depth block of MatMulNT/NN: an snr×kcM panel of B (16 KiB)
 // lives in a stack buffer, so these functions never allocate.
 const kcM = 256
 
@@ -27,7 +27,7 @@ func matMulNN(kn *kernels, c, a, b []float32, m, n, k, lda, ldb, ldc int) {
 	matMul(kn, c, a, b, m, n, k, lda, ldb, ldc, false)
 }
 
-// matMul packs B one nr-column panel and kcM-deep block at a time (from rows
+// matMul packs B one snr-column panel and kcM-deep block at a time (from rows
 // of B when nt, else from columns) and runs the strided-A micro-kernel down
 // the rows of A. Edge tiles go through small zero-padded copies.
 func matMul(kn *kernels, c, a, b []float32, m, n, k, lda, ldb, ldc int, nt bool) {
@@ -40,15 +40,15 @@ func matMul(kn *kernels, c, a, b []float32, m, n, k, lda, ldb, ldc int, nt bool)
 		}
 		return
 	}
-	var bp [kcM * nr]float32
-	var ap [mr * kcM]float32
-	var ct [mr * nr]float32
-	for j0 := 0; j0 < n; j0 += nr {
-		cols := min(nr, n-j0)
+	var bp [kcM * snr]float32
+	var ap [smr * kcM]float32
+	var ct [smr * snr]float32
+	for j0 := 0; j0 < n; j0 += snr {
+		cols := min(snr, n-j0)
 		for k0 := 0; k0 < k; k0 += kcM {
 			kk := min(kcM, k-k0)
-			pb := bp[:kk*nr]
-			if cols < nr {
+			pb := bp[:kk*snr]
+			if cols < snr {
 				clear(pb)
 			}
 			if nt {
@@ -56,24 +56,24 @@ func matMul(kn *kernels, c, a, b []float32, m, n, k, lda, ldb, ldc int, nt bool)
 					row := b[(j0+jj)*ldb+k0 : (j0+jj)*ldb+k0+kk]
 					d := pb[jj:]
 					for p, v := range row {
-						d[p*nr] = v
+						d[p*snr] = v
 					}
 				}
 			} else {
 				for p := 0; p < kk; p++ {
-					copy(pb[p*nr:p*nr+cols], b[(k0+p)*ldb+j0:(k0+p)*ldb+j0+cols])
+					copy(pb[p*snr:p*snr+cols], b[(k0+p)*ldb+j0:(k0+p)*ldb+j0+cols])
 				}
 			}
 			add := k0 > 0
-			for i0 := 0; i0 < m; i0 += mr {
-				rows := min(mr, m-i0)
-				if rows == mr && cols == nr {
+			for i0 := 0; i0 < m; i0 += smr {
+				rows := min(smr, m-i0)
+				if rows == smr && cols == snr {
 					tileStrided(kn, kk, a[i0*lda+k0:], lda, pb, c[i0*ldc+j0:], ldc, add)
 					continue
 				}
 				as, la := a[i0*lda+k0:], lda
-				if rows < mr {
-					for r := 0; r < mr; r++ {
+				if rows < smr {
+					for r := 0; r < smr; r++ {
 						d := ap[r*kk : (r+1)*kk]
 						if r < rows {
 							copy(d, a[(i0+r)*lda+k0:(i0+r)*lda+k0+kk])
@@ -85,12 +85,12 @@ func matMul(kn *kernels, c, a, b []float32, m, n, k, lda, ldb, ldc int, nt bool)
 				}
 				if add {
 					for r := 0; r < rows; r++ {
-						copy(ct[r*nr:r*nr+cols], c[(i0+r)*ldc+j0:(i0+r)*ldc+j0+cols])
+						copy(ct[r*snr:r*snr+cols], c[(i0+r)*ldc+j0:(i0+r)*ldc+j0+cols])
 					}
 				}
-				tileStrided(kn, kk, as, la, pb, ct[:], nr, add)
+				tileStrided(kn, kk, as, la, pb, ct[:], snr, add)
 				for r := 0; r < rows; r++ {
-					copy(c[(i0+r)*ldc+j0:(i0+r)*ldc+j0+cols], ct[r*nr:r*nr+cols])
+					copy(c[(i0+r)*ldc+j0:(i0+r)*ldc+j0+cols], ct[r*snr:r*snr+cols])
 				}
 			}
 		}
