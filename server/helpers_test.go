@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -171,3 +172,5 @@ func postJSON(t testing.TB, url string, v any, header ...string) response {
 }
 
 func b64(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
+
+func fmtSscan(s string, v *float64) (int, error) { return fmt.Sscan(s, v) }
