@@ -22,19 +22,12 @@ type textTower struct {
 func loadText(f *fetcher, c Config) (*textTower, error) {
 	tc := c.Text
 	t := &textTower{cfg: tc}
-	var err error
-	get := func(name string) []float32 {
-		if err != nil {
-			return nil
-		}
-		var x []float32
-		x, err = f.get(name)
-		return x
-	}
+	get := f.take
 	t.tokenEmbedding = get("text_model.embeddings.token_embedding.weight")
 	t.positions = get("text_model.embeddings.position_embedding.weight")
 	t.finalLayerNorm = layerNorm{get("text_model.final_layer_norm.weight"), get("text_model.final_layer_norm.bias"), float32(tc.LayerNormEps)}
 	proj := get("text_projection.weight")
+	err := f.err
 	if err != nil {
 		return nil, err
 	}

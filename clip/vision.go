@@ -25,21 +25,14 @@ type visionTower struct {
 func loadVision(f *fetcher, c Config) (*visionTower, error) {
 	v := c.Vision
 	t := &visionTower{cfg: v}
-	var err error
-	get := func(name string) []float32 {
-		if err != nil {
-			return nil
-		}
-		var x []float32
-		x, err = f.get(name)
-		return x
-	}
+	get := f.take
 	patch := get("vision_model.embeddings.patch_embedding.weight")
 	t.classEmbedding = get("vision_model.embeddings.class_embedding")
 	t.positions = get("vision_model.embeddings.position_embedding.weight")
 	t.preLayrnorm = layerNorm{get("vision_model.pre_layrnorm.weight"), get("vision_model.pre_layrnorm.bias"), float32(v.LayerNormEps)}
 	t.postLayernorm = layerNorm{get("vision_model.post_layernorm.weight"), get("vision_model.post_layernorm.bias"), float32(v.LayerNormEps)}
 	proj := get("visual_projection.weight")
+	err := f.err
 	if err != nil {
 		return nil, err
 	}

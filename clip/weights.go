@@ -86,6 +86,18 @@ type pageReleaser interface {
 type fetcher struct {
 	w      Weights
 	shapes map[string][]int
+	err    error // the first error of take
+}
+
+// take is get for a run of tensors: after the first error it returns nil
+// and keeps that error in f.err, so a loader checks once at the end.
+func (f *fetcher) take(name string) []float32 {
+	if f.err != nil {
+		return nil
+	}
+	var x []float32
+	x, f.err = f.get(name)
+	return x
 }
 
 // release lets go of the source's resident pages (see pageReleaser).
