@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/goclip/goclip/server"
+)
+
+// runServe serves the model over HTTP (package server): the JSON API, the
+// metrics and the web page. It listens first and loads the model after, so
+// /healthz answers at once and /readyz turns 200 when the model is in;
+// SIGINT or SIGTERM (ctx) shuts down gracefully.
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "serve", "[--model M] [--addr 127.0.0.1:8080] [--api-key KEY] [limits]")
+	model := fs.String("model", defaultModel, modelFlagHelp)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; any address but loopback requires an API key")
+	apiKey := fs.String("api-key", os.Getenv("GOCLIP_API_KEY"), "API key required on /v1/* and /metrics (default $GOCLIP_API_KEY)")
+	var opt server.Options
+	fs.IntVar(&opt.MaxBatch, "max-batch", 16, "most images per encoder call (dynamic batching)")
+	fs.DurationVar(&opt.BatchWait, "batch-wait", 5*time.Millisecond, "how long a batch waits for more images")
+	fs.IntVar(&opt.MaxQueue, "queue", 64, "classify/embeddings requests admitted at once; more get 429")
+	fs.DurationVar(&opt.RequestTimeout, "timeout", 30*time.Second, "time limit of one request")
+	fs.Int64Var(&opt.MaxBodyBytes, "max-body", 20<<20, "largest request body, in bytes")
+	fs.Int64Var(&opt.MaxPixels, "max-pixels", 40_000_000, "refuse images with more pixels (checked from the header)")
+	fs.IntVar(&opt.MaxLabels, "max-labels", 256, "most classes per classify request")
+	fs.IntVar(&opt.MaxPrompts, "max-prompts", 1024, "most prompts per classify request")
+	fs.IntVar(&opt.MaxPromptLen, "max-prompt-len", 300, "longest label, prompt or text, in bytes")
+	fs.IntVar(&opt.MaxImages, "max-images", 16, "most images per embeddings request")
+	fs.IntVar(&opt.CacheSize, "cache", 4096, "prompt embeddings kept in the LRU cache (negative: none)")
+	fs.DurationVar(&opt.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
+	logFormat := fs.String("log-format", "text", "access log format on stderr: text or json")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(e.stderr, "goclip serve: unexpected argument %q\n", rest[0])
+		fs.Usage()
+		return errUsage
+	}
+	if err := server.CheckAddr(*addr, *apiKey); err != nil {
+		return err
+	}
+	opt.APIKey = *apiKey
+	hopt := &slog.HandlerOptions{Level: slog.LevelInfo}
+	switch *logFormat {
+	case "text":
+		opt.Logger = slog.New(slog.NewTextHandler(e.stderr, hopt))
+	case "json":
+		opt.Logger = slog.New(slog.NewJSONHandler(e.stderr, hopt))
+	default:
+		return fmt.Errorf("--log-format %q: want text or json", *logFormat)
+	}
+
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	s := server.New(opt)
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(sctx, l) }()
+	opt.Logger.Info("listening", "url", "http://"+l.Addr().String()+"/", "api_key", *apiKey != "")
+
+	m, dir, err := loadModel(ctx, e, *model)
+	if err != nil {
+		stop()
+		<-served
+		return err
+	}
+	defer m.Close()
+	if err := s.SetModel(m); err != nil {
+		stop()
+		<-served
+		return err
+	}
+	opt.Logger.Info("model loaded", "model", dir)
+	return <-served
+}
