@@ -33,7 +33,9 @@ type extra struct {
 // weights (model.safetensors, a sharded index, or pytorch_model.bin; see
 // checkpoint.SearchOrder). A folder without tokenizer files uses the CLIP
 // vocabulary built into goclip; one without preprocessor_config.json uses
-// CLIP's preprocessing at the model's image size.
+// CLIP's preprocessing at the model's image size. OpenCLIP folders load
+// too: open_clip_config.json stands in for config.json, and checkpoints with
+// OpenAI/OpenCLIP tensor names are mapped (see CheckpointWeights).
 func Load(dir string, opt Options) (*Model, error) {
 	m, err := load(dir, opt)
 	if err != nil {
@@ -43,13 +45,16 @@ func Load(dir string, opt Options) (*Model, error) {
 }
 
 func load(dir string, opt Options) (*Model, error) {
-	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
+	cfg, ocPre, occ, err := folderConfig(dir) // config.json, else open_clip_config.json (openclip.go)
 	if err != nil {
 		return nil, err
 	}
 	pre := imageproc.DefaultConfig()
 	pre.Size = imageproc.Size{ShortestEdge: cfg.Vision.ImageSize}
 	pre.CropSize = imageproc.Size{Height: cfg.Vision.ImageSize, Width: cfg.Vision.ImageSize}
+	if ocPre != nil {
+		pre = *ocPre
+	}
 	if p := filepath.Join(dir, "preprocessor_config.json"); exists(p) {
 		if pre, err = imageproc.LoadConfig(p); err != nil {
 			return nil, err
@@ -71,7 +76,12 @@ func load(dir string, opt Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := New(cfg, StoreWeights{store}, opt)
+	w, err := CheckpointWeights(store, cfg) // Hugging Face or OpenAI/OpenCLIP names (openclip.go)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	m, err := New(cfg, w, opt)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("%s: %w", store.Path(), err)
@@ -82,6 +92,7 @@ func load(dir string, opt Options) (*Model, error) {
 		m.Close()
 		return nil, err
 	}
+	m.fingerprint = withOpenCLIPConfig(m.fingerprint, occ)
 	m.image, m.hasImage = pre, true
 	if tok != nil {
 		m.tokOnce.Do(func() { m.tok = tok })
