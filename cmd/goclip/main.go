@@ -35,6 +35,7 @@ func commands() []command {
 		{"tokenize", "print CLIP token ids as JSON lines", runTokenize},
 		{"download", "fetch a model from the Hugging Face Hub into the shared cache", runDownload},
 		{"models", "list the CLIP models in the Hugging Face cache", runModels},
+		{"convert", "write a model (pytorch_model.bin, OpenCLIP files, ...) as a folder with model.safetensors", runConvert},
 		{"serve", "serve an HTTP API and a web page for zero-shot classification", runServe},
 		{"bench", "measure speed and memory: towers, preprocessing, end to end, load time, peak RSS", runBench},
 	}
