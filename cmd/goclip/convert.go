@@ -236,13 +236,17 @@ func sameDir(a, b string) (bool, error) {
 // reader's version.
 func hfConfigJSON(cfg clip.Config, dtype checkpoint.DType) ([]byte, error) {
 	torchDtype := map[checkpoint.DType]string{checkpoint.F32: "float32", checkpoint.F16: "float16", checkpoint.BF16: "bfloat16"}[dtype]
+	// The towers repeat projection_dim, as transformers saves them, for
+	// CLIPTextModelWithProjection and CLIPVisionModelWithProjection.
 	type text struct {
 		clip.TextConfig
-		ModelType string `json:"model_type"`
+		ProjectionDim int    `json:"projection_dim"`
+		ModelType     string `json:"model_type"`
 	}
 	type vision struct {
 		clip.VisionConfig
-		ModelType string `json:"model_type"`
+		ProjectionDim int    `json:"projection_dim"`
+		ModelType     string `json:"model_type"`
 	}
 	v := struct {
 		Architectures       []string `json:"architectures"`
@@ -258,8 +262,8 @@ func hfConfigJSON(cfg clip.Config, dtype checkpoint.DType) ([]byte, error) {
 		ProjectionDim:       cfg.ProjectionDim,
 		LogitScaleInitValue: cfg.LogitScaleInitValue,
 		TorchDtype:          torchDtype,
-		Text:                text{cfg.Text, "clip_text_model"},
-		Vision:              vision{cfg.Vision, "clip_vision_model"},
+		Text:                text{cfg.Text, cfg.ProjectionDim, "clip_text_model"},
+		Vision:              vision{cfg.Vision, cfg.ProjectionDim, "clip_vision_model"},
 	}
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
