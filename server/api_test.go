@@ -9,7 +9,10 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/imageproc"
@@ -414,5 +417,46 @@ func checkExposition(t *testing.T, text string) {
 			}
 			last[key] = v
 		}
+	}
+}
+
+// textProbe counts text-encoder calls and can slow them down.
+type textProbe struct {
+	Model
+	calls atomic.Int64
+	texts atomic.Int64
+	delay time.Duration
+}
+
+func (p *textProbe) EncodeTexts(ctx context.Context, texts []string) ([][]float32, error) {
+	p.calls.Add(1)
+	p.texts.Add(int64(len(texts)))
+	time.Sleep(p.delay)
+	return p.Model.EncodeTexts(ctx, texts)
+}
+
+// TestTextCacheConcurrent checks a burst of requests with a new label set
+// encodes each prompt once: later requests wait for the first one's call.
+func TestTextCacheConcurrent(t *testing.T) {
+	probe := &textProbe{Model: loadTiny(t), delay: 100 * time.Millisecond}
+	_, ts := newTest(t, probe, Options{})
+	var wg sync.WaitGroup
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			labels := []string{"cat", "dog", "bird"}
+			if i%2 == 1 {
+				labels = append(labels, "fish") // overlapping sets
+			}
+			r := postJSON(t, ts.URL+"/v1/embeddings", map[string]any{"texts": labels})
+			if r.status != 200 {
+				t.Errorf("status %d: %s", r.status, r.body)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if n := probe.texts.Load(); n != 4 {
+		t.Errorf("%d texts encoded in %d calls, want each of the 4 once", n, probe.calls.Load())
 	}
 }

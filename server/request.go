@@ -233,13 +233,17 @@ func wait(ctx context.Context, j *job) (jobResult, error) {
 	}
 }
 
-// embedTexts returns the embeddings of texts, from the LRU cache where it
-// can and from one text-encoder call for the rest.
+// embedTexts returns the embeddings of texts: from the LRU cache where it
+// can, from another request that is already encoding the same text (so a
+// burst of requests with a new label set encodes it once), and from one
+// text-encoder call for the rest.
 func (s *Server) embedTexts(ctx context.Context, b *backend, texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
-	var miss []string
+	where := map[string][]int{} // missing text -> its positions in texts
+	var mine []string           // texts this request encodes
+	theirs := map[string]*flight{}
 	misses := 0
-	where := map[string][]int{}
+	s.flightMu.Lock()
 	for i, t := range texts {
 		if e, ok := s.cache.get(t); ok {
 			out[i] = e
@@ -247,19 +251,83 @@ func (s *Server) embedTexts(ctx context.Context, b *backend, texts []string) ([]
 		}
 		misses++
 		if _, seen := where[t]; !seen {
-			miss = append(miss, t)
+			if f := s.flights[t]; f != nil {
+				theirs[t] = f
+			} else {
+				s.flights[t] = &flight{done: make(chan struct{})}
+				mine = append(mine, t)
+			}
 		}
 		where[t] = append(where[t], i)
 	}
+	s.flightMu.Unlock()
 	s.metrics.cache(len(texts)-misses, misses)
-	if len(miss) == 0 {
-		return out, nil
+
+	fill := func(t string, e []float32) {
+		for _, i := range where[t] {
+			out[i] = e
+		}
 	}
+	if len(mine) > 0 {
+		emb, err := s.encodeTexts(ctx, b, mine)
+		s.flightMu.Lock()
+		for k, t := range mine {
+			f := s.flights[t]
+			delete(s.flights, t)
+			if err != nil {
+				f.err = err
+			} else {
+				f.emb = emb[k]
+				s.cache.add(t, emb[k])
+				fill(t, emb[k])
+			}
+			close(f.done)
+		}
+		s.flightMu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	var retry []string // texts whose other request failed (e.g. timed out)
+	for t, f := range theirs {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, ctxError(ctx.Err())
+		}
+		if f.err != nil {
+			retry = append(retry, t)
+			continue
+		}
+		fill(t, f.emb)
+	}
+	if len(retry) > 0 {
+		emb, err := s.encodeTexts(ctx, b, retry)
+		if err != nil {
+			return nil, err
+		}
+		for k, t := range retry {
+			s.cache.add(t, emb[k])
+			fill(t, emb[k])
+		}
+	}
+	return out, nil
+}
+
+// flight is a text being encoded by one request, which others wait for.
+type flight struct {
+	done chan struct{} // closed when emb or err is set
+	emb  []float32
+	err  error
+}
+
+// encodeTexts runs one text-encoder call, at most TextWorkers at a time.
+func (s *Server) encodeTexts(ctx context.Context, b *backend, texts []string) ([][]float32, error) {
 	release, err := slot(ctx, s.textSlot)
 	if err != nil {
 		return nil, err
 	}
-	emb, err := b.model.EncodeTexts(ctx, miss)
+	emb, err := b.model.EncodeTexts(ctx, texts)
 	release()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -267,17 +335,11 @@ func (s *Server) embedTexts(ctx context.Context, b *backend, texts []string) ([]
 		}
 		return nil, fmt.Errorf("text encoder: %w", err)
 	}
-	if len(emb) != len(miss) {
-		return nil, fmt.Errorf("text encoder returned %d embeddings for %d texts", len(emb), len(miss))
+	if len(emb) != len(texts) {
+		return nil, fmt.Errorf("text encoder returned %d embeddings for %d texts", len(emb), len(texts))
 	}
-	s.metrics.textEncode(len(miss))
-	for k, t := range miss {
-		s.cache.add(t, emb[k])
-		for _, i := range where[t] {
-			out[i] = emb[k]
-		}
-	}
-	return out, nil
+	s.metrics.textEncode(len(texts))
+	return emb, nil
 }
 
 // ms converts a duration to milliseconds for timing_ms.

@@ -41,6 +41,9 @@ type Server struct {
 	decode   chan struct{} // DecodeWorkers slots
 	textSlot chan struct{} // TextWorkers slots
 	inflight sync.WaitGroup
+
+	flightMu sync.Mutex         // guards flights
+	flights  map[string]*flight // prompts being encoded now
 }
 
 // backend is the loaded model and its batcher.
@@ -61,6 +64,7 @@ func New(opt Options) *Server {
 		admit:    make(chan struct{}, opt.MaxQueue),
 		decode:   make(chan struct{}, opt.DecodeWorkers),
 		textSlot: make(chan struct{}, opt.TextWorkers),
+		flights:  map[string]*flight{},
 	}
 }
 
