@@ -192,7 +192,7 @@ func (s *Server) preprocess(ctx context.Context, b *backend, field string, data 
 	img, err := imageproc.DecodeBytes(data, imageproc.Options{MaxPixels: s.opt.MaxPixels})
 	switch {
 	case errors.Is(err, imageproc.ErrTooLarge):
-		return nil, errorf(http.StatusRequestEntityTooLarge, CodeImageTooLarge, "%s: %v (at most %d pixels are allowed)", field, err, s.opt.MaxPixels)
+		return nil, errorf(http.StatusRequestEntityTooLarge, CodeImageTooLarge, "%s: %v", field, err)
 	case err != nil:
 		return nil, errorf(http.StatusBadRequest, CodeInvalidImage, "%s: cannot decode the image: %v", field, err)
 	}
