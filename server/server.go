@@ -37,10 +37,9 @@ type Server struct {
 	backend  atomic.Pointer[backend] // nil until SetModel
 	draining atomic.Bool             // set by Close: refuse new work
 
-	admit    chan struct{} // MaxQueue slots for API requests
+	admit    chan struct{} // MaxQueue slots for API requests; Close takes them all to wait for the last
 	decode   chan struct{} // DecodeWorkers slots
 	textSlot chan struct{} // TextWorkers slots
-	inflight sync.WaitGroup
 
 	flightMu sync.Mutex         // guards flights
 	flights  map[string]*flight // prompts being encoded now
@@ -97,12 +96,21 @@ func (s *Server) Stats() Stats { return s.metrics.stats() }
 // server's Shutdown); Serve calls it itself.
 func (s *Server) Close(ctx context.Context) error {
 	s.draining.Store(true)
-	done := make(chan struct{})
-	go func() { s.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("wait for requests: %w", ctx.Err())
+	// Every admitted request holds a slot of admit until it is answered:
+	// holding all the slots means none is left. (acquire gives back a slot
+	// it took after draining began.)
+	for i := 0; i < cap(s.admit); i++ {
+		select {
+		case s.admit <- struct{}{}:
+		case <-ctx.Done():
+			for ; i > 0; i-- {
+				<-s.admit
+			}
+			return fmt.Errorf("wait for requests: %w", ctx.Err())
+		}
+	}
+	for i := 0; i < cap(s.admit); i++ {
+		<-s.admit
 	}
 	if b := s.backend.Load(); b != nil {
 		return b.batcher.close(ctx)
@@ -316,13 +324,11 @@ func (s *Server) acquire() (*backend, func(), error) {
 	default:
 		return nil, nil, errorf(http.StatusTooManyRequests, CodeQueueFull, "the server is busy (%d requests in progress); retry later", s.opt.MaxQueue)
 	}
-	s.inflight.Add(1)
-	if s.draining.Load() { // Close started between the check and Add
-		s.inflight.Done()
+	if s.draining.Load() { // Close started between the check and the slot
 		<-s.admit
 		return nil, nil, errorf(http.StatusServiceUnavailable, CodeShuttingDown, "the server is shutting down")
 	}
-	return b, func() { <-s.admit; s.inflight.Done() }, nil
+	return b, func() { <-s.admit }, nil
 }
 
 // slot waits for a place in sem (decode or text workers) or for ctx.
