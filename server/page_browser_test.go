@@ -20,7 +20,7 @@ import (
 // keyboard: it submits without an image (and gets told so), uploads a kit
 // image through the file input, types labels, focuses the button and
 // presses Enter, then reads the probabilities the page renders and checks
-// them against clip's own. It saves a screenshot to $GOCLIP_SCREENSHOT_DIR
+// them against clip's own; then it drops a file on the drop zone. It saves a screenshot to $GOCLIP_SCREENSHOT_DIR
 // (or the test's temporary folder) and to /tmp/goclip-serve-screenshot.png.
 func TestPageInBrowser(t *testing.T) {
 	browsertest.Require(t)
@@ -135,4 +135,20 @@ func TestPageInBrowser(t *testing.T) {
 		}
 	}
 	t.Logf("screenshot: %s (copy at /tmp/goclip-serve-screenshot.png), at %s", shot, time.Now().Format(time.TimeOnly))
+
+	// Dropping a file on the drop zone picks it, as the file input does.
+	dropped := browsertest.Eval[string](b, `(async () => {
+		const c = document.createElement("canvas");
+		c.width = 40; c.height = 30;
+		const blob = await new Promise((resolve) => c.toBlob(resolve, "image/png"));
+		const dt = new DataTransfer();
+		dt.items.add(new File([blob], "dropped.png", {type: "image/png"}));
+		document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+		const img = document.getElementById("preview");
+		await new Promise((resolve) => img.complete ? resolve() : img.addEventListener("load", resolve, {once: true}));
+		return document.getElementById("image").files[0].name + " " + img.naturalWidth;
+	})()`)
+	if dropped != "dropped.png 40" {
+		t.Errorf("after a drop: file and preview width %q, want \"dropped.png 40\"", dropped)
+	}
 }
