@@ -97,7 +97,8 @@ type benchReport struct {
 	Text         *benchTiming      `json:"text_tower,omitempty"`
 	Preprocess   *benchTiming      `json:"preprocess,omitempty"`
 	EndToEnd     *benchEndToEnd    `json:"end_to_end,omitempty"`
-	PeakRSSBytes *int64            `json:"peak_rss_bytes"` // null where getrusage is not available
+	LoadRSSBytes *int64            `json:"load_peak_rss_bytes"` // peak RSS right after loading; null where not available
+	PeakRSSBytes *int64            `json:"peak_rss_bytes"`      // over the whole bench; null where not available
 }
 
 func runBench(ctx context.Context, e *env, args []string) error {
@@ -162,6 +163,9 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer m.Close()
+	if rss, ok := peakRSS(); ok {
+		r.LoadRSSBytes = &rss
+	}
 	r.GFLOPPerImg = visionGFLOP(m.Config)
 
 	if want["image"] {
@@ -552,7 +556,10 @@ func (r *benchReport) print(w io.Writer) {
 	fmt.Fprintf(tw, "threads\t%d\n", r.Threads)
 	rss := "n/a"
 	if r.PeakRSSBytes != nil {
-		rss = fmt.Sprintf("%.0f MB", float64(*r.PeakRSSBytes)/1e6)
+		rss = fmt.Sprintf("%.0f MB over the whole bench", float64(*r.PeakRSSBytes)/1e6)
+		if r.LoadRSSBytes != nil {
+			rss += fmt.Sprintf(", %.0f MB right after loading (--parts e2e for eval's own)", float64(*r.LoadRSSBytes)/1e6)
+		}
 		if r.Synthetic {
 			rss += " (includes generating the synthetic weights; measure with --model for the real figure)"
 		}
@@ -560,8 +567,19 @@ func (r *benchReport) print(w io.Writer) {
 	fmt.Fprintf(tw, "peak RSS\t%s\n", rss)
 	tw.Flush()
 
+	if len(r.Image) > 0 || r.Text != nil || r.Preprocess != nil {
+		r.printTable(w)
+	}
+	if x := r.EndToEnd; x != nil {
+		fmt.Fprintf(w, "\nend to end (eval pipeline, %d generated 512² JPEGs, no cache, %d workers, batch %d, 8 prompts): %.1f images/s (%.2f s, image tower %.0f%% of it)\n",
+			x.Images, x.Workers, x.Batch, x.ImagesPerSec, x.Seconds, 100*x.EncodeShare)
+	}
+}
+
+// printTable prints the timed points, one row each.
+func (r *benchReport) printTable(w io.Writer) {
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "measure\tbatch\truns\tmedian ms/item\tmin ms/item\titems/s\tGFLOP/s\n")
 	for _, p := range r.Image {
 		fmt.Fprintf(tw, "image tower\t%d\t%d\t%.2f\t%.2f\t%.1f\t%.1f\n", p.Batch, p.Runs, p.MedianMs, p.MinMs, 1000/p.MedianMs, p.GFLOPS)
@@ -570,12 +588,8 @@ func (r *benchReport) print(w io.Writer) {
 		fmt.Fprintf(tw, "text tower (write-up's prompts)\t%d\t%d\t%.2f\t%.2f\t%.1f\t\n", t.Items, t.Runs, t.MedianMs, t.MinMs, 1000/t.MedianMs)
 	}
 	if t := r.Preprocess; t != nil {
-		fmt.Fprintf(tw, "preprocess 512² JPEG (1 goroutine)\t1\t%d\t%.2f\t%.2f\t%.1f\t\n", t.Runs*t.Items, t.MedianMs, t.MinMs, 1000/t.MedianMs)
+		fmt.Fprintf(tw, "preprocess 512² JPEG (1 goroutine)\t1\t%d\t%.2f\t%.2f\t%.1f\t\n", t.Runs, t.MedianMs, t.MinMs, 1000/t.MedianMs)
 	}
 	tw.Flush()
-	if x := r.EndToEnd; x != nil {
-		fmt.Fprintf(w, "\nend to end (eval pipeline, %d generated 512² JPEGs, no cache, %d workers, batch %d, 8 prompts): %.1f images/s (%.2f s, image tower %.0f%% of it)\n",
-			x.Images, x.Workers, x.Batch, x.ImagesPerSec, x.Seconds, 100*x.EncodeShare)
-	}
 	fmt.Fprintf(w, "\nms/item is per image (per prompt for the text tower); median over the runs, one warm-up run first; image tower: %.2f GFLOP per image.\n", r.GFLOPPerImg)
 }

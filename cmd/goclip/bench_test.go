@@ -47,6 +47,9 @@ func TestBenchJSON(t *testing.T) {
 	if (r.PeakRSSBytes != nil) != (runtime.GOOS == "linux") || r.PeakRSSBytes != nil && *r.PeakRSSBytes < 1<<20 {
 		t.Errorf("peak RSS %v on %s", r.PeakRSSBytes, runtime.GOOS)
 	}
+	if (r.LoadRSSBytes != nil) != (r.PeakRSSBytes != nil) || r.LoadRSSBytes != nil && *r.LoadRSSBytes > *r.PeakRSSBytes {
+		t.Errorf("load peak RSS %v, whole peak %v", r.LoadRSSBytes, r.PeakRSSBytes)
+	}
 	if runtime.GOOS == "linux" && (len(strings.Fields(r.Machine.LoadAvgStart)) != 3 || len(strings.Fields(r.Machine.LoadAvgEnd)) != 3) {
 		t.Errorf("load averages %q, %q", r.Machine.LoadAvgStart, r.Machine.LoadAvgEnd)
 	}
