@@ -19,6 +19,7 @@ BATCHES=${BATCHES:-1,8,32}
 DURATION=${DURATION:-3}         # seconds per measured point, per engine
 ORT_VERSION=${ORT_VERSION:-1}   # npm version range of onnxruntime-node
 PY=${PY:-/usr/bin/python3}      # Debian's python, where python3-torch lives
+export PYTHONDONTWRITEBYTECODE=1 # leave no __pycache__ in bench/
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/goclip-compare.XXXXXX")
