@@ -145,8 +145,11 @@ func (e *encoder) forward(ctx context.Context, pool *tensor.Pool, x []float32, b
 	return nil
 }
 
-// attention computes softmax(q·kᵀ)·v for every sequence and head. qkv rows
-// hold [q | k | v] (q already scaled); out receives the heads side by side.
+// attention computes softmax(q·kᵀ)·v for every sequence and head, as two
+// small matrix products per head read straight from the fused buffer. qkv
+// rows hold [q | k | v] (q already scaled); out receives the heads side by
+// side. In the causal (text) tower each row's softmax covers the positions
+// up to its own, and the rest of the row is zeroed.
 func (e *encoder) attention(pool *tensor.Pool, out, qkv []float32, bounds []int) {
 	d, heads := e.d, e.heads
 	hd := d / heads
@@ -156,31 +159,23 @@ func (e *encoder) attention(pool *tensor.Pool, out, qkv []float32, bounds []int)
 		maxLen = max(maxLen, bounds[s+1]-bounds[s])
 	}
 	pool.Parallel(seqs*heads, 1, func(lo, hi int) {
-		scores := make([]float32, maxLen)
+		scores := make([]float32, maxLen*maxLen)
 		for task := lo; task < hi; task++ {
 			s, head := task/heads, task%heads
 			start, n := bounds[s], bounds[s+1]-bounds[s]
+			base := start*3*d + head*hd
+			sc := scores[:n*n]
+			tensor.MatMulNT(sc, qkv[base:], qkv[base+d:], n, n, hd, 3*d, 3*d, n)
 			for i := 0; i < n; i++ {
-				qi := qkv[(start+i)*3*d+head*hd:]
-				qi = qi[:hd]
-				m := n
+				row := sc[i*n : (i+1)*n]
 				if e.causal {
-					m = i + 1
-				}
-				sc := scores[:m]
-				for j := range sc {
-					kj := qkv[(start+j)*3*d+d+head*hd:]
-					sc[j] = tensor.Dot(qi, kj[:hd])
-				}
-				tensor.Softmax(sc)
-				oi := out[(start+i)*d+head*hd:]
-				oi = oi[:hd]
-				clear(oi)
-				for j, p := range sc {
-					vj := qkv[(start+j)*3*d+2*d+head*hd:]
-					tensor.Axpy(p, vj[:hd], oi)
+					tensor.Softmax(row[:i+1])
+					clear(row[i+1:])
+				} else {
+					tensor.Softmax(row)
 				}
 			}
+			tensor.MatMulNN(out[start*d+head*hd:], sc, qkv[base+2*d:], n, hd, n, n, 3*d, d)
 		}
 	})
 }
