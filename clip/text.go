@@ -95,14 +95,16 @@ func (t *textTower) forward(ctx context.Context, pool *tensor.Pool, seqs [][]int
 			}
 		}
 	}
-	if err := t.encoder.forward(ctx, pool, x, bounds); err != nil {
+	last := make([]int, len(seqs)) // the pooled token ends each (cut) sequence
+	for i := range seqs {
+		last[i] = bounds[i+1] - 1
+	}
+	hidden, err := t.encoder.forward(ctx, pool, x, bounds, last)
+	if err != nil {
 		return err
 	}
 	pooled := make([]float32, len(seqs)*d)
-	for i := range seqs {
-		last := bounds[i+1] - 1
-		t.finalLayerNorm.apply(pooled[i*d:(i+1)*d], x[last*d:(last+1)*d], 1)
-	}
+	t.finalLayerNorm.apply(pooled, hidden, len(seqs))
 	pool.Linear(out, pooled, len(seqs), t.projection, tensor.Epilogue{})
 	return nil
 }

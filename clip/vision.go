@@ -98,13 +98,16 @@ func (t *visionTower) forward(ctx context.Context, pool *tensor.Pool, images [][
 		}
 	}
 	t.preLayrnorm.apply(x, x, b*seq)
-	if err := t.encoder.forward(ctx, pool, x, bounds); err != nil {
+	cls := make([]int, b) // the class token of each image
+	for i := range cls {
+		cls[i] = i * seq
+	}
+	hidden, err := t.encoder.forward(ctx, pool, x, bounds, cls)
+	if err != nil {
 		return err
 	}
 	pooled := make([]float32, b*d)
-	for i := 0; i < b; i++ {
-		t.postLayernorm.apply(pooled[i*d:(i+1)*d], x[i*seq*d:i*seq*d+d], 1)
-	}
+	t.postLayernorm.apply(pooled, hidden, b)
 	pool.Linear(out, pooled, b, t.projection, tensor.Epilogue{})
 	return nil
 }
