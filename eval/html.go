@@ -9,7 +9,9 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
 
 	"github.com/goclip/goclip/imageproc"
 )
@@ -85,12 +87,30 @@ func (r *Result) WriteHTML(w io.Writer, j JSONReport) error {
 	if len(wrong) > MaxGallery {
 		wrong, p.Truncated = wrong[:MaxGallery], true
 	}
-	for _, row := range wrong {
-		p.Gallery = append(p.Gallery, galleryItem{
+	p.Gallery = make([]galleryItem, len(wrong))
+	for i, row := range wrong {
+		p.Gallery[i] = galleryItem{
 			Path: row.Path, True: r.Classes[row.True], Pred: r.Classes[row.Pred],
-			Confidence: row.Score, Thumb: thumbnail(row.Path),
-		})
+			Confidence: row.Score,
+		}
 	}
+	// Thumbnails decode the images again: spread them over the cores.
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				p.Gallery[i].Thumb = thumbnail(p.Gallery[i].Path)
+			}
+		}()
+	}
+	for i := range p.Gallery {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return pageTemplate.Execute(w, p)
 }
 
