@@ -2,8 +2,11 @@ package clip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/goclip/goclip/tensor"
 )
@@ -59,7 +62,11 @@ func activation(name string) (tensor.Activation, error) {
 	return tensor.Identity, fmt.Errorf("config: hidden_act %q is not supported (want quick_gelu or gelu)", name)
 }
 
-// loadEncoder reads the blocks under prefix (e.g. "vision_model").
+// loadEncoder reads the blocks under prefix (e.g. "vision_model"). Packing
+// the weights is most of a model's load time, so blocks are packed on all
+// cores, a round of GOMAXPROCS blocks at a time; after each round the
+// source's pages are released (see pageReleaser), which bounds the memory
+// a load needs to the packed weights plus one round of raw ones.
 func loadEncoder(f *fetcher, prefix string, layers, d, ff, heads int, act string, eps float64, causal bool) (*encoder, error) {
 	a, err := activation(act)
 	if err != nil {
@@ -67,54 +74,73 @@ func loadEncoder(f *fetcher, prefix string, layers, d, ff, heads int, act string
 	}
 	e := &encoder{d: d, ff: ff, heads: heads, act: a, causal: causal, layers: make([]encoderLayer, layers)}
 	scale := float32(1 / math.Sqrt(float64(d/heads)))
-	for i := range e.layers {
-		p := fmt.Sprintf("%s.encoder.layers.%d.", prefix, i)
-		l := &e.layers[i]
-		var t [16][]float32
-		for j, n := range []string{
-			"layer_norm1.weight", "layer_norm1.bias",
-			"self_attn.q_proj.weight", "self_attn.q_proj.bias",
-			"self_attn.k_proj.weight", "self_attn.k_proj.bias",
-			"self_attn.v_proj.weight", "self_attn.v_proj.bias",
-			"self_attn.out_proj.weight", "self_attn.out_proj.bias",
-			"layer_norm2.weight", "layer_norm2.bias",
-			"mlp.fc1.weight", "mlp.fc1.bias",
-			"mlp.fc2.weight", "mlp.fc2.bias",
-		} {
-			if t[j], err = f.get(p + n); err != nil {
-				return nil, err
-			}
+	round := max(1, runtime.GOMAXPROCS(0))
+	for lo := 0; lo < layers; lo += round {
+		hi := min(lo+round, layers)
+		errs := make([]error, hi-lo)
+		var wg sync.WaitGroup
+		for i := lo; i < hi; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i-lo] = loadLayer(f, &e.layers[i], fmt.Sprintf("%s.encoder.layers.%d.", prefix, i), d, ff, eps, scale)
+			}()
 		}
-		l.layerNorm1 = layerNorm{t[0], t[1], float32(eps)}
-		qkv := make([]float32, 0, 3*d*d)
-		qkvBias := make([]float32, 0, 3*d)
-		for _, v := range t[2] {
-			qkv = append(qkv, v*scale)
-		}
-		qkv = append(append(qkv, t[4]...), t[6]...)
-		for _, v := range t[3] {
-			qkvBias = append(qkvBias, v*scale)
-		}
-		l.qkvBias = append(append(qkvBias, t[5]...), t[7]...)
-		if l.qkv, err = tensor.Pack(qkv, 3*d, d); err != nil {
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
 			return nil, err
 		}
-		if l.outProj, err = tensor.Pack(t[8], d, d); err != nil {
-			return nil, err
-		}
-		l.outBias = t[9]
-		l.layerNorm2 = layerNorm{t[10], t[11], float32(eps)}
-		if l.fc1, err = tensor.Pack(t[12], ff, d); err != nil {
-			return nil, err
-		}
-		l.fc1Bias = t[13]
-		if l.fc2, err = tensor.Pack(t[14], d, ff); err != nil {
-			return nil, err
-		}
-		l.fc2Bias = t[15]
 		f.release()
 	}
 	return e, nil
+}
+
+// loadLayer reads and packs one block whose tensors are named p + ....
+func loadLayer(f *fetcher, l *encoderLayer, p string, d, ff int, eps float64, scale float32) error {
+	var t [16][]float32
+	var err error
+	for j, n := range []string{
+		"layer_norm1.weight", "layer_norm1.bias",
+		"self_attn.q_proj.weight", "self_attn.q_proj.bias",
+		"self_attn.k_proj.weight", "self_attn.k_proj.bias",
+		"self_attn.v_proj.weight", "self_attn.v_proj.bias",
+		"self_attn.out_proj.weight", "self_attn.out_proj.bias",
+		"layer_norm2.weight", "layer_norm2.bias",
+		"mlp.fc1.weight", "mlp.fc1.bias",
+		"mlp.fc2.weight", "mlp.fc2.bias",
+	} {
+		if t[j], err = f.get(p + n); err != nil {
+			return err
+		}
+	}
+	l.layerNorm1 = layerNorm{t[0], t[1], float32(eps)}
+	qkv := make([]float32, 0, 3*d*d)
+	qkvBias := make([]float32, 0, 3*d)
+	for _, v := range t[2] {
+		qkv = append(qkv, v*scale)
+	}
+	qkv = append(append(qkv, t[4]...), t[6]...)
+	for _, v := range t[3] {
+		qkvBias = append(qkvBias, v*scale)
+	}
+	l.qkvBias = append(append(qkvBias, t[5]...), t[7]...)
+	if l.qkv, err = tensor.Pack(qkv, 3*d, d); err != nil {
+		return err
+	}
+	if l.outProj, err = tensor.Pack(t[8], d, d); err != nil {
+		return err
+	}
+	l.outBias = t[9]
+	l.layerNorm2 = layerNorm{t[10], t[11], float32(eps)}
+	if l.fc1, err = tensor.Pack(t[12], ff, d); err != nil {
+		return err
+	}
+	l.fc1Bias = t[13]
+	if l.fc2, err = tensor.Pack(t[14], d, ff); err != nil {
+		return err
+	}
+	l.fc2Bias = t[15]
+	return nil
 }
 
 // forward runs the blocks over x and returns the final hidden state of

@@ -81,7 +81,7 @@ func load(dir string, opt Options) (*Model, error) {
 		store.Close()
 		return nil, err
 	}
-	m, err := New(cfg, w, opt)
+	m, err := newModel(cfg, w, opt, false)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("%s: %w", store.Path(), err)

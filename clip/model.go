@@ -42,6 +42,12 @@ type Options struct {
 // read during New (and the token embedding for the model's life), so a
 // memory-mapped source must stay open until Close.
 func New(cfg Config, w Weights, opt Options) (*Model, error) {
+	return newModel(cfg, w, opt, true)
+}
+
+// newModel is New; Load passes fingerprint false, since it fingerprints
+// the folder's files instead.
+func newModel(cfg Config, w Weights, opt Options, fingerprint bool) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -62,8 +68,10 @@ func New(cfg Config, w Weights, opt Options) (*Model, error) {
 	if m.text, err = loadText(f, cfg); err != nil {
 		return nil, err
 	}
-	if m.fingerprint, err = weightsFingerprint(cfg, w); err != nil {
-		return nil, err
+	if fingerprint {
+		if m.fingerprint, err = weightsFingerprint(cfg, w); err != nil {
+			return nil, err
+		}
 	}
 	if opt.Pool != nil {
 		m.pool = opt.Pool
