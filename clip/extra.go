@@ -112,6 +112,15 @@ type StoreWeights struct{ checkpoint.Store }
 // New calls it as it packs the weights.
 func (s StoreWeights) ReleasePages() error { return checkpoint.ReleasePages(s.Store) }
 
+// TensorShape returns a tensor's shape from the checkpoint's header.
+func (s StoreWeights) TensorShape(name string) ([]int, error) {
+	t, ok := s.Store.Tensor(name)
+	if !ok {
+		return nil, ErrTensorNotFound
+	}
+	return t.Shape, nil
+}
+
 // Tensor implements Weights.
 func (s StoreWeights) Tensor(name string) ([]int, []float32, error) {
 	t, ok := s.Store.Tensor(name)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 
 	"github.com/goclip/goclip/tensor"
 )
@@ -19,6 +20,13 @@ type Model struct {
 	vision     *visionTower
 	text       *textTower
 	logitScale float32 // exp(logit_scale)
+
+	// With Options.Lazy each tower is built on first use, from weights.
+	weights    Weights
+	visionOnce sync.Once
+	visionErr  error
+	textOnce   sync.Once
+	textErr    error
 
 	pool        *tensor.Pool
 	ownsPool    bool
@@ -36,6 +44,11 @@ type Options struct {
 	// MaxBatch bounds how many images one forward pass takes (memory grows
 	// with it); larger requests are split. 0 means 32.
 	MaxBatch int
+	// Lazy defers building (packing) each tower until it is first used:
+	// a run whose embeddings all come from a cache then never pays for it.
+	// Every tensor's presence and shape is still checked when the model is
+	// made, so a wrong checkpoint fails there, not later.
+	Lazy bool
 }
 
 // New builds a model from its config and weights. The weights' slices are
@@ -62,11 +75,18 @@ func newModel(cfg Config, w Weights, opt Options, fingerprint bool) (*Model, err
 		return nil, err
 	}
 	m.logitScale = float32(math.Exp(float64(ls[0])))
-	if m.vision, err = loadVision(f, cfg); err != nil {
-		return nil, err
-	}
-	if m.text, err = loadText(f, cfg); err != nil {
-		return nil, err
+	m.weights = w
+	if opt.Lazy {
+		if err := f.checkShapes(); err != nil {
+			return nil, err
+		}
+	} else {
+		if _, err := m.visionTower(); err != nil {
+			return nil, err
+		}
+		if _, err := m.textTower(); err != nil {
+			return nil, err
+		}
 	}
 	if fingerprint {
 		if m.fingerprint, err = weightsFingerprint(cfg, w); err != nil {
@@ -95,6 +115,22 @@ func (m *Model) Close() error {
 	return errors.Join(errs...)
 }
 
+// visionTower returns the vision tower, building it on first use.
+func (m *Model) visionTower() (*visionTower, error) {
+	m.visionOnce.Do(func() {
+		m.vision, m.visionErr = loadVision(&fetcher{w: m.weights, shapes: TensorShapes(m.Config)}, m.Config)
+	})
+	return m.vision, m.visionErr
+}
+
+// textTower returns the text tower, building it on first use.
+func (m *Model) textTower() (*textTower, error) {
+	m.textOnce.Do(func() {
+		m.text, m.textErr = loadText(&fetcher{w: m.weights, shapes: TensorShapes(m.Config)}, m.Config)
+	})
+	return m.text, m.textErr
+}
+
 // LogitScale is exp(logit_scale): the factor between cosine similarity and logits.
 func (m *Model) LogitScale() float32 { return m.logitScale }
 
@@ -109,12 +145,16 @@ func (m *Model) ImageSize() int { return m.Config.Vision.ImageSize }
 // CLIPModel's image_embeds. Batches larger than Options.MaxBatch are split;
 // the result does not depend on how images are batched.
 func (m *Model) EncodeImages(ctx context.Context, pixels [][]float32) ([][]float32, error) {
+	vision, err := m.visionTower()
+	if err != nil {
+		return nil, err
+	}
 	p := m.Config.ProjectionDim
 	out := make([][]float32, 0, len(pixels))
 	for lo := 0; lo < len(pixels); lo += m.extra.maxBatch {
 		hi := min(lo+m.extra.maxBatch, len(pixels))
 		buf := make([]float32, (hi-lo)*p)
-		if err := m.vision.forward(ctx, m.pool, pixels[lo:hi], buf); err != nil {
+		if err := vision.forward(ctx, m.pool, pixels[lo:hi], buf); err != nil {
 			return nil, fmt.Errorf("encode images: %w", err)
 		}
 		for i := 0; i < hi-lo; i++ {
@@ -127,13 +167,17 @@ func (m *Model) EncodeImages(ctx context.Context, pixels [][]float32) ([][]float
 // EncodeTokens maps token id sequences ([BOS] ... [EOS], as the tokenizer
 // makes them) to projected, unnormalised embeddings: CLIPModel's text_embeds.
 func (m *Model) EncodeTokens(ctx context.Context, ids [][]int) ([][]float32, error) {
+	text, err := m.textTower()
+	if err != nil {
+		return nil, err
+	}
 	p := m.Config.ProjectionDim
 	out := make([][]float32, 0, len(ids))
 	const maxSeqs = 256 // bounds the activation memory of one pass
 	for lo := 0; lo < len(ids); lo += maxSeqs {
 		hi := min(lo+maxSeqs, len(ids))
 		buf := make([]float32, (hi-lo)*p)
-		if err := m.text.forward(ctx, m.pool, ids[lo:hi], buf); err != nil {
+		if err := text.forward(ctx, m.pool, ids[lo:hi], buf); err != nil {
 			return nil, fmt.Errorf("encode texts: %w", err)
 		}
 		for i := 0; i < hi-lo; i++ {

@@ -100,6 +100,40 @@ func (f *fetcher) take(name string) []float32 {
 	return x
 }
 
+// shaper is implemented by Weights that can tell a tensor's shape without
+// producing its values (a checkpoint's header says it).
+type shaper interface {
+	TensorShape(name string) ([]int, error)
+}
+
+// checkShapes checks that every tensor the config needs is there with the
+// right shape, reading values only from sources that cannot tell shapes
+// alone.
+func (f *fetcher) checkShapes() error {
+	names := make([]string, 0, len(f.shapes))
+	for n := range f.shapes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		want := f.shapes[name]
+		if s, ok := f.w.(shaper); ok {
+			shape, err := s.TensorShape(name)
+			if err != nil {
+				return fmt.Errorf("tensor %s: %w", name, err)
+			}
+			if !sameShape(shape, want) {
+				return fmt.Errorf("tensor %s has shape %s, the config needs %s", name, shapeString(shape), shapeString(want))
+			}
+			continue
+		}
+		if _, err := f.get(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // release lets go of the source's resident pages (see pageReleaser).
 func (f *fetcher) release() {
 	if r, ok := f.w.(pageReleaser); ok {

@@ -97,7 +97,8 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		defer c.Close()
 	}
 
-	m, _, err := loadModel(ctx, e, *model)
+	// Lazy: a run served from the cache never builds the towers.
+	m, _, err := loadModelWith(ctx, e, *model, clip.Options{Lazy: true})
 	if err != nil {
 		return err
 	}

@@ -61,13 +61,18 @@ func resolveModel(ctx context.Context, e *env, ref string) (string, error) {
 
 // loadModel resolves and loads a model.
 func loadModel(ctx context.Context, e *env, ref string) (*clip.Model, string, error) {
+	return loadModelWith(ctx, e, ref, clip.Options{})
+}
+
+// loadModelWith resolves and loads a model with options.
+func loadModelWith(ctx context.Context, e *env, ref string, opt clip.Options) (*clip.Model, string, error) {
 	dir, err := resolveModel(ctx, e, ref)
 	if err != nil {
 		return nil, "", err
 	}
-	m, err := clip.Load(dir, clip.Options{})
+	m, err := clip.Load(dir, opt)
 	if err == nil {
-		limitHeap()
+		limitHeap(m, opt.Lazy)
 	}
 	return m, dir, err
 }
@@ -78,7 +83,11 @@ func loadModel(ctx context.Context, e *env, ref string) (*clip.Model, string, er
 // collection: for ViT-B/32 that is 600 MB of headroom nobody uses. The
 // limit keeps the heap within a fixed margin of what is live (the
 // collector still runs as usual below it).
-func limitHeap() {
+//
+// A lazily loaded model has not packed its weights yet: their size (every
+// tensor but the token embedding, which stays memory-mapped) is added, so
+// building the towers later does not run into the limit.
+func limitHeap(m *clip.Model, lazy bool) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
@@ -86,7 +95,20 @@ func limitHeap() {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	const margin = 256 << 20
-	debug.SetMemoryLimit(int64(ms.HeapInuse + ms.StackInuse + ms.GCSys + margin))
+	limit := int64(ms.HeapInuse + ms.StackInuse + ms.GCSys + margin)
+	if lazy {
+		for name, shape := range clip.TensorShapes(m.Config) {
+			if name == "text_model.embeddings.token_embedding.weight" {
+				continue
+			}
+			n := int64(4)
+			for _, d := range shape {
+				n *= int64(d)
+			}
+			limit += n
+		}
+	}
+	debug.SetMemoryLimit(limit)
 }
 
 // downloadProgress shows one progress bar per file on a terminal, and a
