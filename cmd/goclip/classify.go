@@ -58,6 +58,7 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	limitHeap(m, false)
 	defer m.Close()
 	cl, err := m.NewClassifier(ctx, classes, ens)
 	if err != nil {

@@ -32,6 +32,7 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	limitHeap(m, false)
 	defer m.Close()
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)

@@ -102,6 +102,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	limitHeap(m, true)
 	defer m.Close()
 
 	cfg := eval.Config{

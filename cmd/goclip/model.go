@@ -71,14 +71,13 @@ func loadModelWith(ctx context.Context, e *env, ref string, opt clip.Options) (*
 		return nil, "", err
 	}
 	m, err := clip.Load(dir, opt)
-	if err == nil {
-		limitHeap(m, opt.Lazy)
-	}
 	return m, dir, err
 }
 
 // limitHeap sets a soft memory limit once a model is loaded, unless the
-// user set GOMEMLIMIT. The packed weights are most of the live heap, and
+// user set GOMEMLIMIT. Batch commands (eval, classify, embed) call it, whose
+// memory beyond the model is bounded by their batch size; the server does
+// not, since its requests in flight can legitimately need more. The packed weights are most of the live heap, and
 // with the default GOGC the heap may grow to twice the live heap before a
 // collection: for ViT-B/32 that is 600 MB of headroom nobody uses. The
 // limit keeps the heap within a fixed margin of what is live (the
