@@ -11,7 +11,7 @@ import (
 )
 
 func runClassify(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "classify", "--model DIR (--labels a,b,c | --prompts FILE) [--ensemble max|mean] [--json] IMAGE...")
+	fs := newFlags(e, "classify", "[--model DIR|ID] (--labels a,b,c | --prompts FILE) [--ensemble max|mean] [--json] IMAGE...")
 	model := fs.String("model", defaultModel, modelFlagHelp)
 	labels := fs.String("labels", "", "comma-separated class labels, each turned into a prompt with --template")
 	prompts := fs.String("prompts", "", "prompts file: lines \"label: prompt\", or JSON {\"label\": [\"prompt\", ...]}")

@@ -9,7 +9,7 @@ import (
 )
 
 func runEmbed(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "embed", "--model DIR [--raw] [--image PATH]... [--text STR]...")
+	fs := newFlags(e, "embed", "[--model DIR|ID] [--raw] [--image PATH]... [--text STR]...")
 	model := fs.String("model", defaultModel, modelFlagHelp)
 	raw := fs.Bool("raw", false, "print the projected, unnormalised embeddings (image_embeds/text_embeds) instead of L2-normalised ones")
 	var images, texts listFlag

@@ -18,7 +18,7 @@ import (
 )
 
 func runEval(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "eval", "--model DIR [--prompts FILE | --template T ... | --templates imagenet80] [--ensemble max|mean] [--out DIR] DATASET")
+	fs := newFlags(e, "eval", "[--model DIR|ID] [--prompts FILE | --template T ... | --templates imagenet80] [--ensemble max|mean] [--out DIR] DATASET")
 	model := fs.String("model", defaultModel, modelFlagHelp)
 	prompts := fs.String("prompts", "", "prompts file: lines \"label: prompt\", or JSON {\"label\": [\"prompt\", ...]}; labels are class folder names")
 	var templates listFlag
