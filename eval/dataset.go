@@ -5,7 +5,6 @@
 package eval
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/goclip/goclip/imageproc"
 )
 
 // Dataset is a folder of images with one sub-folder per class
@@ -34,20 +35,6 @@ type Item struct {
 var imageExts = map[string]bool{
 	".jpg": true, ".jpeg": true, ".jpe": true, ".jfif": true, ".png": true, ".gif": true,
 	".bmp": true, ".dib": true, ".tif": true, ".tiff": true, ".webp": true,
-}
-
-// LooksLikeImage reports whether the first bytes of a file are the
-// signature of an image format goclip reads.
-func LooksLikeImage(head []byte) bool {
-	for _, sig := range [][]byte{
-		{0xff, 0xd8, 0xff}, []byte("\x89PNG\r\n\x1a\n"), []byte("GIF87a"), []byte("GIF89a"),
-		[]byte("BM"), []byte("II*\x00"), []byte("MM\x00*"),
-	} {
-		if bytes.HasPrefix(head, sig) {
-			return true
-		}
-	}
-	return len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP"
 }
 
 // Scan reads the dataset layout below root: classes are its sub-folders
@@ -145,7 +132,7 @@ func sniff(path string) bool {
 	defer f.Close()
 	head := make([]byte, 16)
 	n, _ := io.ReadFull(f, head)
-	return LooksLikeImage(head[:n])
+	return imageproc.Format(head[:n]) != ""
 }
 
 // CountPerClass returns how many images each class has.

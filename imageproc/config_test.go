@@ -97,3 +97,14 @@ func TestLoadConfigErrors(t *testing.T) {
 		t.Errorf("error does not name the file: %v", err)
 	}
 }
+
+func TestFormat(t *testing.T) {
+	for head, want := range map[string]string{
+		"\xff\xd8\xff\xe0": "JPEG", "\x89PNG\r\n\x1a\n": "PNG", "GIF89a": "GIF", "BM": "BMP",
+		"II*\x00": "TIFF", "RIFF\x00\x00\x00\x00WEBP": "WebP", "RIFF\x00\x00\x00\x00WAVE": "", "hello": "", "": "",
+	} {
+		if got := Format([]byte(head)); got != want {
+			t.Errorf("Format(%q) = %q, want %q", head, got, want)
+		}
+	}
+}

@@ -42,6 +42,14 @@ func via(dec func(io.Reader) (image.Image, error), conv converter) func([]byte, 
 	}
 }
 
+// Format names the image format whose signature starts data ("JPEG", "PNG",
+// "GIF", "BMP", "TIFF", "WebP"), or returns "" for data goclip cannot
+// decode. The first 12 bytes of a file are enough.
+func Format(data []byte) string {
+	f, _ := sniff(data)
+	return f.name
+}
+
 // sniff recognises a format from the first bytes of a file, with the magic
 // numbers PIL's plugins accept.
 func sniff(data []byte) (format, bool) {
