@@ -2,7 +2,6 @@ package clip_test
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/goclip/goclip/checkpoint"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/internal/synth"
 )
@@ -24,47 +24,32 @@ type goldenTensor struct {
 	i64   []int64
 }
 
-// readGolden reads a small F32/I64 safetensors file of the kit.
+// readGolden reads a small F32/I64 safetensors file of the kit, copying
+// the values out so the file can be closed.
 func readGolden(t testing.TB, path string) map[string]goldenTensor {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	st, err := checkpoint.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := binary.LittleEndian.Uint64(b)
-	var hdr map[string]json.RawMessage
-	if err := json.Unmarshal(b[8:8+n], &hdr); err != nil {
-		t.Fatal(err)
-	}
-	data := b[8+n:]
+	defer st.Close()
 	out := map[string]goldenTensor{}
-	for name, raw := range hdr {
-		if name == "__metadata__" {
-			continue
-		}
-		var m struct {
-			Dtype   string `json:"dtype"`
-			Shape   []int  `json:"shape"`
-			Offsets [2]int `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatal(err)
-		}
-		seg := data[m.Offsets[0]:m.Offsets[1]]
-		g := goldenTensor{shape: m.Shape}
-		switch m.Dtype {
-		case "F32":
-			g.f32 = make([]float32, len(seg)/4)
-			for i := range g.f32 {
-				g.f32[i] = math.Float32frombits(binary.LittleEndian.Uint32(seg[4*i:]))
+	for _, name := range st.Names() {
+		tn, _ := st.Tensor(name)
+		g := goldenTensor{shape: tn.Shape}
+		switch tn.DType {
+		case checkpoint.F32:
+			v, err := tn.Float32()
+			if err != nil {
+				t.Fatal(err)
 			}
-		case "I64":
-			g.i64 = make([]int64, len(seg)/8)
-			for i := range g.i64 {
-				g.i64[i] = int64(binary.LittleEndian.Uint64(seg[8*i:]))
+			g.f32 = append([]float32(nil), v...)
+		case checkpoint.I64:
+			if g.i64, err = tn.Int64(); err != nil {
+				t.Fatal(err)
 			}
 		default:
-			t.Fatalf("%s: dtype %s", name, m.Dtype)
+			t.Fatalf("%s: dtype %s", name, tn.DType)
 		}
 		out[name] = g
 	}

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"math"
@@ -12,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/goclip/goclip/checkpoint"
 	"github.com/goclip/goclip/clip"
 )
 
@@ -41,24 +41,18 @@ func readKitInputs(t *testing.T) kitInputs {
 // goldenPreds reads varied.pred_max / varied.pred_mean (I64) from a golden file.
 func goldenPreds(t *testing.T, model, name string) []int64 {
 	t.Helper()
-	b, err := os.ReadFile(kit + "golden/" + model + ".safetensors")
+	st, err := checkpoint.Open(kit + "golden/" + model + ".safetensors")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := binary.LittleEndian.Uint64(b)
-	var hdr map[string]struct {
-		Dtype   string `json:"dtype"`
-		Offsets [2]int `json:"data_offsets"`
-	}
-	json.Unmarshal(b[8:8+n], &hdr)
-	h, ok := hdr[name]
-	if !ok || h.Dtype != "I64" {
+	defer st.Close()
+	tn, ok := st.Tensor(name)
+	if !ok || tn.DType != checkpoint.I64 {
 		t.Fatalf("no I64 %s", name)
 	}
-	data := b[8+int(n)+h.Offsets[0] : 8+int(n)+h.Offsets[1]]
-	out := make([]int64, len(data)/8)
-	for i := range out {
-		out[i] = int64(binary.LittleEndian.Uint64(data[8*i:]))
+	out, err := tn.Int64()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -1,15 +1,14 @@
 package imageproc
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/goclip/goclip/checkpoint"
 )
 
 const kitDir = "../testdata/kit"
@@ -20,50 +19,26 @@ type tensor struct {
 	data  []float32
 }
 
-// readSafetensors reads a safetensors file holding F32 tensors: an 8-byte
-// little-endian header length, a JSON header {name: {dtype, shape,
-// data_offsets}}, then the data. (A minimal reader, so that this package's
-// tests do not depend on the model loader.)
+// readSafetensors reads a safetensors file holding F32 tensors, copying the
+// values out so the file can be closed.
 func readSafetensors(t testing.TB, path string) map[string]tensor {
 	t.Helper()
-	raw, err := os.ReadFile(path)
+	st, err := checkpoint.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(raw) < 8 {
-		t.Fatalf("%s: too short", path)
-	}
-	n := binary.LittleEndian.Uint64(raw)
-	if n > uint64(len(raw)-8) {
-		t.Fatalf("%s: header length %d", path, n)
-	}
-	var header map[string]json.RawMessage
-	if err := json.Unmarshal(raw[8:8+n], &header); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	body := raw[8+n:]
+	defer st.Close()
 	out := map[string]tensor{}
-	for name, m := range header {
-		if name == "__metadata__" {
-			continue
+	for _, name := range st.Names() {
+		tn, _ := st.Tensor(name)
+		if tn.DType != checkpoint.F32 {
+			t.Fatalf("%s: %s: dtype %s", path, name, tn.DType)
 		}
-		var meta struct {
-			Dtype   string `json:"dtype"`
-			Shape   []int  `json:"shape"`
-			Offsets [2]int `json:"data_offsets"`
+		v, err := tn.Float32()
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := json.Unmarshal(m, &meta); err != nil {
-			t.Fatalf("%s: %s: %v", path, name, err)
-		}
-		if meta.Dtype != "F32" {
-			t.Fatalf("%s: %s: dtype %s", path, name, meta.Dtype)
-		}
-		b := body[meta.Offsets[0]:meta.Offsets[1]]
-		v := make([]float32, len(b)/4)
-		for i := range v {
-			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-		}
-		out[name] = tensor{meta.Shape, v}
+		out[name] = tensor{tn.Shape, append([]float32(nil), v...)}
 	}
 	return out
 }
