@@ -140,6 +140,26 @@ type synthEntry struct {
 	model   *clip.Model
 	weights *synth.Weights
 	err     error
+
+	embedOnce sync.Once
+	images    [][]float32 // image embeddings of the golden pixels
+	embedErr  error
+}
+
+// synthImageEmbeds returns the kit model's image embeddings of the golden
+// pixels, computed once per test run (several tests compare them).
+func synthImageEmbeds(t testing.TB, name string) (*clip.Model, [][]float32) {
+	t.Helper()
+	m := synthModel(t, name)
+	v, _ := synthModels.Load(name)
+	e := v.(*synthEntry)
+	e.embedOnce.Do(func() {
+		e.images, e.embedErr = m.EncodeImages(context.Background(), goldenPixels(t, readInputs(t)))
+	})
+	if e.embedErr != nil {
+		t.Fatal(e.embedErr)
+	}
+	return m, e.images
 }
 
 // synthModel returns the kit model called name, built from WEIGHTS.md.
@@ -171,19 +191,14 @@ func synthModelWeights(t testing.TB, name string) (*clip.Model, *synth.Weights) 
 
 func TestGoldenEmbeddings(t *testing.T) {
 	in := readInputs(t)
-	pixels := goldenPixels(t, in)
 	for _, name := range []string{"tiny-synth", "vit-b-32-synth"} {
 		t.Run(name, func(t *testing.T) {
 			if name == "vit-b-32-synth" && testing.Short() {
 				t.Skip("full-size model in -short mode")
 			}
-			m := synthModel(t, name)
+			m, img := synthImageEmbeds(t, name)
 			gold := readGolden(t, kit+"golden/"+name+".safetensors")
 			ctx := context.Background()
-			img, err := m.EncodeImages(ctx, pixels)
-			if err != nil {
-				t.Fatal(err)
-			}
 			compareEmbeddings(t, "image_embeds", img, gold["image_embeds"].f32, m.EmbedDim())
 			txt, err := m.EncodeTokens(ctx, in.PromptIDs)
 			if err != nil {

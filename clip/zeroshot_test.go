@@ -76,19 +76,14 @@ func goldenSets(in goldenInputs, model string) map[string]promptSet {
 // varied set (whose winners differ from image to image).
 func TestGoldenZeroShot(t *testing.T) {
 	in := readInputs(t)
-	pixels := goldenPixels(t, in)
 	for _, name := range []string{"tiny-synth", "vit-b-32-synth"} {
 		t.Run(name, func(t *testing.T) {
 			if name == "vit-b-32-synth" && testing.Short() {
 				t.Skip("full-size model in -short mode")
 			}
-			m := synthModel(t, name)
+			m, img := synthImageEmbeds(t, name)
 			gold := readGolden(t, kit+"golden/"+name+".safetensors")
 			ctx := context.Background()
-			img, err := m.EncodeImages(ctx, pixels)
-			if err != nil {
-				t.Fatal(err)
-			}
 			for tag, set := range goldenSets(in, name) {
 				classes, column := set.build()
 				distinct := map[int]bool{}
