@@ -59,6 +59,18 @@ func encodeSome(t *testing.T, m *clip.Model, n int) (img, txt [][]float32) {
 	return img, txt
 }
 
+// encodeFolder loads the model folder dir and encodes the first n golden
+// images and prompts with it.
+func encodeFolder(t *testing.T, dir string, n int) (img, txt [][]float32) {
+	t.Helper()
+	m, err := clip.Load(dir, clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	return encodeSome(t, m, n)
+}
+
 func maxDiff(a, b [][]float32) float64 {
 	d := 0.0
 	for i := range a {
@@ -104,12 +116,7 @@ func TestLoadTinyFolders(t *testing.T) {
 	t.Run("torch.save pytorch_model.bin", func(t *testing.T) {
 		dir := modelFolder(t, "tiny-synth")
 		copyFile(t, "../testdata/checkpoint/tiny-synth/pytorch_model.bin", filepath.Join(dir, "pytorch_model.bin"))
-		m2, err := clip.Load(dir, clip.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m2.Close()
-		got, gotTxt := encodeSome(t, m2, 4)
+		got, gotTxt := encodeFolder(t, dir, 4)
 		if d := max(maxDiff(got, want), maxDiff(gotTxt, wantTxt)); d != 0 {
 			t.Errorf("max |Δ| %g to the safetensors model, want identical outputs", d)
 		}
@@ -176,12 +183,7 @@ func TestLoadFullSizeFormats(t *testing.T) {
 		if err := checkpoint.WritePyTorch(filepath.Join(dir, "pytorch_model.bin"), tensors, checkpoint.F32); err != nil {
 			t.Fatal(err)
 		}
-		m, err := clip.Load(dir, clip.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
-		got, gotTxt := encodeSome(t, m, 3)
+		got, gotTxt := encodeFolder(t, dir, 3)
 		if d := max(maxDiff(got, want), maxDiff(gotTxt, wantTxt)); d != 0 {
 			t.Errorf("max |Δ| %g, want identical outputs", d)
 		}
@@ -191,12 +193,7 @@ func TestLoadFullSizeFormats(t *testing.T) {
 		if err := checkpoint.WriteSafetensors(filepath.Join(dir, "model.safetensors"), tensors, checkpoint.F16, map[string]string{"format": "pt"}); err != nil {
 			t.Fatal(err)
 		}
-		m, err := clip.Load(dir, clip.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
-		got, gotTxt := encodeSome(t, m, 3)
+		got, gotTxt := encodeFolder(t, dir, 3)
 		// The same computation on weights rounded to F16 in memory.
 		rounded := &roundedWeights{w}
 		cfg := ref.Config
