@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -55,15 +54,12 @@ type classifyResponse struct {
 
 func (s *Server) handleClassify(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
-	b, release, err := s.acquire()
+	b, r, done, err := s.admitRequest(w, r)
 	if err != nil {
 		return err
 	}
-	defer release()
-	ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
-	defer cancel()
-	r = r.WithContext(ctx)
-	r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes)
+	defer done()
+	ctx := r.Context()
 
 	kind, err := contentKind(r, true)
 	if err != nil {

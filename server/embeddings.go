@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -32,15 +31,12 @@ type embeddingsResponse struct {
 
 func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
-	b, release, err := s.acquire()
+	b, r, done, err := s.admitRequest(w, r)
 	if err != nil {
 		return err
 	}
-	defer release()
-	ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
-	defer cancel()
-	r = r.WithContext(ctx)
-	r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes)
+	defer done()
+	ctx := r.Context()
 	if _, err := contentKind(r, false); err != nil {
 		return err
 	}

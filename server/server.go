@@ -308,6 +308,21 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// admitRequest starts an API request: it takes an admission slot (see
+// acquire), bounds the request's time by RequestTimeout and its body by
+// MaxBodyBytes, and returns the request to work with. The returned done
+// must be called when the request is answered.
+func (s *Server) admitRequest(w http.ResponseWriter, r *http.Request) (*backend, *http.Request, func(), error) {
+	b, release, err := s.acquire()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
+	r = r.WithContext(ctx)
+	r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes)
+	return b, r, func() { cancel(); release() }, nil
+}
+
 // acquire takes an admission slot for an API request: 503 if the server is
 // not ready or shutting down, 429 if MaxQueue requests are already in. The
 // returned release must be called when the request is answered.
