@@ -13,5 +13,5 @@ require (
 	github.com/schollz/progressbar/v3 v3.19.1
 	golang.org/x/image v0.48.0
 	golang.org/x/sys v0.50.0
-	golang.org/x/term v0.44.0 // indirect
+	golang.org/x/term v0.44.0
 )

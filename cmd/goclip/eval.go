@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
@@ -191,7 +192,6 @@ func progressReporter(w io.Writer, total int, bar **progressbar.ProgressBar) fun
 	}
 }
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports whether f is a terminal (not a file, a pipe, or a
+// character device such as /dev/null).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
