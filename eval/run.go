@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goclip/goclip/clip"
@@ -265,8 +266,7 @@ func embedImages(ctx context.Context, cfg Config, model string, st *Stats, start
 		}
 	}()
 	var wg sync.WaitGroup
-	var hits, decoded int64
-	var mu sync.Mutex
+	var hits, decoded atomic.Int64
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
@@ -279,9 +279,7 @@ func embedImages(ctx context.Context, cfg Config, model string, st *Stats, start
 					errs[i] = err
 				case hit != nil:
 					emb[i] = hit
-					mu.Lock()
-					hits++
-					mu.Unlock()
+					hits.Add(1)
 				default:
 					select {
 					case toEncode <- j:
@@ -332,9 +330,7 @@ func embedImages(ctx context.Context, cfg Config, model string, st *Stats, start
 					return false
 				}
 			}
-			mu.Lock()
-			decoded += int64(len(pending))
-			mu.Unlock()
+			decoded.Add(int64(len(pending)))
 			for _, j := range pending {
 				select {
 				case done <- j.index:
@@ -365,10 +361,7 @@ func embedImages(ctx context.Context, cfg Config, model string, st *Stats, start
 				failed++
 			}
 			if cfg.Progress != nil {
-				mu.Lock()
-				h := int(hits)
-				mu.Unlock()
-				cfg.Progress(Progress{Done: finished, Total: len(items), CacheHits: h, Failed: failed, Elapsed: time.Since(start)})
+				cfg.Progress(Progress{Done: finished, Total: len(items), CacheHits: int(hits.Load()), Failed: failed, Elapsed: time.Since(start)})
 			}
 		case <-ctx.Done():
 			<-encDone
@@ -379,7 +372,7 @@ func embedImages(ctx context.Context, cfg Config, model string, st *Stats, start
 		}
 	}
 	<-encDone
-	st.CacheHits, st.Decoded = int(hits), int(decoded)
+	st.CacheHits, st.Decoded = int(hits.Load()), int(decoded.Load())
 	return emb, errs, nil
 }
 
