@@ -140,18 +140,46 @@ func BenchmarkAttentionHead(b *testing.B) {
 	}
 }
 
-// BenchmarkTile is the micro-kernel alone on cache-resident panels: the
-// ceiling Linear can reach.
+// BenchmarkTile is the micro-kernel of this CPU's kernel set (KernelName)
+// alone on cache-resident panels: the ceiling Linear can reach.
 func BenchmarkTile(b *testing.B) {
 	for _, k := range []int{64, 256, 768} {
 		b.Run(fmt.Sprintf("k=%d", k), func(b *testing.B) {
-			a := make([]float32, k*mr)
+			kn := bestKernels
+			rows, nr := kn.rows, kn.lay.nr
+			a := make([]float32, k*rows)
 			bb := make([]float32, k*nr)
-			c := make([]float32, mr*nr)
+			c := make([]float32, rows*nr)
 			for b.Loop() {
-				bestKernels.tile(k, a, bb, c, nr, mr, true)
+				kn.tile(k, a, bb, c, nr, rows, true)
 			}
-			b.ReportMetric(2*mr*nr*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(2*float64(rows*nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// BenchmarkLinearInt8 is BenchmarkLinear for int8 weights (PackInt8), at 8
+// images, with the int8 kernel of this CPU; GOP/s counts multiply-adds as 2.
+func BenchmarkLinearInt8(b *testing.B) {
+	for _, s := range benchShapes[:4] {
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/m=400/w=%d/%s", s.name, workers, bestKernels.i8name), func(b *testing.B) {
+				p := newPool(workers, bestKernels)
+				defer p.Close()
+				r := rand.New(rand.NewPCG(1, 1))
+				const m = 400
+				x := randSlice(r, m*s.k, 1)
+				w, err := PackInt8(randSlice(r, s.n*s.k, 0.1), s.n, s.k)
+				if err != nil {
+					b.Fatal(err)
+				}
+				y := make([]float32, m*s.n)
+				ep := Epilogue{Bias: randSlice(r, s.n, 0.1), Act: s.act, Accumulate: s.acc}
+				for b.Loop() {
+					p.Linear(y, x, m, w, ep)
+				}
+				b.ReportMetric(2*float64(m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+			})
+		}
 	}
 }

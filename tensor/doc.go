@@ -10,17 +10,20 @@
 // # How Linear is computed
 //
 // Linear follows the BLIS/GotoBLAS blocking. Pack stores the weights as
-// panels of 24 output rows, per 256-deep block of K, each k-major, so one
-// step of the micro-kernel reads 96 contiguous bytes. Per call, blocks of
-// up to 96 rows of x are packed into 4-row strips. The micro-kernel
-// computes a 4×24 tile in twelve 8-wide accumulators (AVX2+FMA,
-// kernels_amd64.s): four broadcasts per twelve FMAs, which measured 99% of
-// the FMA peak in isolation against 97% for a 6×16 tile. Its 24 KiB weight
-// panel stays in L1 while it sweeps the strips of the row block held in L2.
-// Tiles accumulate in a per-worker buffer; the epilogue (bias, QuickGELU
-// with a vectorised exp or exact GELU with a vectorised erfc, residual add)
-// runs on each finished task while its tile is still in cache. Tail strips
-// of 1–2 rows use a 2-row kernel, so 50-token images waste no work.
+// panels of nr output rows, per kc-deep block of K, each k-major, so one
+// step of the micro-kernel reads one contiguous panel row. Per call, blocks
+// of up to 96 rows of x are packed into 4-row strips. The panel geometry
+// belongs to the kernel set (see Kernel selection): the AVX2 micro-kernel
+// computes a 4×24 tile in twelve 8-wide accumulators (nr 24, kc 256): four
+// broadcasts per twelve FMAs, which measured 99% of the FMA peak in
+// isolation against 97% for a 6×16 tile. The AVX-512 one computes an 8×48
+// tile (two strips) in 24 16-wide accumulators (nr 48, kc 128). Either
+// way a panel is 24 KiB and stays in L1 while the kernel sweeps the strips
+// of the row block held in L2. Tiles accumulate in a per-worker buffer; the
+// epilogue (bias, QuickGELU with a vectorised exp or exact GELU with a
+// vectorised erfc, residual add) runs on each finished task while its tile
+// is still in cache. Tail strips use a kernel of fewer rows, so 50-token
+// images waste little work.
 //
 // Work is cut into (row block, group of panels) tasks that the pool's
 // workers claim from a shared counter, so both a single image (split over
@@ -29,8 +32,19 @@
 //
 // # Kernel selection
 //
-// The AVX2+FMA kernels are used when golang.org/x/sys/cpu reports both
-// extensions; otherwise, on other architectures, and with the purego build
-// tag, portable Go kernels are used. Tests check both sets against float64
-// references.
+// At start-up the fastest set the CPU supports is chosen with
+// golang.org/x/sys/cpu: "avx512" (AVX-512F GEMM tiles; attention and row
+// helpers from the AVX2 set), "avx2" (AVX2+FMA), or "go" (portable: other
+// architectures, old CPUs and the purego build tag). Pack uses the chosen
+// set's layout; a Matrix in another layout still works, through the
+// portable kernel. The GOCLIP_KERNELS environment variable names a slower
+// set to use instead (to compare them, or to step around a fault). Tests
+// check every set this CPU has against float64 references.
+//
+// # Int8
+//
+// PackInt8 makes a Matrix whose Linear runs in 8-bit integers (see
+// quant.go): weights quantized per output row, inputs per row at call time,
+// exact int32 products from AVX-512 VNNI (vpdpbusd) where the CPU has it,
+// else from a portable kernel that gives the same integers, slowly.
 package tensor

@@ -4,11 +4,11 @@ import (
 	"sync/atomic"
 )
 
-// Blocking parameters of Linear (see kernels.go for mr, nr and kc).
+// Blocking parameters of Linear (see kernels.go for mr and the layouts).
 const (
-	mcMax    = 96 // rows per packed block of x: an mcMax×kc block is 96 KiB, in L2
-	jcMax    = 8  // weight panels per task: 128 output columns
-	minTasks = 4  // tasks per worker to aim for, for load balance
+	mcMax    = 96  // rows per packed block of x: an mcMax×kc block is at most 96 KiB, in L2
+	jcCols   = 192 // output columns per task at most (8 panels of 24)
+	minTasks = 4   // tasks per worker to aim for, for load balance
 )
 
 // gemmJob is one Linear call: its operands, its task grid and the counter
@@ -21,12 +21,39 @@ type gemmJob struct {
 	w       *Matrix
 	ep      Epilogue
 
-	mc       int // rows per block (a multiple of mr)
+	taskGrid
+	next atomic.Int64
+}
+
+// taskGrid is how a Linear call is cut into tasks: row blocks of mc rows
+// times groups of jcPanels weight panels.
+type taskGrid struct {
+	mc       int // rows per block (a multiple of the kernel's rows)
 	nIC      int // row blocks
 	jcPanels int // weight panels per task
 	nJC      int // panel groups
 	ntasks   int
-	next     atomic.Int64
+}
+
+// newTaskGrid cuts m rows and the given weight panels (nr columns each)
+// into tasks: row blocks of at most about mcMax rows, rounded to the
+// kernel's rows per call (step), and panel groups of at most jcCols
+// columns, halved until there are minTasks tasks per worker.
+func newTaskGrid(m, panels, nr, step, workers int) taskGrid {
+	var g taskGrid
+	g.nIC = (m + mcMax - 1) / mcMax
+	rows := (m + g.nIC - 1) / g.nIC
+	g.mc = (rows + step - 1) / step * step
+	g.nIC = (m + g.mc - 1) / g.mc
+
+	want := minTasks * workers
+	g.jcPanels = max(1, jcCols/nr)
+	for g.jcPanels > 1 && g.nIC*((panels+g.jcPanels-1)/g.jcPanels) < want {
+		g.jcPanels /= 2
+	}
+	g.nJC = (panels + g.jcPanels - 1) / g.jcPanels
+	g.ntasks = g.nIC * g.nJC
+	return g
 }
 
 // gemmScratch is one participant's packing buffers: the packed row block of
@@ -45,21 +72,12 @@ func newGemmJob(p *Pool, y, x []float32, m int, w *Matrix, ep Epilogue) *gemmJob
 		j = new(gemmJob)
 	}
 	j.pool, j.kern = p, p.kernels()
+	if j.kern.lay != w.lay {
+		j.kern = goKernels // reads any layout
+	}
 	j.y, j.x, j.m, j.n, j.k, j.w, j.ep = y, x, m, w.Out, w.In, w, ep
 	j.next.Store(0)
-
-	j.nIC = (m + mcMax - 1) / mcMax
-	rows := (m + j.nIC - 1) / j.nIC
-	j.mc = (rows + mr - 1) / mr * mr
-	j.nIC = (m + j.mc - 1) / j.mc
-
-	want := minTasks * p.Workers()
-	j.jcPanels = jcMax
-	for j.jcPanels > 1 && j.nIC*((w.panels+j.jcPanels-1)/j.jcPanels) < want {
-		j.jcPanels /= 2
-	}
-	j.nJC = (w.panels + j.jcPanels - 1) / j.jcPanels
-	j.ntasks = j.nIC * j.nJC
+	j.taskGrid = newTaskGrid(m, w.panels, w.lay.nr, j.kern.rows, p.Workers())
 	return j
 }
 
@@ -107,7 +125,7 @@ func (j *gemmJob) scratch() *gemmScratch {
 	if need := j.mc * j.k; cap(s.a) < need {
 		s.a = make([]float32, need)
 	}
-	if need := j.mc * j.jcPanels * nr; cap(s.c) < need {
+	if need := j.mc * j.jcPanels * j.w.lay.nr; cap(s.c) < need {
 		s.c = make([]float32, need)
 	}
 	return s
@@ -118,7 +136,7 @@ func (j *gemmJob) scratch() *gemmScratch {
 // rows [ic·mc + r·mr, +mr) as kk×mr values, k-major, zero-padded past row
 // m. The strips a K block sweeps are thus one sequential stream.
 func (j *gemmJob) packA(s *gemmScratch, ic int) {
-	k := j.k
+	k, kc := j.k, j.w.lay.kc
 	if k == 0 {
 		return
 	}
@@ -172,6 +190,7 @@ func packStrip(dst, src []float32, ld, kk int) {
 // applies the epilogue into y.
 func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 	k, n := j.k, j.n
+	nr, kc := j.w.lay.nr, j.w.lay.kc
 	r0 := ic * j.mc
 	rows := min(j.mc, j.m-r0)
 	strips := (rows + mr - 1) / mr
@@ -179,16 +198,20 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 	p1 := min(p0+j.jcPanels, j.w.panels)
 	ldc := (p1 - p0) * nr
 	c := s.c[:strips*mr*ldc]
+	if k == 0 {
+		clear(c)
+	}
 	a := s.a
 	wp := j.w.p
-	tile := j.kern.tile
-	for pc := 0; pc < k || pc == 0; pc += kc {
+	tile, step := j.kern.tile, j.kern.rows/mr // strips per tile call
+	for pc := 0; pc < k; pc += kc {
 		kk := min(kc, k-pc)
+		blk := a[pc*strips*mr : (pc+kk)*strips*mr]
 		for jp := p0; jp < p1; jp++ {
 			b := wp[pc*j.w.panels*nr+jp*kk*nr : pc*j.w.panels*nr+(jp+1)*kk*nr]
-			for st := 0; st < strips; st++ {
-				as := a[pc*strips*mr+st*mr*kk : pc*strips*mr+(st+1)*mr*kk]
-				tile(kk, as, b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(mr, rows-st*mr), pc > 0)
+			for st := 0; st < strips; st += step {
+				st1 := min(st+step, strips)
+				tile(kk, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(step*mr, rows-st*mr), pc > 0)
 			}
 		}
 	}

@@ -1,13 +1,29 @@
 package tensor
 
-// Micro-tile geometry shared by every kernel set. Packed weights depend on
-// nr, packed activations on mr; both are fixed so a Matrix packed once works
-// with whichever kernel set a Pool selected.
-const (
-	mr = 4   // rows of the micro-tile (activations)
-	nr = 24  // columns of the micro-tile (weight rows): three 8-wide vectors
-	kc = 256 // depth of one K block: an nr×kc weight panel is 24 KiB, in L1
+import "os"
+
+// mr is the height of a packed strip of activations, shared by every kernel
+// set; a kernel may cover several consecutive strips per call.
+const mr = 4
+
+// Packed weight layouts. A Matrix is packed for one layout; the kernel sets
+// that read it declare the same one, and the portable kernel reads any.
+var (
+	// layout24 is read by the AVX2 and portable kernels: panels of 24
+	// columns (three 8-wide vectors), 256 deep, so a panel is 24 KiB and
+	// stays in a 32 KiB L1.
+	layout24 = layout{nr: 24, kc: 256}
+	// layout48 is read by the AVX-512 kernels: panels of 48 columns (three
+	// 16-wide vectors), 128 deep, so a panel is again 24 KiB.
+	layout48 = layout{nr: 48, kc: 128}
 )
+
+// layout is the geometry of a packed Matrix: panels of nr output columns,
+// stored per block of kc inputs (see Matrix).
+type layout struct {
+	nr int // columns per panel: the width of the micro-tile
+	kc int // depth of one K block
+}
 
 // Tile geometry of the strided kernel that MatMulNT/NN use: A is not
 // packed there, so more rows per pass over the B panel pay off.
@@ -21,12 +37,24 @@ const (
 type kernels struct {
 	name string
 
-	// tile computes the mr×nr product of a packed A strip (k×mr, k-major)
-	// and a packed B panel (k×nr, k-major) and stores it to c (row stride
-	// ldc), or adds it to c when add is set. Only the first rows rows
-	// (1..mr) are needed: c may be shorter, and the kernel may skip the rest
-	// (a tail strip of 2 rows then costs half of a full one).
+	lay  layout // the packed weight layout tile reads
+	rows int    // rows one tile call covers at most: a multiple of mr
+
+	// tile computes the product of rows rows of packed A (consecutive
+	// strips of k×mr values, k-major) and a packed B panel (k×nr values,
+	// k-major, len(b) = k·nr) and stores it to c (row stride ldc), or adds
+	// it to c when add is set. rows is 1..kernels.rows; the rows past it up
+	// to the end of their strip may be computed too (c holds them), and the
+	// kernel may skip them (a tail strip of 2 rows then costs half of a
+	// full one). k is at least 1.
 	tile func(k int, a, b, c []float32, ldc, rows int, add bool)
+
+	// tileI8 is tile for int8 operands (layoutI8): rows rows (1..rowsI8) of
+	// packed u8 activations (consecutive strips of k4×mr×4 bytes) times a
+	// panel of s8 weights (k4×nr×4 bytes), exact int32 sums into c.
+	tileI8 func(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool)
+	rowsI8 int
+	i8name string // names tileI8: "avx512vnni" or "go"
 
 	// tileStrided computes an smr×snr tile from an unpacked A (row i of the
 	// strip starts at a[i·lda]; all smr rows must exist) and a packed B
@@ -53,7 +81,12 @@ type kernels struct {
 // without assembly and when the purego build tag is set.
 var goKernels = &kernels{
 	name:        "go",
+	lay:         layout24,
+	rows:        mr,
 	tile:        tileGo,
+	tileI8:      tileI8Go,
+	rowsI8:      mr,
+	i8name:      "go",
 	tileStrided: tileStridedGo,
 	epilogue:    epilogueGo,
 	dot:         dotGo,
@@ -70,4 +103,27 @@ var goKernels = &kernels{
 // is chosen once, at package initialisation, and never changes.
 func defaultKernels() *kernels { return bestKernels }
 
-var bestKernels = selectKernels()
+var bestKernels = selectKernels(os.Getenv("GOCLIP_KERNELS"))
+
+// selectKernels returns the kernel set named want when this CPU has it,
+// else the fastest one it has.
+func selectKernels(want string) *kernels {
+	sets := availableKernels()
+	for _, k := range sets {
+		if k.name == want {
+			return k
+		}
+	}
+	return sets[0]
+}
+
+// KernelName names the kernel set this process uses: "avx512", "avx2" or
+// "go" (portable). The GOCLIP_KERNELS environment variable, read once at
+// start-up, can choose a slower set than the best one this CPU supports,
+// to compare them or to work around a fault.
+func KernelName() string { return bestKernels.name }
+
+// Int8KernelName names the kernel int8 matrices (PackInt8) use:
+// "avx512vnni", or "go" (portable, and much slower than float32) on CPUs
+// without AVX-512 VNNI.
+func Int8KernelName() string { return bestKernels.i8name }

@@ -4,15 +4,23 @@ package tensor
 
 import "golang.org/x/sys/cpu"
 
-// asmKernels is the AVX2+FMA set, or nil when the CPU lacks those
-// extensions (then the portable set is used).
-var asmKernels = newAVX2Kernels()
+// avx2Kernels is the AVX2+FMA set, or nil when the CPU lacks those
+// extensions; avx512Kernels is the same set with AVX-512F GEMM tiles, or
+// nil without AVX-512F (or an OS that does not save its registers).
+var (
+	avx2Kernels   = newAVX2Kernels()
+	avx512Kernels = newAVX512Kernels(avx2Kernels)
+)
 
-func selectKernels() *kernels {
-	if asmKernels != nil {
-		return asmKernels
+// availableKernels lists the kernel sets this CPU can run, fastest first.
+func availableKernels() []*kernels {
+	var ks []*kernels
+	for _, k := range []*kernels{avx512Kernels, avx2Kernels} {
+		if k != nil {
+			ks = append(ks, k)
+		}
 	}
-	return goKernels
+	return append(ks, goKernels)
 }
 
 func newAVX2Kernels() *kernels {
@@ -21,7 +29,12 @@ func newAVX2Kernels() *kernels {
 	}
 	return &kernels{
 		name:        "avx2",
+		lay:         layout24,
+		rows:        mr,
 		tile:        tileAVX2,
+		tileI8:      tileI8Go,
+		rowsI8:      mr,
+		i8name:      "go",
 		tileStrided: tileStridedAVX2,
 		epilogue:    epilogueAVX2,
 		dot:         dotAVX2,
@@ -35,7 +48,26 @@ func newAVX2Kernels() *kernels {
 	}
 }
 
-// Assembly routines (kernels_amd64.s). Lengths are in elements; routines
+// newAVX512Kernels returns the AVX-512F set: the GEMM tile reads 8 rows
+// (two strips) against a 48-wide panel in 24 zmm accumulators; the
+// attention kernel and the row helpers stay those of avx2 (they are a small
+// part of the time, and VEX code runs unchanged on these CPUs).
+func newAVX512Kernels(avx2 *kernels) *kernels {
+	if avx2 == nil || !cpu.X86.HasAVX512F {
+		return nil
+	}
+	k := *avx2
+	k.name = "avx512"
+	k.lay = layout48
+	k.rows = 2 * mr
+	k.tile = tileAVX512
+	if cpu.X86.HasAVX512VNNI {
+		k.tileI8, k.rowsI8, k.i8name = tileI8VNNI, 2*mr, "avx512vnni"
+	}
+	return &k
+}
+
+// Assembly routines (kernels_amd64.s, kernels_avx512_amd64.s). Lengths are in elements; routines
 // taking n process a multiple of 8 elements and leave the tail to Go.
 
 //go:noescape
@@ -43,6 +75,18 @@ func gemm4x24(k int, a, b, c *float32, ldc int, add bool)
 
 //go:noescape
 func gemm2x24(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemm8x48(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemm4x48(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemm8x48i8(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
+
+//go:noescape
+func gemm4x48i8(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
 
 //go:noescape
 func gemm6x16s(k int, a *float32, lda int, b, c *float32, ldc int, add bool)
@@ -83,10 +127,7 @@ const (
 )
 
 func tileAVX2(k int, a, b, c []float32, ldc, rows int, add bool) {
-	if k == 0 {
-		tileGo(0, a, b, c, ldc, rows, add)
-		return
-	}
+	const nr = 24
 	_ = a[k*mr-1]
 	_ = b[k*nr-1]
 	if rows > 2 {
@@ -98,11 +139,39 @@ func tileAVX2(k int, a, b, c []float32, ldc, rows int, add bool) {
 	gemm2x24(k, &a[0], &b[0], &c[0], ldc, add)
 }
 
+func tileAVX512(k int, a, b, c []float32, ldc, rows int, add bool) {
+	const nr = 48
+	_ = b[k*nr-1]
+	if rows > mr {
+		_ = a[2*k*mr-1]
+		_ = c[(2*mr-1)*ldc+nr-1]
+		gemm8x48(k, &a[0], &b[0], &c[0], ldc, add)
+		return
+	}
+	_ = a[k*mr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	gemm4x48(k, &a[0], &b[0], &c[0], ldc, add)
+}
+
+func tileI8VNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
+	const nr = 48
+	_ = b[k4*4*nr-1]
+	if rows > mr {
+		_ = a[2*k4*4*mr-1]
+		_ = c[(2*mr-1)*ldc+nr-1]
+		gemm8x48i8(k4, &a[0], &b[0], &c[0], ldc, add)
+		return
+	}
+	_ = a[k4*4*mr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	gemm4x48i8(k4, &a[0], &b[0], &c[0], ldc, add)
+}
+
 // tileStrided calls kn.tileStrided statically, so that escape analysis can
 // see that the stack buffers of matMul do not escape (an indirect call
 // would move them to the heap).
 func tileStrided(kn *kernels, k int, a []float32, lda int, b, c []float32, ldc int, add bool) {
-	if kn == asmKernels {
+	if kn == avx2Kernels || kn == avx512Kernels {
 		tileStridedAVX2(k, a, lda, b, c, ldc, add)
 		return
 	}

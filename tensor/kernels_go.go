@@ -2,9 +2,11 @@ package tensor
 
 import "math"
 
-// tileGo is the portable micro-kernel: the mr×nr block is computed as
-// 2×4 sub-blocks whose eight accumulators stay in registers.
+// tileGo is the portable micro-kernel for any layout: the panel width nr is
+// len(b)/k, and the mr×nr block is computed as 2×4 sub-blocks whose eight
+// accumulators stay in registers.
 func tileGo(k int, a, b, c []float32, ldc, rows int, add bool) {
+	nr := len(b) / k
 	a = a[:k*mr]
 	b = b[:k*nr]
 	for i0 := 0; i0 < rows; i0 += 2 {
@@ -185,4 +187,46 @@ func maxGo(x []float32) float32 {
 		}
 	}
 	return m
+}
+
+// tileI8Go is the portable int8 micro-kernel (see kernels.tileI8) for any
+// panel width nr = len(b)/(4·k4) (even): it computes the whole 4-row strip
+// (rows past rows are zero padding, and c holds them) two columns at a
+// time, in eight int32 accumulators.
+func tileI8Go(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
+	nr := len(b) / (4 * k4)
+	a = a[:k4*mr*4]
+	for j := 0; j < nr; j += 2 {
+		var c00, c01, c10, c11, c20, c21, c30, c31 int32
+		for g := 0; g < k4; g++ {
+			x := a[g*16 : g*16+16 : g*16+16]
+			w := b[g*nr*4+j*4 : g*nr*4+j*4+8 : g*nr*4+j*4+8]
+			w0, w1, w2, w3 := int32(w[0]), int32(w[1]), int32(w[2]), int32(w[3])
+			w4, w5, w6, w7 := int32(w[4]), int32(w[5]), int32(w[6]), int32(w[7])
+			x0, x1, x2, x3 := int32(x[0]), int32(x[1]), int32(x[2]), int32(x[3])
+			c00 += x0*w0 + x1*w1 + x2*w2 + x3*w3
+			c01 += x0*w4 + x1*w5 + x2*w6 + x3*w7
+			x0, x1, x2, x3 = int32(x[4]), int32(x[5]), int32(x[6]), int32(x[7])
+			c10 += x0*w0 + x1*w1 + x2*w2 + x3*w3
+			c11 += x0*w4 + x1*w5 + x2*w6 + x3*w7
+			x0, x1, x2, x3 = int32(x[8]), int32(x[9]), int32(x[10]), int32(x[11])
+			c20 += x0*w0 + x1*w1 + x2*w2 + x3*w3
+			c21 += x0*w4 + x1*w5 + x2*w6 + x3*w7
+			x0, x1, x2, x3 = int32(x[12]), int32(x[13]), int32(x[14]), int32(x[15])
+			c30 += x0*w0 + x1*w1 + x2*w2 + x3*w3
+			c31 += x0*w4 + x1*w5 + x2*w6 + x3*w7
+		}
+		for i, v := range [mr][2]int32{{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}} {
+			if i >= rows {
+				break
+			}
+			ci := c[i*ldc+j : i*ldc+j+2 : i*ldc+j+2]
+			if add {
+				ci[0] += v[0]
+				ci[1] += v[1]
+			} else {
+				ci[0], ci[1] = v[0], v[1]
+			}
+		}
+	}
 }

@@ -2,10 +2,9 @@
 
 package tensor
 
-// asmKernels is nil without assembly: tests then only check the portable set.
-var asmKernels *kernels
-
-func selectKernels() *kernels { return goKernels }
+// availableKernels lists the kernel sets this build can run, fastest first:
+// only the portable one without assembly.
+func availableKernels() []*kernels { return []*kernels{goKernels} }
 
 // tileStrided calls the portable kernel (see kernels_amd64.go).
 func tileStrided(_ *kernels, k int, a []float32, lda int, b, c []float32, ldc int, add bool) {

@@ -21,25 +21,33 @@ const (
 // The packed layout cuts the output rows into panels of nr (the last one
 // zero-padded) and the depth In into blocks of kc. Block by block, each
 // panel stores its kk×nr values k-major, so the micro-kernel reads one
-// contiguous 64-byte row of the panel per step of its dot products, and the
+// contiguous row of the panel per step of its dot products, and the
 // panels that one K block sweeps are one sequential stream. Several
 // nn.Linear weights with the same In (for example the q, k and v
 // projections) can be packed as one Matrix by concatenating their rows,
 // which lets one Linear call compute all of them.
 type Matrix struct {
 	Out, In int
+	lay     layout    // panel width and K block depth
 	panels  int       // ⌈Out/nr⌉
 	p       []float32 // per K block: [panels][kk][nr]
+	q       *qmat     // the int8 form instead of p (see PackInt8)
 }
 
 // Pack copies w (row-major [out][in], as PyTorch stores nn.Linear weights)
-// into the layout Linear reads.
+// into the layout the kernels of this CPU read (see KernelName).
 func Pack(w []float32, out, in int) (*Matrix, error) {
+	return pack(w, out, in, defaultKernels().lay)
+}
+
+// pack is Pack for a given layout.
+func pack(w []float32, out, in int, lay layout) (*Matrix, error) {
 	if out < 0 || in < 0 || len(w) != out*in {
 		return nil, fmt.Errorf("tensor: pack %dx%d matrix from %d values", out, in, len(w))
 	}
+	nr, kc := lay.nr, lay.kc
 	panels := (out + nr - 1) / nr
-	m := &Matrix{Out: out, In: in, panels: panels, p: make([]float32, panels*in*nr)}
+	m := &Matrix{Out: out, In: in, lay: lay, panels: panels, p: make([]float32, panels*in*nr)}
 	for pc := 0; pc < in; pc += kc {
 		kk := min(kc, in-pc)
 		blk := m.p[pc*panels*nr : (pc+kk)*panels*nr]
@@ -82,6 +90,10 @@ func (p *Pool) Linear(y, x []float32, m int, w *Matrix, ep Epilogue) {
 	_ = y[m*n-1]
 	if ep.Bias != nil {
 		_ = ep.Bias[n-1]
+	}
+	if w.q != nil {
+		p.linearInt8(y, x, m, w, ep)
+		return
 	}
 	j := newGemmJob(p, y, x, m, w, ep)
 	workers := min(p.Workers(), j.ntasks)

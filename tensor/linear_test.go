@@ -7,14 +7,27 @@ import (
 	"testing"
 )
 
-// kernelSets lists the implementations to check: always the portable one,
-// plus the assembly one when this build and CPU have it.
-func kernelSets() []*kernels {
-	ks := []*kernels{goKernels}
-	if asmKernels != nil {
-		ks = append(ks, asmKernels)
+// kernelSets lists the implementations to check: every set this build and
+// CPU can run, the portable one included.
+func kernelSets() []*kernels { return availableKernels() }
+
+// layoutCase is a kernel set and the layout its matrices are packed in:
+// its own, or another one (then Linear falls back to the portable kernel).
+type layoutCase struct {
+	kn  *kernels
+	lay layout
+}
+
+func (c layoutCase) String() string { return fmt.Sprintf("%s/nr=%d", c.kn.name, c.lay.nr) }
+
+// layoutCases is each kernel set on its own layout, plus the portable set
+// on every layout.
+func layoutCases() []layoutCase {
+	var cs []layoutCase
+	for _, kn := range kernelSets() {
+		cs = append(cs, layoutCase{kn, kn.lay})
 	}
-	return ks
+	return append(cs, layoutCase{goKernels, layout48})
 }
 
 func randSlice(r *rand.Rand, n int, scale float64) []float32 {
@@ -58,7 +71,14 @@ func refLinear(y, x, w, bias []float32, m, n, k int, act Activation, acc bool) (
 	return want, mag
 }
 
+// checkLinear checks Linear on random operands against refLinear, with the
+// weights packed in the pool's own layout.
 func checkLinear(t *testing.T, p *Pool, r *rand.Rand, m, n, k int, act Activation, acc, withBias bool) {
+	t.Helper()
+	checkLinearLayout(t, p, p.kernels().lay, r, m, n, k, act, acc, withBias)
+}
+
+func checkLinearLayout(t *testing.T, p *Pool, lay layout, r *rand.Rand, m, n, k int, act Activation, acc, withBias bool) {
 	t.Helper()
 	x := randSlice(r, m*k, 2)
 	w := randSlice(r, n*k, 0.5)
@@ -68,7 +88,7 @@ func checkLinear(t *testing.T, p *Pool, r *rand.Rand, m, n, k int, act Activatio
 	}
 	y := randSlice(r, m*n, 3)
 	want, mag := refLinear(y, x, w, bias, m, n, k, act, acc)
-	mat, err := Pack(w, n, k)
+	mat, err := pack(w, n, k, lay)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +103,14 @@ func checkLinear(t *testing.T, p *Pool, r *rand.Rand, m, n, k int, act Activatio
 }
 
 func TestLinearShapes(t *testing.T) {
-	for _, kn := range kernelSets() {
-		t.Run(kn.name, func(t *testing.T) {
+	for _, lc := range layoutCases() {
+		t.Run(lc.String(), func(t *testing.T) {
+			kn, lay := lc.kn, lc.lay
+			kc := lay.kc
+			check := func(p *Pool, r *rand.Rand, m, n, k int, act Activation, acc, withBias bool) {
+				t.Helper()
+				checkLinearLayout(t, p, lay, r, m, n, k, act, acc, withBias)
+			}
 			r := rand.New(rand.NewPCG(1, 2))
 			step := 4
 			if raceEnabled {
@@ -98,7 +124,7 @@ func TestLinearShapes(t *testing.T) {
 					for n := 1; n <= 70; n += 1 + r.IntN(step+2) {
 						k := 1 + r.IntN(70)
 						act := Activation(r.IntN(3))
-						checkLinear(t, p, r, m, n, k, act, r.IntN(2) == 0, r.IntN(4) != 0)
+						check(p, r, m, n, k, act, r.IntN(2) == 0, r.IntN(4) != 0)
 					}
 				}
 				// Edges of the kc (K blocks) and mcMax (row blocks) loops.
@@ -107,12 +133,13 @@ func TestLinearShapes(t *testing.T) {
 					if raceEnabled && s[0]*s[1]*s[2] > 1e6 {
 						continue
 					}
-					checkLinear(t, p, r, s[0], s[1], s[2], act, i%2 == 0, true)
+					check(p, r, s[0], s[1], s[2], act, i%2 == 0, true)
 				}
 				// Several K blocks with tail strips and a partial last panel.
 				for _, acc := range []bool{false, true} {
-					checkLinear(t, p, r, 13, 48, 2*kc+7, Identity, acc, true)
-					checkLinear(t, p, r, 50, 37, kc+9, QuickGELU, acc, acc)
+					check(p, r, 13, 48, 2*kc+7, Identity, acc, true)
+					check(p, r, 50, 37, kc+9, QuickGELU, acc, acc)
+					check(p, r, 21, 96, 2*kc+3, GELU, acc, true)
 				}
 				p.Close()
 			}
@@ -123,7 +150,7 @@ func TestLinearShapes(t *testing.T) {
 func TestLinearZeroDepth(t *testing.T) {
 	for _, kn := range kernelSets() {
 		p := newPool(2, kn)
-		mat, err := Pack(nil, 3, 0)
+		mat, err := pack(nil, 3, 0, kn.lay)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,8 +213,95 @@ func TestLinearAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(50, func() { p.Linear(y, x, 50, w, Epilogue{Act: QuickGELU}) }); n > 0.1 {
 		t.Errorf("Linear allocates %.1f times per call", n)
 	}
+	wq, _ := PackInt8(randSlice(r, 96*64, 1), 96, 64)
+	p.Linear(y, x, 50, wq, Epilogue{Act: QuickGELU})
+	if n := testing.AllocsPerRun(50, func() { p.Linear(y, x, 50, wq, Epilogue{Act: QuickGELU}) }); n > 0.1 {
+		t.Errorf("int8 Linear allocates %.1f times per call", n)
+	}
 	s := make([]float32, 50*50)
 	if n := testing.AllocsPerRun(20, func() { MatMulNT(s, x, x, 50, 50, 64, 64, 64, 50) }); n != 0 {
 		t.Errorf("MatMulNT allocates %.1f times per call", n)
+	}
+}
+
+// TestSelectKernels checks the GOCLIP_KERNELS choice: a name this CPU has
+// selects that set; an unknown one, or none, the fastest.
+func TestSelectKernels(t *testing.T) {
+	sets := availableKernels()
+	for _, k := range sets {
+		t.Logf("kernel set %s (nr %d, kc %d, %d-row tiles; int8: %s)", k.name, k.lay.nr, k.lay.kc, k.rows, k.i8name)
+	}
+	if sets[len(sets)-1] != goKernels {
+		t.Errorf("portable set is not the last resort: %v", sets)
+	}
+	for _, k := range sets {
+		if got := selectKernels(k.name); got != k {
+			t.Errorf("selectKernels(%q) = %s", k.name, got.name)
+		}
+	}
+	for _, want := range []string{"", "sse9", "AVX2 "} {
+		if got := selectKernels(want); got != sets[0] {
+			t.Errorf("selectKernels(%q) = %s, want %s", want, got.name, sets[0].name)
+		}
+	}
+	if KernelName() != bestKernels.name {
+		t.Errorf("KernelName %q, kernels in use %q", KernelName(), bestKernels.name)
+	}
+}
+
+// TestTile checks every float32 micro-kernel on its own against float64
+// sums, for every row count it takes and k around its unrolling, and that
+// it writes nothing outside its rows×nr tile (the neighbouring columns and
+// a guard after the last row hold sentinels).
+func TestTile(t *testing.T) {
+	for _, kn := range kernelSets() {
+		r := rand.New(rand.NewPCG(9, 10))
+		nr := kn.lay.nr
+		for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 64, 129} {
+			for rows := 1; rows <= kn.rows; rows++ {
+				strips := (rows + mr - 1) / mr
+				a := randSlice(r, strips*mr*k, 1)
+				b := randSlice(r, k*nr, 1)
+				ldc := nr + 3
+				const guard = 64
+				for _, add := range []bool{false, true} {
+					buf := randSlice(r, strips*mr*ldc+guard, 1)
+					c0 := append([]float32(nil), buf...)
+					kn.tile(k, a, b, buf[:strips*mr*ldc], ldc, rows, add)
+					for i := 0; i < strips*mr; i++ {
+						for j := 0; j < ldc; j++ {
+							got := buf[i*ldc+j]
+							if i >= rows || j >= nr {
+								// Rows past rows (in the strip) may be
+								// computed; other columns must not change.
+								if j >= nr && got != c0[i*ldc+j] {
+									t.Fatalf("%s k=%d rows=%d: wrote c[%d][%d]", kn.name, k, rows, i, j)
+								}
+								continue
+							}
+							st, ri := i/mr, i%mr
+							var want, mag float64
+							for p := 0; p < k; p++ {
+								v := float64(a[st*mr*k+p*mr+ri]) * float64(b[p*nr+j])
+								want += v
+								mag += math.Abs(v)
+							}
+							if add {
+								want += float64(c0[i*ldc+j])
+								mag += math.Abs(float64(c0[i*ldc+j]))
+							}
+							if d := math.Abs(float64(got) - want); d > 1e-6*mag+1e-7 {
+								t.Fatalf("%s k=%d rows=%d add=%v: c[%d][%d] = %g, want %g", kn.name, k, rows, add, i, j, got, want)
+							}
+						}
+					}
+					for i := strips * mr * ldc; i < len(buf); i++ {
+						if buf[i] != c0[i] {
+							t.Fatalf("%s k=%d rows=%d: wrote past the tile, at %d", kn.name, k, rows, i-strips*mr*ldc)
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -21,6 +21,8 @@ type Pool struct {
 	kern  *kernels  // micro-kernels this pool's GEMMs use
 	gemm  sync.Pool // *gemmScratch, per-worker packing buffers
 	jobs  sync.Pool // *gemmJob, reusable Linear call state
+	qgemm sync.Pool // *gemmQScratch, per-worker int8 buffers
+	qjobs sync.Pool // *gemmQJob, reusable int8 Linear call state
 	calls sync.Pool // *call, reusable completion state for Parallel
 }
 

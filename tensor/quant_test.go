@@ -1,0 +1,222 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestTileI8Exact checks every int8 micro-kernel against int64 sums of the
+// same packed operands: the integer product must be exact, so any
+// difference is a kernel bug. Values span the full u8 and s8 ranges, and
+// k4 covers the unrolled loop, its tail and a single step.
+func TestTileI8Exact(t *testing.T) {
+	const nr = 48
+	for _, kn := range kernelSets() {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, k4 := range []int{1, 2, 3, 4, 5, 7, 64, 128} {
+			for rows := 1; rows <= kn.rowsI8; rows++ {
+				strips := (rows + mr - 1) / mr
+				a := make([]uint8, strips*mr*4*k4)
+				b := make([]int8, k4*4*nr)
+				for i := range a {
+					a[i] = uint8(r.IntN(256))
+				}
+				for i := range b {
+					b[i] = int8(r.IntN(255) - 127)
+				}
+				if k4 == 3 { // the extremes, which saturating instructions would clip
+					for i := range a {
+						a[i] = 255
+					}
+					for i := range b {
+						b[i] = -127
+					}
+				}
+				ldc := nr + 5
+				for _, add := range []bool{false, true} {
+					c := make([]int32, strips*mr*ldc)
+					for i := range c {
+						c[i] = int32(r.IntN(2001) - 1000)
+					}
+					c0 := append([]int32(nil), c...)
+					kn.tileI8(k4, a, b, c, ldc, rows, add)
+					for i := 0; i < rows; i++ {
+						st, ri := i/mr, i%mr
+						for j := 0; j < nr; j++ {
+							var want int64
+							for g := 0; g < k4; g++ {
+								for q := 0; q < 4; q++ {
+									want += int64(a[st*mr*4*k4+g*mr*4+ri*4+q]) * int64(b[g*nr*4+j*4+q])
+								}
+							}
+							if add {
+								want += int64(c0[i*ldc+j])
+							}
+							if got := c[i*ldc+j]; int64(got) != want {
+								t.Fatalf("%s k4=%d rows=%d add=%v: c[%d][%d] = %d, want %d", kn.i8name, k4, rows, add, i, j, got, want)
+							}
+						}
+						// Columns past nr belong to the neighbouring tile.
+						for j := nr; j < ldc; j++ {
+							if c[i*ldc+j] != c0[i*ldc+j] {
+								t.Fatalf("%s k4=%d rows=%d: wrote column %d of row %d", kn.i8name, k4, rows, j, i)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// refLinearInt8 computes what int8 Linear must give, independently of the
+// packing: per-row symmetric s8 weights, per-row asymmetric u8 inputs,
+// exact integer sums, then the float32 dequantization Linear uses, bias,
+// activation (float64) and residual.
+func refLinearInt8(y, x, w, bias []float32, m, n, k int, act Activation, acc bool) []float64 {
+	wq := make([]int64, n*k)
+	sw := make([]float32, n)
+	cs := make([]int64, n)
+	for o := 0; o < n; o++ {
+		var amax float64
+		for _, v := range w[o*k : (o+1)*k] {
+			amax = math.Max(amax, math.Abs(float64(v)))
+		}
+		s := amax / 127
+		sw[o] = float32(s)
+		for p, v := range w[o*k : (o+1)*k] {
+			q := 0.0
+			if s > 0 {
+				q = math.Round(float64(v) / s)
+			}
+			wq[o*k+p] = int64(q)
+			cs[o] += int64(q)
+		}
+	}
+	out := make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		row := x[i*k : (i+1)*k]
+		lo, hi := float32(0), float32(0)
+		for _, v := range row {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		s := (float64(hi) - float64(lo)) / 255
+		var inv float64
+		var z int64
+		if s > 0 {
+			inv = 1 / s
+			z = int64(math.Round(-float64(lo) * inv))
+		}
+		for o := 0; o < n; o++ {
+			var sum int64
+			for p, v := range row {
+				q := max(0, min(255, math.Round(float64(v)*inv)+float64(z)))
+				sum += int64(q) * wq[o*k+p]
+			}
+			v := float64(float32(sum-z*cs[o]) * (float32(s) * sw[o]))
+			if bias != nil {
+				v += float64(bias[o])
+			}
+			v = float64(activate(act, float32(v)))
+			if acc {
+				v += float64(y[i*n+o])
+			}
+			out[i*n+o] = v
+		}
+	}
+	return out
+}
+
+// TestLinearInt8 checks int8 Linear, on every kernel set and shape edge
+// (rows against the 4- and 8-row tiles, columns against 48-wide panels,
+// depths not a multiple of 4 and across K blocks), against refLinearInt8,
+// and its distance to the float32 result.
+func TestLinearInt8(t *testing.T) {
+	for _, kn := range kernelSets() {
+		t.Run(kn.name+"/"+kn.i8name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, 8))
+			for _, workers := range []int{1, 3} {
+				p := newPool(workers, kn)
+				shapes := [][3]int{{1, 1, 1}, {3, 47, 5}, {5, 48, 8}, {8, 49, 13}, {9, 96, 64}, {13, 100, 513}, {50, 144, 768}, {97, 50, 1030}, {200, 20, 30}}
+				for i, s := range shapes {
+					m, n, k := s[0], s[1], s[2]
+					act := Activation(i % 3)
+					acc := i%2 == 0
+					x := randSlice(r, m*k, 2)
+					w := randSlice(r, n*k, 0.5)
+					bias := randSlice(r, n, 1)
+					y := randSlice(r, m*n, 3)
+					y32 := append([]float32(nil), y...)
+					want := refLinearInt8(y, x, w, bias, m, n, k, act, acc)
+					mat, err := PackInt8(w, n, k)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !mat.IsInt8() {
+						t.Fatal("PackInt8 matrix does not report IsInt8")
+					}
+					p.Linear(y, x, m, mat, Epilogue{Bias: bias, Act: act, Accumulate: acc})
+					f32, _ := pack(w, n, k, kn.lay)
+					p.Linear(y32, x, m, f32, Epilogue{Bias: bias, Act: act, Accumulate: acc})
+					var num, den float64
+					for i, v := range y {
+						// Only the float32 dequantization and the epilogue
+						// (a vectorised exp) round differently.
+						if d := math.Abs(float64(v) - want[i]); d > 1e-5*(1+math.Abs(want[i])) {
+							t.Fatalf("m=%d n=%d k=%d act=%d acc=%v: y[%d][%d]=%g want %g", m, n, k, act, acc, i/n, i%n, v, want[i])
+						}
+						d := float64(v - y32[i])
+						num += d * d
+						den += float64(y32[i]) * float64(y32[i])
+					}
+					// Uniform inputs over 256 levels: the error is a
+					// fraction of a percent of the output.
+					if rel := math.Sqrt(num / den); k > 4 && rel > 0.02 {
+						t.Errorf("m=%d n=%d k=%d: int8 differs from float32 by %.3g (relative RMS)", m, n, k, rel)
+					}
+				}
+				p.Close()
+			}
+		})
+	}
+}
+
+// TestLinearInt8Degenerate checks rows of zeros (scale 0), constant rows,
+// zero depth and a NaN weight.
+func TestLinearInt8Degenerate(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	// A zero weight row (scale 0) and one that int8 holds exactly.
+	w := []float32{0, 0, 0, 1, -1, 1}
+	mat, err := PackInt8(w, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A zero row (scale 0) and constant rows, which hit the ends of 0..255.
+	x := []float32{0, 0, 0, 5, 5, 5, -1, -1, -1}
+	y := make([]float32, 6)
+	p.Linear(y, x, 3, mat, Epilogue{Bias: []float32{1, 2}})
+	for i, want := range []float32{1, 2, 1, 7, 1, 1} {
+		if math.Abs(float64(y[i]-want)) > 1e-5 {
+			t.Errorf("degenerate rows: %v, want [1 2 1 7 1 1]", y)
+			break
+		}
+	}
+	mat, err = PackInt8(nil, 3, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y = []float32{9, 9, 9}
+	p.Linear(y, nil, 1, mat, Epilogue{Bias: []float32{1, 2, 3}})
+	if fmt.Sprint(y) != "[1 2 3]" {
+		t.Errorf("k=0 gives %v", y)
+	}
+	if _, err := PackInt8([]float32{1, float32(math.NaN())}, 1, 2); err == nil {
+		t.Error("PackInt8 accepted a NaN weight")
+	}
+	if _, err := PackInt8(make([]float32, 5), 2, 3); err == nil {
+		t.Error("PackInt8 accepted 5 values for 2x3")
+	}
+}
