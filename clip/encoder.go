@@ -67,13 +67,21 @@ func activation(name string) (tensor.Activation, error) {
 // cores, a round of GOMAXPROCS blocks at a time; after each round the
 // source's pages are released (see pageReleaser), which bounds the memory
 // a load needs to the packed weights plus one round of raw ones.
-func loadEncoder(f *fetcher, prefix string, layers, d, ff, heads int, act string, eps float64, causal bool) (*encoder, error) {
+//
+// With prec Int8 the four matrices of every block are quantized (see
+// Precision); embeddings, LayerNorms, attention and the projections stay
+// float32.
+func loadEncoder(f *fetcher, prec Precision, prefix string, layers, d, ff, heads int, act string, eps float64, causal bool) (*encoder, error) {
 	a, err := activation(act)
 	if err != nil {
 		return nil, err
 	}
 	e := &encoder{d: d, ff: ff, heads: heads, act: a, causal: causal, layers: make([]encoderLayer, layers)}
 	scale := float32(1 / math.Sqrt(float64(d/heads)))
+	pack := tensor.Pack
+	if prec == Int8 {
+		pack = tensor.PackInt8
+	}
 	round := max(1, runtime.GOMAXPROCS(0))
 	for lo := 0; lo < layers; lo += round {
 		hi := min(lo+round, layers)
@@ -83,7 +91,7 @@ func loadEncoder(f *fetcher, prefix string, layers, d, ff, heads int, act string
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i-lo] = loadLayer(f, &e.layers[i], fmt.Sprintf("%s.encoder.layers.%d.", prefix, i), d, ff, eps, scale)
+				errs[i-lo] = loadLayer(f, pack, &e.layers[i], fmt.Sprintf("%s.encoder.layers.%d.", prefix, i), d, ff, eps, scale)
 			}()
 		}
 		wg.Wait()
@@ -96,7 +104,7 @@ func loadEncoder(f *fetcher, prefix string, layers, d, ff, heads int, act string
 }
 
 // loadLayer reads and packs one block whose tensors are named p + ....
-func loadLayer(f *fetcher, l *encoderLayer, p string, d, ff int, eps float64, scale float32) error {
+func loadLayer(f *fetcher, pack func(w []float32, out, in int) (*tensor.Matrix, error), l *encoderLayer, p string, d, ff int, eps float64, scale float32) error {
 	var t [16][]float32
 	var err error
 	for j, n := range []string{
@@ -124,19 +132,19 @@ func loadLayer(f *fetcher, l *encoderLayer, p string, d, ff int, eps float64, sc
 		qkvBias = append(qkvBias, v*scale)
 	}
 	l.qkvBias = append(append(qkvBias, t[5]...), t[7]...)
-	if l.qkv, err = tensor.Pack(qkv, 3*d, d); err != nil {
+	if l.qkv, err = pack(qkv, 3*d, d); err != nil {
 		return err
 	}
-	if l.outProj, err = tensor.Pack(t[8], d, d); err != nil {
+	if l.outProj, err = pack(t[8], d, d); err != nil {
 		return err
 	}
 	l.outBias = t[9]
 	l.layerNorm2 = layerNorm{t[10], t[11], float32(eps)}
-	if l.fc1, err = tensor.Pack(t[12], ff, d); err != nil {
+	if l.fc1, err = pack(t[12], ff, d); err != nil {
 		return err
 	}
 	l.fc1Bias = t[13]
-	if l.fc2, err = tensor.Pack(t[14], d, ff); err != nil {
+	if l.fc2, err = pack(t[14], d, ff); err != nil {
 		return err
 	}
 	l.fc2Bias = t[15]

@@ -21,7 +21,15 @@ import (
 // more than the cache saves on small runs; any real change of weights
 // changes those bytes or the size). For a model made with New it hashes the
 // config and a sample of every tensor.
-func (m *Model) Fingerprint() string { return m.fingerprint }
+//
+// An Int8 model's fingerprint differs from its FP32 one (its embeddings
+// differ), so the two never share cache entries.
+func (m *Model) Fingerprint() string {
+	if m.precision == Int8 {
+		return m.fingerprint + "-int8"
+	}
+	return m.fingerprint
+}
 
 func lengthPrefixed(h hash.Hash, b []byte) {
 	var n [8]byte

@@ -19,7 +19,7 @@ type textTower struct {
 	projection     *tensor.Matrix // text_projection [proj, d]
 }
 
-func loadText(f *fetcher, c Config) (*textTower, error) {
+func loadText(f *fetcher, c Config, prec Precision) (*textTower, error) {
 	tc := c.Text
 	t := &textTower{cfg: tc}
 	get := f.take
@@ -34,7 +34,7 @@ func loadText(f *fetcher, c Config) (*textTower, error) {
 	if t.projection, err = tensor.Pack(proj, c.ProjectionDim, tc.HiddenSize); err != nil {
 		return nil, err
 	}
-	t.encoder, err = loadEncoder(f, "text_model", tc.NumHiddenLayers, tc.HiddenSize, tc.IntermediateSize,
+	t.encoder, err = loadEncoder(f, prec, "text_model", tc.NumHiddenLayers, tc.HiddenSize, tc.IntermediateSize,
 		tc.NumAttentionHeads, tc.HiddenAct, tc.LayerNormEps, true)
 	return t, err
 }

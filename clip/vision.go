@@ -22,7 +22,7 @@ type visionTower struct {
 	projection     *tensor.Matrix // visual_projection [proj, d]
 }
 
-func loadVision(f *fetcher, c Config) (*visionTower, error) {
+func loadVision(f *fetcher, c Config, prec Precision) (*visionTower, error) {
 	v := c.Vision
 	t := &visionTower{cfg: v}
 	get := f.take
@@ -42,7 +42,7 @@ func loadVision(f *fetcher, c Config) (*visionTower, error) {
 	if t.projection, err = tensor.Pack(proj, c.ProjectionDim, v.HiddenSize); err != nil {
 		return nil, err
 	}
-	t.encoder, err = loadEncoder(f, "vision_model", v.NumHiddenLayers, v.HiddenSize, v.IntermediateSize,
+	t.encoder, err = loadEncoder(f, prec, "vision_model", v.NumHiddenLayers, v.HiddenSize, v.IntermediateSize,
 		v.NumAttentionHeads, v.HiddenAct, v.LayerNormEps, false)
 	return t, err
 }
