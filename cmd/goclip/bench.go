@@ -28,6 +28,7 @@ import (
 	"github.com/goclip/goclip/eval"
 	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/internal/synth"
+	"github.com/goclip/goclip/tensor"
 )
 
 // writeupPrompts are the 8 prompts of the user's write-up (the kit's
@@ -80,6 +81,8 @@ type benchMachine struct {
 	Arch         string   `json:"arch"`
 	Go           string   `json:"go"`
 	CPUFeatures  []string `json:"cpu_features"`
+	Kernels      string   `json:"kernels"`      // the GEMM kernel set in use (tensor.KernelName)
+	Int8Kernels  string   `json:"int8_kernels"` // the kernel of --precision int8 (tensor.Int8KernelName)
 	LoadAvgStart string   `json:"loadavg_start"`
 	LoadAvgEnd   string   `json:"loadavg_end"`
 }
@@ -92,6 +95,7 @@ type benchReport struct {
 	LoadMs       float64           `json:"load_ms"`
 	GenerateMs   float64           `json:"generate_ms,omitempty"` // synthetic weights, before load
 	Threads      int               `json:"threads"`
+	Precision    string            `json:"precision"`
 	GFLOPPerImg  float64           `json:"gflop_per_image"`
 	Image        []benchImagePoint `json:"image_tower,omitempty"`
 	Text         *benchTiming      `json:"text_tower,omitempty"`
@@ -111,6 +115,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	duration := fs.Duration("duration", 3*time.Second, "time spent on each measured point (at least 3 runs each, after one warm-up run)")
 	images := fs.Int("images", 96, "images in the generated end-to-end dataset")
 	parts := fs.String("parts", strings.Join(benchParts, ","), "what to measure: any of "+strings.Join(benchParts, ","))
+	precision := fs.String("precision", "fp32", precisionFlagHelp)
 	jsonOut := fs.Bool("json", false, "print one JSON object instead of a table")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -155,9 +160,13 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	r.Machine = benchMachine{
 		CPU: cpuModelName(), Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Go: runtime.Version(), CPUFeatures: cpuFeatures(),
-		LoadAvgStart: loadAverage(),
+		Kernels: tensor.KernelName(), Int8Kernels: tensor.Int8KernelName(), LoadAvgStart: loadAverage(),
 	}
-	opt := clip.Options{Threads: *threads, MaxBatch: max(32, slices.Max(batches))}
+	opt, err := withPrecision(e, "bench", *precision, clip.Options{Threads: *threads, MaxBatch: max(32, slices.Max(batches))})
+	if err != nil {
+		return err
+	}
+	r.Precision = string(opt.Precision)
 	m, err := benchModel(ctx, e, r, *model, *synthetic, opt)
 	if err != nil {
 		return err
@@ -546,6 +555,7 @@ func (r *benchReport) print(w io.Writer) {
 		feat = "none of avx2 fma avx512f avx512vnni avx512bf16 asimd sve"
 	}
 	fmt.Fprintf(tw, "cpu features\t%s\n", feat)
+	fmt.Fprintf(tw, "kernels\t%s; int8: %s (GOCLIP_KERNELS=avx2 or go chooses a slower set)\n", mc.Kernels, mc.Int8Kernels)
 	fmt.Fprintf(tw, "load average\t%s at start, %s at end (1, 5, 15 min)\n", mc.LoadAvgStart, mc.LoadAvgEnd)
 	fmt.Fprintf(tw, "model\t%s\n", r.Model)
 	if r.Synthetic {
@@ -554,6 +564,7 @@ func (r *benchReport) print(w io.Writer) {
 		fmt.Fprintf(tw, "load\t%.0f ms (clip.Load; safetensors is memory-mapped, so this includes reading it unless the page cache has it)\n", r.LoadMs)
 	}
 	fmt.Fprintf(tw, "threads\t%d\n", r.Threads)
+	fmt.Fprintf(tw, "precision\t%s\n", r.Precision)
 	rss := "n/a"
 	if r.PeakRSSBytes != nil {
 		rss = fmt.Sprintf("%.0f MB over the whole bench", float64(*r.PeakRSSBytes)/1e6)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/tensor"
 )
 
 // TestBenchJSON runs the whole bench on the kit's tiny model, as briefly as
@@ -22,7 +23,7 @@ func TestBenchJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if r.LoadMs <= 0 || r.Threads != 2 || r.Synthetic || r.Machine.Cores != runtime.NumCPU() || r.Machine.CPU == "" {
+	if r.LoadMs <= 0 || r.Threads != 2 || r.Synthetic || r.Machine.Cores != runtime.NumCPU() || r.Machine.CPU == "" || r.Machine.Kernels != tensor.KernelName() {
 		t.Errorf("header: %+v", r)
 	}
 	if len(r.Image) != 3 {

@@ -20,6 +20,7 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 	ensemble := fs.String("ensemble", "max", "how a class's prompts combine: max (class of the best prompt) or mean (averaged prompt embeddings)")
 	asJSON := fs.Bool("json", false, "print one JSON object per image")
 	top := fs.Int("top", 3, "classes to show per image in text output (0: all)")
+	precision := fs.String("precision", "fp32", precisionFlagHelp)
 	var imf imageFlags
 	imf.register(fs)
 	images, err := parse(fs, args)
@@ -54,7 +55,11 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--labels: %w", err)
 		}
 	}
-	m, _, err := loadModel(ctx, e, *model)
+	opt, err := withPrecision(e, "classify", *precision, clip.Options{})
+	if err != nil {
+		return err
+	}
+	m, _, err := loadModelWith(ctx, e, *model, opt)
 	if err != nil {
 		return err
 	}

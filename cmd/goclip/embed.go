@@ -11,6 +11,7 @@ import (
 func runEmbed(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "embed", "[--model DIR|ID] [--raw] [--image PATH]... [--text STR]...")
 	model := fs.String("model", defaultModel, modelFlagHelp)
+	precision := fs.String("precision", "fp32", precisionFlagHelp)
 	raw := fs.Bool("raw", false, "print the projected, unnormalised embeddings (image_embeds/text_embeds) instead of L2-normalised ones")
 	var images, texts listFlag
 	fs.Var(&images, "image", "an image file (repeatable)")
@@ -28,7 +29,11 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	m, _, err := loadModel(ctx, e, *model)
+	opt, err := withPrecision(e, "embed", *precision, clip.Options{})
+	if err != nil {
+		return err
+	}
+	m, _, err := loadModelWith(ctx, e, *model, opt)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	quiet := fs.Bool("quiet", false, "no progress output")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines reading and decoding images")
 	batch := fs.Int("batch", 16, "images per encoder batch")
+	precision := fs.String("precision", "fp32", precisionFlagHelp)
 	maxPixels := fs.Int64("max-pixels", imageproc.DefaultMaxPixels, "refuse images with more pixels than this (checked from the header)")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -99,7 +100,11 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	}
 
 	// Lazy: a run served from the cache never builds the towers.
-	m, _, err := loadModelWith(ctx, e, *model, clip.Options{Lazy: true})
+	opt, err := withPrecision(e, "eval", *precision, clip.Options{Lazy: true})
+	if err != nil {
+		return err
+	}
+	m, _, err := loadModelWith(ctx, e, *model, opt)
 	if err != nil {
 		return err
 	}

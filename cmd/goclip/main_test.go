@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/goclip/goclip/tensor"
 )
 
 const kit = "../../testdata/kit/"
@@ -173,4 +175,47 @@ func TestUsageErrors(t *testing.T) {
 	if _, errs, code := goclip(t, "classify", "--model", "/nonexistent", "--labels", "a,b", "x.jpg"); code != 1 || !strings.Contains(errs, "/nonexistent") {
 		t.Errorf("missing model: exit %d, %q", code, errs)
 	}
+}
+
+// TestPrecisionFlag: --precision int8 gives embeddings close to fp32's
+// (and says so when it runs the slow portable kernel); a bad value is a
+// usage error naming the flag.
+func TestPrecisionFlag(t *testing.T) {
+	model := kit + "models/tiny-synth"
+	img := kit + "images/chelsea.png"
+	embed := func(prec string) []float64 {
+		t.Helper()
+		out, errs, code := goclip(t, "embed", "--model", model, "--precision", prec, "--image", img)
+		if code != 0 {
+			t.Fatalf("--precision %s: exit %d: %s", prec, code, errs)
+		}
+		if slowInt8 := tensor.Int8KernelName() == "go"; prec == "int8" && slowInt8 != strings.Contains(errs, "no AVX-512 VNNI") {
+			t.Errorf("--precision int8 with the %s kernel: stderr %q", tensor.Int8KernelName(), errs)
+		}
+		var v struct{ Embedding []float64 }
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.Embedding
+	}
+	f, q := embed("fp32"), embed("int8")
+	var dot, diff float64
+	for i := range f {
+		dot += f[i] * q[i]
+		diff = max(diff, abs(f[i]-q[i]))
+	}
+	if dot < 0.999 || diff == 0 {
+		t.Errorf("int8 embedding: cosine %.6f to fp32, max |Δ| %g (want close but not identical)", dot, diff)
+	}
+	_, errs, code := goclip(t, "classify", "--model", model, "--precision", "fp16", "--labels", "a,b", img)
+	if code == 0 || !strings.Contains(errs, "--precision") {
+		t.Errorf("--precision fp16: exit %d, %q", code, errs)
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

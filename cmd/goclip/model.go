@@ -16,6 +16,7 @@ import (
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/hub"
+	"github.com/goclip/goclip/tensor"
 )
 
 // defaultModel is what --model means when it is not given: the model of
@@ -59,9 +60,20 @@ func resolveModel(ctx context.Context, e *env, ref string) (string, error) {
 	return dir, nil
 }
 
-// loadModel resolves and loads a model.
-func loadModel(ctx context.Context, e *env, ref string) (*clip.Model, string, error) {
-	return loadModelWith(ctx, e, ref, clip.Options{})
+const precisionFlagHelp = "arithmetic of the encoder blocks: fp32 (matches PyTorch) or int8 (8-bit weights and activations: a quarter of the memory, slightly different embeddings; fast only on CPUs with AVX-512 VNNI)"
+
+// withPrecision parses a --precision value into opt. int8 on a CPU without
+// AVX-512 VNNI works but is slow, which the user is told on stderr.
+func withPrecision(e *env, cmd, s string, opt clip.Options) (clip.Options, error) {
+	p, err := clip.ParsePrecision(s)
+	if err != nil {
+		return opt, fmt.Errorf("--precision: %w", err)
+	}
+	if p == clip.Int8 && tensor.Int8KernelName() == "go" {
+		fmt.Fprintf(e.stderr, "goclip %s: warning: this CPU has no AVX-512 VNNI, so int8 runs a portable kernel, many times slower than fp32\n", cmd)
+	}
+	opt.Precision = p
+	return opt, nil
 }
 
 // loadModelWith resolves and loads a model with options.

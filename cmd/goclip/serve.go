@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/server"
 )
 
@@ -33,6 +34,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&opt.MaxImages, "max-images", 16, "most images per embeddings request")
 	fs.IntVar(&opt.CacheSize, "cache", 4096, "prompt embeddings kept in the LRU cache (negative: none)")
 	fs.DurationVar(&opt.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
+	precision := fs.String("precision", "fp32", precisionFlagHelp)
 	logFormat := fs.String("log-format", "text", "access log format on stderr: text or json")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -68,7 +70,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go func() { served <- s.Serve(sctx, l) }()
 	opt.Logger.Info("listening", "url", "http://"+l.Addr().String()+"/", "api_key", *apiKey != "")
 
-	m, dir, err := loadModel(ctx, e, *model)
+	mopt, err := withPrecision(e, "serve", *precision, clip.Options{})
+	if err != nil {
+		stop()
+		<-served
+		return err
+	}
+	m, dir, err := loadModelWith(ctx, e, *model, mopt)
 	if err != nil {
 		stop()
 		<-served
