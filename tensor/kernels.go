@@ -56,6 +56,12 @@ type kernels struct {
 	rowsI8 int
 	i8name string // names tileI8: "avx512vnni" or "go"
 
+	// minMax, quantRow and dequant are the row helpers of int8 Linear
+	// (see quant.go): every set computes them identically.
+	minMax   func(x []float32) (lo, hi float32)
+	quantRow func(dst []uint8, src []float32, inv float32, z int32)
+	dequant  func(dst []float32, c, cs []int32, sw []float32, zx int32, sx float32)
+
 	// tileStrided computes an smr×snr tile from an unpacked A (row i of the
 	// strip starts at a[i·lda]; all smr rows must exist) and a packed B
 	// panel (k×snr, k-major).
@@ -87,6 +93,9 @@ var goKernels = &kernels{
 	tileI8:      tileI8Go,
 	rowsI8:      mr,
 	i8name:      "go",
+	minMax:      minMaxGo,
+	quantRow:    quantRowGo,
+	dequant:     dequantGo,
 	tileStrided: tileStridedGo,
 	epilogue:    epilogueGo,
 	dot:         dotGo,

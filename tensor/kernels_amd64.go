@@ -35,6 +35,9 @@ func newAVX2Kernels() *kernels {
 		tileI8:      tileI8Go,
 		rowsI8:      mr,
 		i8name:      "go",
+		minMax:      minMaxAVX2,
+		quantRow:    quantRowAVX2,
+		dequant:     dequantAVX2,
 		tileStrided: tileStridedAVX2,
 		epilogue:    epilogueAVX2,
 		dot:         dotAVX2,
@@ -165,6 +168,47 @@ func tileI8VNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool)
 	_ = a[k4*4*mr-1]
 	_ = c[(mr-1)*ldc+nr-1]
 	gemm4x48i8(k4, &a[0], &b[0], &c[0], ldc, add)
+}
+
+//go:noescape
+func minMax8(x *float32, n int) (lo, hi float32)
+
+//go:noescape
+func quantRow8(dst *uint8, src *float32, n int, inv float32, z int32)
+
+//go:noescape
+func dequant8(dst *float32, c, cs *int32, sw *float32, n int, zx int32, sx float32)
+
+func minMaxAVX2(x []float32) (lo, hi float32) {
+	v := len(x) &^ 7
+	if v == 0 {
+		return minMaxGo(x)
+	}
+	lo, hi = minMax8(&x[0], v)
+	for _, e := range x[v:] {
+		lo, hi = min(lo, e), max(hi, e)
+	}
+	return lo, hi
+}
+
+func quantRowAVX2(dst []uint8, src []float32, inv float32, z int32) {
+	n := len(src)
+	dst = dst[:n]
+	v := n &^ 7
+	if v > 0 {
+		quantRow8(&dst[0], &src[0], v, inv, z)
+	}
+	quantRowGo(dst[v:], src[v:], inv, z)
+}
+
+func dequantAVX2(dst []float32, c, cs []int32, sw []float32, zx int32, sx float32) {
+	n := len(dst)
+	c, cs, sw = c[:n], cs[:n], sw[:n]
+	v := n &^ 7
+	if v > 0 {
+		dequant8(&dst[0], &c[0], &cs[0], &sw[0], v, zx, sx)
+	}
+	dequantGo(dst[v:], c[v:], cs[v:], sw[v:], zx, sx)
 }
 
 // tileStrided calls kn.tileStrided statically, so that escape analysis can

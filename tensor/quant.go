@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -105,10 +106,11 @@ type gemmQJob struct {
 }
 
 // gemmQScratch is one participant's buffers: the packed, quantized row
-// block (a), its per-row scales and zero points, the int32 tile (c) and
-// one dequantized output row (f).
+// block (a), its per-row scales and zero points, one quantized row before
+// packing (q), the int32 tile (c) and one dequantized output row (f).
 type gemmQScratch struct {
 	a  []uint8
+	q  []uint8
 	sx []float32
 	zx []int32
 	c  []int32
@@ -167,6 +169,7 @@ func (j *gemmQJob) scratch() *gemmQScratch {
 	}
 	cols := j.jcPanels * j.w.lay.nr
 	s.a = grow(s.a, j.mc*4*j.w.q.k4)
+	s.q = grow(s.q, 4*j.w.q.k4)
 	s.sx = grow(s.sx, j.mc)
 	s.zx = grow(s.zx, j.mc)
 	s.c = grow(s.c, j.mc*cols)
@@ -185,36 +188,43 @@ func grow[T any](s []T, n int) []T {
 // packA quantizes rows [ic·mc, +mc) of x to u8 and packs them: per K block,
 // strips of mr rows, each [kk/4][mr][4] (the 4 inputs of one group side by
 // side, as vpdpbusd broadcasts them). Padding rows and inputs are 0.
+//
+// Row i gets the scale sx = (hi−lo)/255 of its range [lo, hi] (widened to
+// hold 0, so zeros stay exact) and the zero point zx = round(−lo/sx); its
+// values become clamp(roundEven(x·(1/sx)) + zx, 0, 255).
 func (j *gemmQJob) packA(s *gemmQScratch, ic int) {
 	k, k4, kc := j.k, j.w.q.k4, j.w.lay.kc
+	kn := j.kern
 	mc := j.mc
 	r0 := ic * mc
 	rows := min(mc, j.m-r0)
 	strips := (rows + mr - 1) / mr
 	a := s.a[:strips*mr*4*k4]
-	clear(a)
-	for r := 0; r < rows; r++ {
-		src := j.x[(r0+r)*k : (r0+r+1)*k]
-		lo, hi := float32(0), float32(0) // 0 must be exact: padding and ReLU-like zeros
-		for _, v := range src {
-			lo, hi = min(lo, v), max(hi, v)
+	q := s.q[:4*k4]
+	clear(q)
+	for r := 0; r < strips*mr; r++ {
+		if r < rows && k > 0 {
+			src := j.x[(r0+r)*k : (r0+r+1)*k]
+			lo, hi := kn.minMax(src)
+			lo, hi = min(lo, 0), max(hi, 0)
+			scale := (float64(hi) - float64(lo)) / 255
+			var inv float32
+			z := int32(0)
+			if scale > 0 && !math.IsInf(scale, 0) {
+				inv64 := 1 / scale
+				inv, z = float32(inv64), int32(math.RoundToEven(-float64(lo)*inv64))
+			}
+			s.sx[r], s.zx[r] = float32(scale), z
+			kn.quantRow(q[:k], src, inv, z)
+		} else if r == rows {
+			clear(q) // padding rows
 		}
-		scale := (float64(hi) - float64(lo)) / 255
-		var inv float64
-		z := int32(0)
-		if scale > 0 && !math.IsInf(scale, 0) {
-			inv = 1 / scale
-			z = int32(math.Round(-float64(lo) * inv))
-		}
-		s.sx[r], s.zx[r] = float32(scale), z
 		st, i := r/mr, r%mr
-		for pc := 0; pc < k; pc += kc {
+		for pc := 0; pc < 4*k4; pc += kc {
 			kk := min(kc, 4*k4-pc)
-			blk := a[pc*strips*mr : (pc+kk)*strips*mr]
-			dst := blk[st*mr*kk:]
-			for kq, v := range src[pc:min(pc+kk, k)] {
-				q := math.Round(float64(v)*inv) + float64(z)
-				dst[(kq/4)*mr*4+i*4+kq%4] = uint8(max(0, min(255, q)))
+			dst := a[pc*strips*mr+st*mr*kk : pc*strips*mr+(st+1)*mr*kk]
+			for g := 0; g < kk/4; g++ {
+				binary.LittleEndian.PutUint32(dst[g*mr*4+i*4:], binary.LittleEndian.Uint32(q[pc+4*g:]))
 			}
 		}
 	}
@@ -260,12 +270,43 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 	sw, cs := q.scale[col0:col0+cols], q.colSum[col0:col0+cols]
 	f := s.f[:cols]
 	for r := 0; r < rows; r++ {
-		sx, zx := s.sx[r], s.zx[r]
-		cr := c[r*ldc : r*ldc+cols]
-		for i, v := range cr {
-			f[i] = float32(v-zx*cs[i]) * (sx * sw[i])
-		}
+		j.kern.dequant(f, c[r*ldc:r*ldc+cols], cs, sw, s.zx[r], s.sx[r])
 		i := r0 + r
 		j.kern.epilogue(j.y[i*n+col0:i*n+col0+cols], f, bias, j.ep.Act, j.ep.Accumulate)
+	}
+}
+
+// minMaxGo returns the smallest and the largest value of x (len ≥ 1).
+func minMaxGo(x []float32) (lo, hi float32) {
+	lo, hi = x[0], x[0]
+	for _, v := range x[1:] {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
+}
+
+// quantRowGo sets dst[i] = clamp(roundEven(src[i]·inv) + z, 0, 255), the
+// product in float32 (NaN gives 0), as quantRow8 does.
+func quantRowGo(dst []uint8, src []float32, inv float32, z int32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		q := math.RoundToEven(float64(v*inv)) + float64(z)
+		switch {
+		case q >= 255:
+			dst[i] = 255
+		case q > 0:
+			dst[i] = uint8(q)
+		default:
+			dst[i] = 0
+		}
+	}
+}
+
+// dequantGo sets dst[i] = float32(c[i] − zx·cs[i]) · (sx·sw[i]), as
+// dequant8 does.
+func dequantGo(dst []float32, c, cs []int32, sw []float32, zx int32, sx float32) {
+	c, cs, sw = c[:len(dst)], cs[:len(dst)], sw[:len(dst)]
+	for i := range dst {
+		dst[i] = float32(c[i]-zx*cs[i]) * (sx * sw[i])
 	}
 }

@@ -103,16 +103,17 @@ func refLinearInt8(y, x, w, bias []float32, m, n, k int, act Activation, acc boo
 			lo, hi = min(lo, v), max(hi, v)
 		}
 		s := (float64(hi) - float64(lo)) / 255
-		var inv float64
+		var inv float32
 		var z int64
 		if s > 0 {
-			inv = 1 / s
-			z = int64(math.Round(-float64(lo) * inv))
+			inv64 := 1 / s
+			inv = float32(inv64)
+			z = int64(math.RoundToEven(-float64(lo) * inv64))
 		}
 		for o := 0; o < n; o++ {
 			var sum int64
 			for p, v := range row {
-				q := max(0, min(255, math.Round(float64(v)*inv)+float64(z)))
+				q := max(0, min(255, math.RoundToEven(float64(v*inv))+float64(z)))
 				sum += int64(q) * wq[o*k+p]
 			}
 			v := float64(float32(sum-z*cs[o]) * (float32(s) * sw[o]))
@@ -218,5 +219,52 @@ func TestLinearInt8Degenerate(t *testing.T) {
 	}
 	if _, err := PackInt8(make([]float32, 5), 2, 3); err == nil {
 		t.Error("PackInt8 accepted 5 values for 2x3")
+	}
+}
+
+// TestQuantHelpers checks that every kernel set's int8 row helpers give
+// exactly the portable results (so all sets quantize alike): on random rows
+// of every tail length, on ties (which round to even), and on values that
+// saturate or are NaN.
+func TestQuantHelpers(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, kn := range kernelSets() {
+		for _, n := range []int{1, 7, 8, 9, 16, 31, 768, 3072} {
+			x := randSlice(r, n, 3)
+			lo, hi := kn.minMax(x)
+			wlo, whi := minMaxGo(x)
+			if lo != wlo || hi != whi {
+				t.Errorf("%s n=%d: minMax %g, %g, want %g, %g", kn.name, n, lo, hi, wlo, whi)
+			}
+			inv, z := float32(255/(hi-lo)), int32(r.IntN(256))
+			got, want := make([]uint8, n), make([]uint8, n)
+			kn.quantRow(got, x, inv, z)
+			quantRowGo(want, x, inv, z)
+			if string(got) != string(want) {
+				t.Errorf("%s n=%d: quantRow differs\n got %v\nwant %v", kn.name, n, got, want)
+			}
+			c, cs := make([]int32, n), make([]int32, n)
+			for i := range c {
+				c[i], cs[i] = int32(r.IntN(1<<24)-1<<23), int32(r.IntN(1<<16)-1<<15)
+			}
+			sw := randSlice(r, n, 0.01)
+			f, g := make([]float32, n), make([]float32, n)
+			kn.dequant(f, c, cs, sw, z, inv)
+			dequantGo(g, c, cs, sw, z, inv)
+			for i := range f {
+				if math.Float32bits(f[i]) != math.Float32bits(g[i]) {
+					t.Fatalf("%s n=%d: dequant[%d] = %g, want %g", kn.name, n, i, f[i], g[i])
+				}
+			}
+		}
+		// Ties round to even; the ends saturate; NaN gives 0.
+		x := []float32{0.25, 0.75, 1.25, -0.25, 200, -300, float32(math.NaN()), 127.5, 0}
+		x = append(x, x[:7]...) // past 8, so the vector path sees them too
+		got := make([]uint8, len(x))
+		kn.quantRow(got, x, 2, 0)
+		want := []uint8{0, 2, 2, 0, 255, 0, 0, 255, 0, 0, 2, 2, 0, 255, 0, 0}
+		if string(got) != string(want) {
+			t.Errorf("%s: quantRow edge cases %v, want %v", kn.name, got, want)
+		}
 	}
 }
