@@ -6,7 +6,6 @@ import (
 
 // Blocking parameters of Linear (see kernels.go for mr and the layouts).
 const (
-	mcMax    = 96  // rows per packed block of x: an mcMax×kc block is at most 96 KiB, in L2
 	jcCols   = 192 // output columns per task at most (8 panels of 24)
 	minTasks = 4   // tasks per worker to aim for, for load balance
 )
@@ -35,13 +34,14 @@ type taskGrid struct {
 	ntasks   int
 }
 
-// newTaskGrid cuts m rows and the given weight panels (nr columns each)
-// into tasks: row blocks of at most about mcMax rows, rounded to the
-// kernel's rows per call (step), and panel groups of at most jcCols
-// columns, halved until there are minTasks tasks per worker.
-func newTaskGrid(m, panels, nr, step, workers int) taskGrid {
+// newTaskGrid cuts m rows and the weight panels of layout lay into tasks:
+// row blocks of at most about lay.mc rows, rounded to the kernel's rows per
+// call (step), and panel groups of at most jcCols columns, halved until
+// there are minTasks tasks per worker.
+func newTaskGrid(m, panels int, lay layout, step, workers int) taskGrid {
+	nr := lay.nr
 	var g taskGrid
-	g.nIC = (m + mcMax - 1) / mcMax
+	g.nIC = (m + lay.mc - 1) / lay.mc
 	rows := (m + g.nIC - 1) / g.nIC
 	g.mc = (rows + step - 1) / step * step
 	g.nIC = (m + g.mc - 1) / g.mc
@@ -77,7 +77,7 @@ func newGemmJob(p *Pool, y, x []float32, m int, w *Matrix, ep Epilogue) *gemmJob
 	}
 	j.y, j.x, j.m, j.n, j.k, j.w, j.ep = y, x, m, w.Out, w.In, w, ep
 	j.next.Store(0)
-	j.taskGrid = newTaskGrid(m, w.panels, w.lay.nr, j.kern.rows, p.Workers())
+	j.taskGrid = newTaskGrid(m, w.panels, w.lay, j.kern.rows, p.Workers())
 	return j
 }
 

@@ -11,11 +11,15 @@ const mr = 4
 var (
 	// layout24 is read by the AVX2 and portable kernels: panels of 24
 	// columns (three 8-wide vectors), 256 deep, so a panel is 24 KiB and
-	// stays in a 32 KiB L1.
-	layout24 = layout{nr: 24, kc: 256}
+	// stays in a 32 KiB L1; row blocks of 96 (a 96 KiB slice of x in L2;
+	// 48 and 144 measured slower on Zen 1, whose L2 is 512 KiB).
+	layout24 = layout{nr: 24, kc: 256, mc: 96}
 	// layout48 is read by the AVX-512 kernels: panels of 48 columns (three
-	// 16-wide vectors), 128 deep, so a panel is again 24 KiB.
-	layout48 = layout{nr: 48, kc: 128}
+	// 16-wide vectors), 128 deep, so a panel is again 24 KiB. Row blocks
+	// of 192 (96 KiB of x), as every AVX-512 CPU has an L2 of 1 MiB or
+	// more: at batch 8 (400 rows) the weights stream from memory 3 times
+	// instead of 5. Chosen from cache sizes; not yet timed on such a CPU.
+	layout48 = layout{nr: 48, kc: 128, mc: 192}
 )
 
 // layout is the geometry of a packed Matrix: panels of nr output columns,
@@ -23,6 +27,7 @@ var (
 type layout struct {
 	nr int // columns per panel: the width of the micro-tile
 	kc int // depth of one K block
+	mc int // rows per block of x, at most (Linear's blocking, not stored)
 }
 
 // Tile geometry of the strided kernel that MatMulNT/NN use: A is not

@@ -74,7 +74,7 @@ type Epilogue struct {
 // hold at least m·In values, y m·Out and a non-nil ep.Bias Out.
 //
 // The product is blocked BLIS-style: rows of x are packed into mr-row strips
-// per block of up to mcMax rows, and the work is split into (row block,
+// per block of up to a few hundred rows (the layout's mc), and the work is split into (row block,
 // group of weight panels) tasks that the pool's workers take in turn, so
 // both a single image (m = 50, split over columns) and a batch (split over
 // rows and columns) keep every worker busy. Each task accumulates its tile

@@ -127,8 +127,9 @@ func TestLinearShapes(t *testing.T) {
 						check(p, r, m, n, k, act, r.IntN(2) == 0, r.IntN(4) != 0)
 					}
 				}
-				// Edges of the kc (K blocks) and mcMax (row blocks) loops.
-				for i, s := range [][3]int{{1, 16, kc}, {7, 33, kc + 1}, {97, 40, 2*kc + 5}, {200, 17, 3}, {193, 70, 300}, {50, 96, 768}} {
+				// Edges of the kc (K blocks) and mc (row blocks) loops.
+				mc := lay.mc
+				for i, s := range [][3]int{{1, 16, kc}, {7, 33, kc + 1}, {97, 40, 2*kc + 5}, {200, 17, 3}, {193, 70, 300}, {50, 96, 768}, {mc + 1, 20, 9}, {2*mc + 13, 50, kc + 3}} {
 					act := Activation(i % 3)
 					if raceEnabled && s[0]*s[1]*s[2] > 1e6 {
 						continue

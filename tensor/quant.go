@@ -26,7 +26,7 @@ import (
 // K block of 512 inputs (24 KiB a panel), groups of 4 consecutive inputs,
 // and per group the 4 weights of each of the 48 columns side by side, which
 // is what one vpdpbusd lane reads.
-var layoutI8 = layout{nr: 48, kc: 512}
+var layoutI8 = layout{nr: 48, kc: 512, mc: 192}
 
 // qmat is the int8 payload of a Matrix packed by PackInt8.
 type qmat struct {
@@ -129,7 +129,7 @@ func (p *Pool) linearInt8(y, x []float32, m int, w *Matrix, ep Epilogue) {
 	j.pool, j.kern = p, p.kernels()
 	j.y, j.x, j.m, j.n, j.k, j.w, j.ep = y, x, m, w.Out, w.In, w, ep
 	j.next.Store(0)
-	j.taskGrid = newTaskGrid(m, w.panels, w.lay.nr, j.kern.rowsI8, p.Workers())
+	j.taskGrid = newTaskGrid(m, w.panels, w.lay, j.kern.rowsI8, p.Workers())
 	p.parallel(min(p.Workers(), j.ntasks), 1, j)
 	*j = gemmQJob{}
 	if p != nil {

@@ -140,7 +140,7 @@ func TestLinearInt8(t *testing.T) {
 			r := rand.New(rand.NewPCG(7, 8))
 			for _, workers := range []int{1, 3} {
 				p := newPool(workers, kn)
-				shapes := [][3]int{{1, 1, 1}, {3, 47, 5}, {5, 48, 8}, {8, 49, 13}, {9, 96, 64}, {13, 100, 513}, {50, 144, 768}, {97, 50, 1030}, {200, 20, 30}}
+				shapes := [][3]int{{1, 1, 1}, {3, 47, 5}, {5, 48, 8}, {8, 49, 13}, {9, 96, 64}, {13, 100, 513}, {50, 144, 768}, {97, 50, 1030}, {200, 20, 30}, {2*layoutI8.mc + 9, 50, 40}}
 				for i, s := range shapes {
 					m, n, k := s[0], s[1], s[2]
 					act := Activation(i % 3)
