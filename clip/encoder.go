@@ -133,19 +133,19 @@ func loadLayer(f *fetcher, pack func(w []float32, out, in int) (*tensor.Matrix, 
 	}
 	l.qkvBias = append(append(qkvBias, t[5]...), t[7]...)
 	if l.qkv, err = pack(qkv, 3*d, d); err != nil {
-		return err
+		return fmt.Errorf("%sself_attn.{q,k,v}_proj.weight: %w", p, err)
 	}
 	if l.outProj, err = pack(t[8], d, d); err != nil {
-		return err
+		return fmt.Errorf("%sself_attn.out_proj.weight: %w", p, err)
 	}
 	l.outBias = t[9]
 	l.layerNorm2 = layerNorm{t[10], t[11], float32(eps)}
 	if l.fc1, err = pack(t[12], ff, d); err != nil {
-		return err
+		return fmt.Errorf("%smlp.fc1.weight: %w", p, err)
 	}
 	l.fc1Bias = t[13]
 	if l.fc2, err = pack(t[14], d, ff); err != nil {
-		return err
+		return fmt.Errorf("%smlp.fc2.weight: %w", p, err)
 	}
 	l.fc2Bias = t[15]
 	return nil

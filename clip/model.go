@@ -66,7 +66,7 @@ const (
 	// int8 (a scale per output row) and their inputs to uint8 (a scale and
 	// zero point per token), and multiplies in exact integer arithmetic
 	// (tensor.PackInt8). Embeddings move slightly (on the kit's images a
-	// centred cosine to FP32 of about 0.99); the weights take a quarter of
+	// centred cosine to FP32 of about 0.999); the weights take a quarter of
 	// the memory. It is fast only on CPUs with AVX-512 VNNI; elsewhere it
 	// runs a portable kernel, slower than FP32. Never chosen silently.
 	Int8 Precision = "int8"

@@ -3,6 +3,7 @@ package clip_test
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/goclip/goclip/clip"
@@ -116,5 +117,34 @@ func TestInt8Precision(t *testing.T) {
 	}
 	if _, err := clip.ParsePrecision("fp16"); err == nil {
 		t.Error("ParsePrecision accepted fp16")
+	}
+}
+
+// nanWeights serves w with one value of one tensor replaced by NaN.
+type nanWeights struct {
+	clip.Weights
+	name string
+}
+
+func (n nanWeights) Tensor(name string) ([]int, []float32, error) {
+	s, d, err := n.Weights.Tensor(name)
+	if err == nil && name == n.name {
+		d = append([]float32(nil), d...)
+		d[3] = float32(math.NaN())
+	}
+	return s, d, err
+}
+
+// TestInt8BadWeights: int8 cannot scale a row holding NaN; the model is
+// refused with the tensor's name rather than quantized into garbage.
+func TestInt8BadWeights(t *testing.T) {
+	ref, w := synthModelWeights(t, "tiny-synth")
+	bad := "vision_model.encoder.layers.1.mlp.fc1.weight"
+	_, err := clip.New(ref.Config, nanWeights{w, bad}, clip.Options{Precision: clip.Int8})
+	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "NaN") {
+		t.Errorf("int8 model with a NaN weight: %v", err)
+	}
+	if _, err := clip.New(ref.Config, w, clip.Options{Precision: "fp16"}); err == nil || !strings.Contains(err.Error(), "fp16") {
+		t.Errorf("precision fp16: %v", err)
 	}
 }

@@ -37,9 +37,10 @@ type qmat struct {
 }
 
 // PackInt8 quantizes w (row-major [out][in]) to int8, one scale per output
-// row, and packs it for Linear, which then computes in 8-bit integers (see
-// the package documentation for the accuracy this costs). The result takes
-// a quarter of the memory of Pack's.
+// row, and packs it for Linear, which then computes in 8-bit integers. The
+// rounding costs accuracy (on CLIP ViT-B/32, embeddings keep a centred
+// cosine of about 0.999 to float32; see clip.Int8); the result takes a
+// quarter of the memory of Pack's. Weights must be finite.
 func PackInt8(w []float32, out, in int) (*Matrix, error) {
 	if out < 0 || in < 0 || len(w) != out*in {
 		return nil, fmt.Errorf("tensor: pack %dx%d int8 matrix from %d values", out, in, len(w))
