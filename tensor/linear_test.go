@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -228,6 +229,11 @@ func TestLinearAllocs(t *testing.T) {
 // TestSelectKernels checks the GOCLIP_KERNELS choice: a name this CPU has
 // selects that set; an unknown one, or none, the fastest.
 func TestSelectKernels(t *testing.T) {
+	// Read at package start-up, which go test's cache does not see: reading
+	// it here makes a change of GOCLIP_KERNELS rerun the tests.
+	if want := os.Getenv("GOCLIP_KERNELS"); want != "" {
+		t.Logf("GOCLIP_KERNELS=%s: testing with %s", want, bestKernels.name)
+	}
 	sets := availableKernels()
 	for _, k := range sets {
 		t.Logf("kernel set %s (nr %d, kc %d, %d-row tiles; int8: %s)", k.name, k.lay.nr, k.lay.kc, k.rows, k.i8name)
