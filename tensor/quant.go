@@ -67,23 +67,24 @@ func PackInt8(w []float32, out, in int) (*Matrix, error) {
 			amax = max(amax, a)
 		}
 		s := amax / 127
+		var inv float64
+		if s > 0 {
+			inv = 1 / s
+		}
 		var sum int32
 		for k, v := range src {
-			var r float64
-			if s > 0 {
-				r = math.Round(float64(v) / s)
-			}
-			row[k] = int8(max(-127, min(127, r)))
-			sum += int32(row[k])
+			r := int8(max(-127, min(127, math.RoundToEven(float64(v)*inv))))
+			row[k] = r
+			sum += int32(r)
 		}
 		q.scale[o], q.colSum[o] = float32(s), sum
-		// Scatter the row into its panel, K block by K block.
+		// Scatter the row into its panel, K block by K block: its 4 values
+		// of each group go side by side, nr·4 bytes apart.
 		for pc := 0; pc < 4*k4; pc += kc {
 			kk := min(kc, 4*k4-pc)
-			blk := q.b[pc*panels*nr : (pc+kk)*panels*nr]
-			dst := blk[(o/nr)*kk*nr:]
-			for k := 0; k < kk; k++ {
-				dst[(k/4)*nr*4+(o%nr)*4+k%4] = row[pc+k]
+			dst := q.b[pc*panels*nr+(o/nr)*kk*nr+(o%nr)*4:]
+			for g := 0; g < kk/4; g++ {
+				copy(dst[g*nr*4:g*nr*4+4], row[pc+4*g:pc+4*g+4])
 			}
 		}
 	}

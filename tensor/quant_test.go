@@ -89,7 +89,7 @@ func refLinearInt8(y, x, w, bias []float32, m, n, k int, act Activation, acc boo
 		for p, v := range w[o*k : (o+1)*k] {
 			q := 0.0
 			if s > 0 {
-				q = math.Round(float64(v) / s)
+				q = math.RoundToEven(float64(v) * (1 / s))
 			}
 			wq[o*k+p] = int64(q)
 			cs[o] += int64(q)
