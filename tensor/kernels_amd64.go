@@ -70,8 +70,9 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	return &k
 }
 
-// Assembly routines (kernels_amd64.s, kernels_avx512_amd64.s). Lengths are in elements; routines
-// taking n process a multiple of 8 elements and leave the tail to Go.
+// Assembly routines (kernels_amd64.s, kernels_avx512_amd64.s and
+// quant_amd64.s). Lengths are in elements; routines taking n process a
+// multiple of 8 elements and leave the tail to Go.
 
 //go:noescape
 func gemm4x24(k int, a, b, c *float32, ldc int, add bool)
