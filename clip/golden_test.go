@@ -100,26 +100,16 @@ func compareEmbeddings(t *testing.T, what string, got [][]float32, want []float3
 	if len(got)*p != len(want) {
 		t.Fatalf("%s: %d rows, want %d", what, len(got), len(want)/p)
 	}
-	n := len(got)
-	meanG, meanW := make([]float64, p), make([]float64, p)
+	wantRows := make([][]float32, len(got))
 	maxd := 0.0
 	for i := range got {
+		wantRows[i] = want[i*p : (i+1)*p]
 		for j := 0; j < p; j++ {
-			meanG[j] += float64(got[i][j]) / float64(n)
-			meanW[j] += float64(want[i*p+j]) / float64(n)
 			maxd = math.Max(maxd, math.Abs(float64(got[i][j]-want[i*p+j])))
 		}
 	}
 	worst := 1.0
-	for i := range got {
-		var ab, aa, bb float64
-		for j := 0; j < p; j++ {
-			a, b := float64(got[i][j])-meanG[j], float64(want[i*p+j])-meanW[j]
-			ab += a * b
-			aa += a * a
-			bb += b * b
-		}
-		c := ab / math.Sqrt(aa*bb)
+	for i, c := range centredCosines(got, wantRows) {
 		worst = math.Min(worst, c)
 		if c < 0.9999 {
 			t.Errorf("%s row %d: centred cosine %.6f < 0.9999", what, i, c)
@@ -129,6 +119,31 @@ func compareEmbeddings(t *testing.T, what string, got [][]float32, want []float3
 		t.Errorf("%s: max |Δ| = %.3g > 1e-3", what, maxd)
 	}
 	t.Logf("%s: max |Δ| %.3g, worst centred cosine %.7f", what, maxd, worst)
+}
+
+// centredCosines returns, per row, the cosine of a and b after subtracting
+// each side's mean row (see compareEmbeddings).
+func centredCosines(a, b [][]float32) []float64 {
+	n, p := len(a), len(a[0])
+	ma, mb := make([]float64, p), make([]float64, p)
+	for i := range a {
+		for j := 0; j < p; j++ {
+			ma[j] += float64(a[i][j]) / float64(n)
+			mb[j] += float64(b[i][j]) / float64(n)
+		}
+	}
+	cos := make([]float64, n)
+	for i := range a {
+		var ab, aa, bb float64
+		for j := 0; j < p; j++ {
+			x, y := float64(a[i][j])-ma[j], float64(b[i][j])-mb[j]
+			ab += x * y
+			aa += x * x
+			bb += y * y
+		}
+		cos[i] = ab / math.Sqrt(aa*bb)
+	}
+	return cos
 }
 
 // synthModels caches the synthetic models across tests: building the

@@ -10,31 +10,6 @@ import (
 	"github.com/goclip/goclip/tensor"
 )
 
-// centredCosines returns, per row, the cosine of a and b after subtracting
-// each side's mean row (see compareEmbeddings).
-func centredCosines(a, b [][]float32) []float64 {
-	n, p := len(a), len(a[0])
-	ma, mb := make([]float64, p), make([]float64, p)
-	for i := range a {
-		for j := 0; j < p; j++ {
-			ma[j] += float64(a[i][j]) / float64(n)
-			mb[j] += float64(b[i][j]) / float64(n)
-		}
-	}
-	cos := make([]float64, n)
-	for i := range a {
-		var ab, aa, bb float64
-		for j := 0; j < p; j++ {
-			x, y := float64(a[i][j])-ma[j], float64(b[i][j])-mb[j]
-			ab += x * y
-			aa += x * x
-			bb += y * y
-		}
-		cos[i] = ab / math.Sqrt(aa*bb)
-	}
-	return cos
-}
-
 // TestInt8Precision builds each kit model with Precision Int8 and checks
 // its image and text embeddings against the float32 model's: a centred
 // cosine of at least 0.99 per row (the bar), a fingerprint of its
