@@ -1,15 +1,14 @@
 package checkpoint
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/goclip/goclip/internal/atomicfile"
 )
 
 // checkTensors validates tensors to write and returns them sorted by name.
@@ -65,36 +64,13 @@ func writeElements(w io.Writer, data []float32, dtype DType) error {
 	return nil
 }
 
-// writeAtomic writes a file through fill into a temporary file next to
-// path, then renames it over path, so readers never see a partial file.
-func writeAtomic(path string, fill func(w io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
+// writeAtomic writes a checkpoint file through fill (see package
+// atomicfile: readers never see a partial file).
+func writeAtomic(path string, fill func(w io.Writer) error) error {
+	if err := atomicfile.Write(path, 0o644, fill); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := fill(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // writeErr wraps a writer's error with the file name.

@@ -25,7 +25,7 @@ func WritePyTorch(path string, tensors []NamedTensor, dtype DType) error {
 		return writeErr(path, err)
 	}
 	const dir = "archive/"
-	return writeErr(path, writeAtomic(path, func(w io.Writer) error {
+	return writeAtomic(path, func(w io.Writer) error {
 		cw := &countingWriter{w: w}
 		zw := zip.NewWriter(cw)
 		if err := addEntry(zw, cw, dir+"data.pkl", statePickle(sorted, dtype)); err != nil {
@@ -52,7 +52,7 @@ func WritePyTorch(path string, tensors []NamedTensor, dtype DType) error {
 			return err
 		}
 		return zw.Close()
-	}))
+	})
 }
 
 // countingWriter counts the bytes written through it.

@@ -26,7 +26,7 @@ func WriteSafetensors(path string, tensors []NamedTensor, dtype DType, metadata 
 	if err != nil {
 		return writeErr(path, err)
 	}
-	return writeErr(path, writeAtomic(path, func(w io.Writer) error {
+	return writeAtomic(path, func(w io.Writer) error {
 		var n [8]byte
 		binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
 		if _, err := w.Write(n[:]); err != nil {
@@ -41,7 +41,7 @@ func WriteSafetensors(path string, tensors []NamedTensor, dtype DType, metadata 
 			}
 		}
 		return nil
-	}))
+	})
 }
 
 // safetensorsHeader returns the padded JSON header for sorted tensors.

@@ -115,6 +115,47 @@ func isObject(m json.RawMessage) bool {
 	return false
 }
 
+// FormatConfig returns cfg as a transformers CLIPConfig config.json,
+// every field goclip reads spelled out so that no default is left to the
+// reader's version; torchDtype ("float32", "float16", "bfloat16") is the
+// torch_dtype recorded with it. ParseConfig reads it back as cfg.
+func FormatConfig(cfg Config, torchDtype string) ([]byte, error) {
+	// The towers repeat projection_dim, as transformers saves them, for
+	// CLIPTextModelWithProjection and CLIPVisionModelWithProjection.
+	type text struct {
+		TextConfig
+		ProjectionDim int    `json:"projection_dim"`
+		ModelType     string `json:"model_type"`
+	}
+	type vision struct {
+		VisionConfig
+		ProjectionDim int    `json:"projection_dim"`
+		ModelType     string `json:"model_type"`
+	}
+	v := struct {
+		Architectures       []string `json:"architectures"`
+		ModelType           string   `json:"model_type"`
+		ProjectionDim       int      `json:"projection_dim"`
+		LogitScaleInitValue float64  `json:"logit_scale_init_value"`
+		TorchDtype          string   `json:"torch_dtype"`
+		Text                text     `json:"text_config"`
+		Vision              vision   `json:"vision_config"`
+	}{
+		Architectures:       []string{"CLIPModel"},
+		ModelType:           "clip",
+		ProjectionDim:       cfg.ProjectionDim,
+		LogitScaleInitValue: cfg.LogitScaleInitValue,
+		TorchDtype:          torchDtype,
+		Text:                text{cfg.Text, cfg.ProjectionDim, "clip_text_model"},
+		Vision:              vision{cfg.Vision, cfg.ProjectionDim, "clip_vision_model"},
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
 // LoadConfig reads and validates a config.json file.
 func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)

@@ -3,11 +3,12 @@ package eval
 import (
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/goclip/goclip/internal/atomicfile"
 )
 
 // WriteCSV writes predictions.csv: a header "path,true,pred,score" and one
@@ -94,8 +95,8 @@ func (r *Result) JSON(model, fingerprint, dataset string) JSONReport {
 }
 
 // WriteFiles writes predictions.csv, report.json and report.html into dir,
-// each through a temporary file renamed into place, so a crash never
-// leaves a half-written report.
+// each replaced atomically (package atomicfile), so a crash never leaves a
+// half-written report.
 func (r *Result) WriteFiles(dir, model, dataset string, fingerprint string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -111,25 +112,9 @@ func (r *Result) WriteFiles(dir, model, dataset string, fingerprint string) erro
 		},
 		"report.html": func(w io.Writer) error { return r.WriteHTML(w, j) },
 	} {
-		if err := writeAtomic(filepath.Join(dir, name), write); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, name), 0o644, write); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func writeAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/goclip/goclip/internal/atomicfile"
 )
 
 // linkPointer makes pointer a relative symlink to blob (for
@@ -45,30 +47,17 @@ func tempName(path string) string {
 	return path + ".tmp" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64(), 36)
 }
 
-// copyFile copies src to dst through a temporary file and a rename.
+// copyFile copies src to dst atomically (package atomicfile).
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
 	defer in.Close()
-	tmp := tempName(dst)
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o666)
-	if err != nil {
-		return wrapWriteErr(tmp, err)
-	}
-	_, err = io.Copy(out, in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return wrapWriteErr(dst, err)
-	}
-	return nil
+	return wrapWriteErr(dst, atomicfile.Write(dst, 0o666, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	}))
 }
 
 // writeRef records that revision names commit: refs/{revision} holds the
@@ -81,16 +70,7 @@ func writeRef(repoDir, revision, commit string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
 		return wrapWriteErr(filepath.Dir(path), err)
 	}
-	tmp := tempName(path)
-	if err := os.WriteFile(tmp, []byte(commit), 0o666); err != nil {
-		os.Remove(tmp)
-		return wrapWriteErr(path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return wrapWriteErr(path, err)
-	}
-	return nil
+	return wrapWriteErr(path, atomicfile.WriteFile(path, []byte(commit), 0o666))
 }
 
 // readRef returns the commit refs/{revision} names, or "" if none.

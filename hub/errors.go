@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -131,8 +132,12 @@ func wrapWriteErr(path string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, syscall.ENOSPC) || isDiskFullOS(err) {
-		return fmt.Errorf("hub: writing %s: %w (free some space or set HF_HUB_CACHE to another disk): %w", path, ErrDiskFull, err)
+	what := "writing " + path + ": "
+	if strings.Contains(err.Error(), path) {
+		what = "" // the error names the file already
 	}
-	return fmt.Errorf("hub: writing %s: %w", path, err)
+	if errors.Is(err, syscall.ENOSPC) || isDiskFullOS(err) {
+		return fmt.Errorf("hub: %s%w (free some space or set HF_HUB_CACHE to another disk): %w", what, ErrDiskFull, err)
+	}
+	return fmt.Errorf("hub: %s%w", what, err)
 }

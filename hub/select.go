@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+
+	"github.com/goclip/goclip/tokenizer"
 )
 
 // Files goclip may need, by role. Everything else in a repository (the
@@ -19,11 +21,6 @@ const (
 	fileOpenCLIPSafe   = "open_clip_model.safetensors"
 	fileOpenCLIPTorch  = "open_clip_pytorch_model.bin"
 )
-
-// tokenizerFiles are fetched whenever the repository has them.
-var tokenizerFiles = []string{
-	"vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-}
 
 // Format names the checkpoint layout SelectFiles picked.
 type Format string
@@ -80,7 +77,7 @@ func SelectFiles(repoFiles []string) ([]string, Format, error) {
 	default:
 		return nil, "", fmt.Errorf("hub: no usable weights (want %s, %s or %s)", fileSafetensors, fileTorch, fileOpenCLIPSafe)
 	}
-	for _, f := range tokenizerFiles {
+	for _, f := range tokenizer.Files() { // whenever the repository has them
 		if has[f] {
 			out = append(out, f)
 		}

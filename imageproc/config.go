@@ -71,6 +71,33 @@ func LoadConfig(path string) (Config, error) {
 	return c, nil
 }
 
+// FormatConfig returns c as a CLIPImageProcessor preprocessor_config.json;
+// ParseConfig reads it back as c.
+func FormatConfig(c Config) []byte {
+	size := func(s Size) map[string]int {
+		if s.ShortestEdge > 0 {
+			return map[string]int{"shortest_edge": s.ShortestEdge}
+		}
+		return map[string]int{"height": s.Height, "width": s.Width}
+	}
+	v := map[string]any{
+		"image_processor_type": "CLIPImageProcessor",
+		"do_resize":            c.DoResize,
+		"size":                 size(c.Size),
+		"resample":             int(c.Resample),
+		"do_center_crop":       c.DoCenterCrop,
+		"crop_size":            size(c.CropSize),
+		"do_rescale":           c.DoRescale,
+		"rescale_factor":       c.RescaleFactor,
+		"do_normalize":         c.DoNormalize,
+		"image_mean":           c.Mean[:],
+		"image_std":            c.Std[:],
+		"do_convert_rgb":       c.DoConvertRGB,
+	}
+	b, _ := json.MarshalIndent(v, "", "  ") // only numbers, bools and strings: cannot fail
+	return append(b, '\n')
+}
+
 // rawConfig mirrors the JSON fields; pointers and raw messages tell a missing
 // field from a zero one.
 type rawConfig struct {

@@ -73,6 +73,15 @@ func Default() (*Tokenizer, error) {
 	return t, nil
 }
 
+// Files returns the names of the tokenizer files a Hugging Face model
+// folder may hold: vocab.json and merges.txt, which LoadDir reads, and the
+// files transformers reads next to them (tokenizer.json,
+// tokenizer_config.json, special_tokens_map.json). Tools that fetch or copy
+// a model take these along.
+func Files() []string {
+	return []string{"vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}
+}
+
 // LoadDir loads the tokenizer of a Hugging Face model folder: its vocab.json and
 // merges.txt.
 func LoadDir(dir string) (*Tokenizer, error) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,10 +13,9 @@ import (
 	"github.com/goclip/goclip/checkpoint"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/imageproc"
+	"github.com/goclip/goclip/internal/atomicfile"
+	"github.com/goclip/goclip/tokenizer"
 )
-
-// tokenizerFiles are copied from the source folder when it has them.
-var tokenizerFiles = []string{"vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}
 
 // runConvert writes a model, from any checkpoint goclip reads
 // (pytorch_model.bin, OpenCLIP's files, OpenAI tensor names, F16/BF16),
@@ -150,24 +148,24 @@ func convertModel(ctx context.Context, src, out string, dtype checkpoint.DType, 
 	}
 	store.Close()
 
-	cj, err := hfConfigJSON(cfg, dtype)
+	cj, err := clip.FormatConfig(cfg, map[checkpoint.DType]string{checkpoint.F32: "float32", checkpoint.F16: "float16", checkpoint.BF16: "bfloat16"}[dtype])
 	if err != nil {
 		return res, err
 	}
-	if err := writeFileAtomic(filepath.Join(out, "config.json"), cj); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(out, "config.json"), cj, 0o644); err != nil {
 		return res, err
 	}
-	if err := writeFileAtomic(filepath.Join(out, "preprocessor_config.json"), preprocessorJSON(pre)); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(out, "preprocessor_config.json"), imageproc.FormatConfig(pre), 0o644); err != nil {
 		return res, err
 	}
-	for _, name := range tokenizerFiles {
+	for _, name := range tokenizer.Files() { // copied when the source has them
 		b, err := os.ReadFile(filepath.Join(src, name))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		} else if err != nil {
 			return res, err
 		}
-		if err := writeFileAtomic(filepath.Join(out, name), b); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
 			return res, err
 		}
 		res.tokenizer = res.tokenizer || name == "vocab.json"
@@ -229,99 +227,4 @@ func sameDir(a, b string) (bool, error) {
 		return false, err
 	}
 	return os.SameFile(fa, fb), nil
-}
-
-// hfConfigJSON writes cfg as a transformers CLIPConfig config.json with
-// every field goclip reads spelled out, so no default is left to the
-// reader's version.
-func hfConfigJSON(cfg clip.Config, dtype checkpoint.DType) ([]byte, error) {
-	torchDtype := map[checkpoint.DType]string{checkpoint.F32: "float32", checkpoint.F16: "float16", checkpoint.BF16: "bfloat16"}[dtype]
-	// The towers repeat projection_dim, as transformers saves them, for
-	// CLIPTextModelWithProjection and CLIPVisionModelWithProjection.
-	type text struct {
-		clip.TextConfig
-		ProjectionDim int    `json:"projection_dim"`
-		ModelType     string `json:"model_type"`
-	}
-	type vision struct {
-		clip.VisionConfig
-		ProjectionDim int    `json:"projection_dim"`
-		ModelType     string `json:"model_type"`
-	}
-	v := struct {
-		Architectures       []string `json:"architectures"`
-		ModelType           string   `json:"model_type"`
-		ProjectionDim       int      `json:"projection_dim"`
-		LogitScaleInitValue float64  `json:"logit_scale_init_value"`
-		TorchDtype          string   `json:"torch_dtype"`
-		Text                text     `json:"text_config"`
-		Vision              vision   `json:"vision_config"`
-	}{
-		Architectures:       []string{"CLIPModel"},
-		ModelType:           "clip",
-		ProjectionDim:       cfg.ProjectionDim,
-		LogitScaleInitValue: cfg.LogitScaleInitValue,
-		TorchDtype:          torchDtype,
-		Text:                text{cfg.Text, cfg.ProjectionDim, "clip_text_model"},
-		Vision:              vision{cfg.Vision, cfg.ProjectionDim, "clip_vision_model"},
-	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
-}
-
-// preprocessorJSON writes c as a CLIPImageProcessor preprocessor_config.json.
-func preprocessorJSON(c imageproc.Config) []byte {
-	size := func(s imageproc.Size) map[string]int {
-		if s.ShortestEdge > 0 {
-			return map[string]int{"shortest_edge": s.ShortestEdge}
-		}
-		return map[string]int{"height": s.Height, "width": s.Width}
-	}
-	v := map[string]any{
-		"image_processor_type": "CLIPImageProcessor",
-		"do_resize":            c.DoResize,
-		"size":                 size(c.Size),
-		"resample":             int(c.Resample),
-		"do_center_crop":       c.DoCenterCrop,
-		"crop_size":            size(c.CropSize),
-		"do_rescale":           c.DoRescale,
-		"rescale_factor":       c.RescaleFactor,
-		"do_normalize":         c.DoNormalize,
-		"image_mean":           c.Mean[:],
-		"image_std":            c.Std[:],
-		"do_convert_rgb":       c.DoConvertRGB,
-	}
-	b, _ := json.MarshalIndent(v, "", "  ") // only numbers, bools and strings: cannot fail
-	return append(b, '\n')
-}
-
-// writeFileAtomic writes data to a temporary file next to path and renames
-// it into place, so path never holds a partial file.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
