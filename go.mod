@@ -4,6 +4,8 @@ go 1.26.0
 
 require go.etcd.io/bbolt v1.5.0
 
+require golang.org/x/sync v0.25.0 // indirect
+
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0

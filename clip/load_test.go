@@ -320,7 +320,7 @@ func TestEncodeFiles(t *testing.T) {
 	in := readInputs(t)
 	var imgs []*imageproc.RGB
 	for _, name := range in.Images {
-		img, err := imageproc.DecodeFile(kit+"images/"+name, imageproc.Options{})
+		img, err := imageproc.DecodeFile(kit+"images/"+name, imageproc.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}

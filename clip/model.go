@@ -8,8 +8,33 @@ import (
 	"math"
 	"sync"
 
+	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/tensor"
 )
+
+// Encoder is the contract between a CLIP model and what drives it: the
+// evaluation (package eval), batch embedding (package batch), the server
+// and the Beam pipeline take an Encoder, so any of them can run a *Model,
+// a model behind a network call, or a test double. Its methods must be
+// safe for concurrent use.
+type Encoder interface {
+	// EncodeImages maps preprocessed images (see ImageConfig) to
+	// projected, unnormalised embeddings, one per image, in order.
+	EncodeImages(ctx context.Context, pixels [][]float32) ([][]float32, error)
+	// EncodeTexts maps texts to projected, unnormalised embeddings.
+	EncodeTexts(ctx context.Context, texts []string) ([][]float32, error)
+	// ImageConfig is the preprocessing EncodeImages expects.
+	ImageConfig() imageproc.Config
+	// LogitScale is exp(logit_scale), the factor from cosine to logit.
+	LogitScale() float32
+	// EmbedDim is the length of every embedding.
+	EmbedDim() int
+	// Fingerprint identifies what the encoder computes: equal
+	// fingerprints, equal embeddings (caches key by it).
+	Fingerprint() string
+}
+
+var _ Encoder = (*Model)(nil)
 
 // Model is a CLIP model: the two towers, their projections and the logit
 // scale, plus (when loaded from a folder) the tokenizer and image

@@ -80,7 +80,15 @@ func TestInt8Precision(t *testing.T) {
 			}
 			agree := 0
 			for i := range img {
-				if cl.Classify(img[i]).Class == refCl.Classify(refImg[i]).Class {
+				p, err := cl.Classify(img[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				q, err := refCl.Classify(refImg[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Class == q.Class {
 					agree++
 				}
 			}

@@ -165,8 +165,18 @@ func NewClassifierFromEmbeddings(classes []Class, promptEmbeds [][]float32, logi
 	return c, nil
 }
 
-// Classify scores one image embedding (normalised or not) against the classes.
-func (c *Classifier) Classify(image []float32) Prediction {
+// Classify scores one image embedding (normalised or not) against the
+// classes. An embedding of another length than the prompts' (another
+// model's), or with a NaN or infinite value, is refused.
+func (c *Classifier) Classify(image []float32) (Prediction, error) {
+	if len(image) != len(c.prompt[0]) {
+		return Prediction{}, fmt.Errorf("classify: image embedding has %d values, the prompt embeddings %d (another model's?)", len(image), len(c.prompt[0]))
+	}
+	for _, v := range image {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return Prediction{}, fmt.Errorf("classify: image embedding holds %v", v)
+		}
+	}
 	img := Normalize(image)
 	p := Prediction{
 		PromptLogits: make([]float64, len(c.Prompts)),
@@ -196,7 +206,7 @@ func (c *Classifier) Classify(image []float32) Prediction {
 	}
 	p.Label = c.Classes[p.Class].Label
 	p.Score = p.ClassProbs[p.Class]
-	return p
+	return p, nil
 }
 
 func dot64(a, b []float32) float64 {

@@ -100,7 +100,10 @@ func TestGoldenZeroShot(t *testing.T) {
 					probs := gold[tag+".probs"].f32
 					np := len(set.prompts)
 					for i, e := range img {
-						p := cl.Classify(e)
+						p, err := cl.Classify(e)
+						if err != nil {
+							t.Fatal(err)
+						}
 						distinct[p.Class] = true
 						if int64(p.Class) != want[i] {
 							t.Errorf("%s %s image %s: class %d (%s), reference %d", tag, ens, in.Images[i], p.Class, p.Label, want[i])

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"html/template"
@@ -50,7 +51,7 @@ type htmlPage struct {
 // assets, thumbnails embedded as data URLs) with the classification
 // report, a confusion-matrix heat map, and a gallery of the misclassified
 // images with their true and predicted labels and the confidence.
-func (r *Result) WriteHTML(w io.Writer, j JSONReport) error {
+func (r *Result) WriteHTML(ctx context.Context, w io.Writer, j JSONReport) error {
 	p := htmlPage{J: j}
 	if r.Metrics != nil {
 		p.Classes = r.Metrics.Labels
@@ -102,15 +103,21 @@ func (r *Result) WriteHTML(w io.Writer, j JSONReport) error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				p.Gallery[i].Thumb = thumbnail(p.Gallery[i].Path)
+				p.Gallery[i].Thumb = r.thumbnail(ctx, p.Gallery[i].Path)
 			}
 		}()
 	}
 	for i := range p.Gallery {
+		if ctx.Err() != nil {
+			break
+		}
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return pageTemplate.Execute(w, p)
 }
 
@@ -141,25 +148,37 @@ func heatStyle(hue, sat, light float64) template.CSS {
 	return template.CSS(fmt.Sprintf("background:#%02x%02x%02x;color:%s", to8(r), to8(g), to8(b), fg))
 }
 
-// thumbnail returns a small JPEG of the image as a data URL.
-func thumbnail(path string) template.URL {
-	img, err := imageproc.DecodeFile(path, imageproc.Options{})
-	if err != nil {
-		return ""
-	}
-	w, h := img.W, img.H
-	if w >= h && w > thumbSide {
-		w, h = thumbSide, max(1, h*thumbSide/w)
-	} else if h > w && h > thumbSide {
-		w, h = max(1, w*thumbSide/h), thumbSide
-	}
-	if w != img.W || h != img.H {
-		if img, err = imageproc.Resize(img, w, h, imageproc.Bicubic); err != nil {
+// thumbnail returns a small JPEG of the image as a data URL, or "" when
+// it cannot be read (again) within the run's limits.
+func (r *Result) thumbnail(ctx context.Context, path string) template.URL {
+	p := r.pipeline
+	if p == nil {
+		var err error
+		if p, err = imageproc.NewPipeline(imageproc.DefaultConfig(), imageproc.Limits{}); err != nil {
 			return ""
 		}
 	}
+	in, err := p.ReadFile(path)
+	if err != nil {
+		return ""
+	}
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
+	err = p.Image(ctx, in, func(img *imageproc.RGB) error {
+		w, h := img.W, img.H
+		if w >= h && w > thumbSide {
+			w, h = thumbSide, max(1, h*thumbSide/w)
+		} else if h > w && h > thumbSide {
+			w, h = max(1, w*thumbSide/h), thumbSide
+		}
+		if w != img.W || h != img.H {
+			var err error
+			if img, err = imageproc.Resize(img, w, h, imageproc.Bicubic); err != nil {
+				return err
+			}
+		}
+		return jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80})
+	})
+	if err != nil {
 		return ""
 	}
 	return template.URL("data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()))

@@ -38,7 +38,7 @@ func TestReportHTMLInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	if err := res.WriteFiles(out, "tiny", root, m.Fingerprint()); err != nil {
+	if err := res.WriteFiles(context.Background(), out, "tiny", root, m.Fingerprint()); err != nil {
 		t.Fatal(err)
 	}
 	mistakes := 0

@@ -5,6 +5,7 @@ package eval
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -54,10 +55,85 @@ type Metrics struct {
 	Samples int
 
 	// Warnings are the UndefinedMetricWarning messages sklearn emits while
-	// building the report, in order and with repetitions: sklearn 1.2
-	// prints every one of them on stderr (its internal catch_warnings
-	// blocks reset Python's once-per-location registry on every call).
+	// building the report, each distinct message once, in the order sklearn
+	// first emits it. (sklearn 1.2 repeats a message for every average it
+	// computes; one copy says all there is.)
 	Warnings []string
+}
+
+// Confusion counts (true, predicted) class pairs over a fixed list of
+// labels. It is all a classification report is made of, so evaluations of
+// parts of a dataset (shards, workers, machines) Merge into the report of
+// the whole, byte for byte the report of one run over every image.
+type Confusion struct {
+	Labels []string
+	// Counts[t][p] is the number of samples of true class Labels[t]
+	// predicted as Labels[p].
+	Counts [][]int
+}
+
+// NewConfusion returns empty counts over labels (which must be distinct).
+func NewConfusion(labels []string) *Confusion {
+	c := &Confusion{Labels: append([]string(nil), labels...), Counts: make([][]int, len(labels))}
+	for i := range c.Counts {
+		c.Counts[i] = make([]int, len(labels))
+	}
+	return c
+}
+
+// Add counts one sample of class Labels[truth] predicted as Labels[pred].
+func (c *Confusion) Add(truth, pred int) { c.Counts[truth][pred]++ }
+
+// AddLabels counts one sample by label names, adding labels not seen yet.
+func (c *Confusion) AddLabels(truth, pred string) {
+	c.Counts[c.index(truth)][c.index(pred)]++
+}
+
+// index returns the position of label, adding it if it is new.
+func (c *Confusion) index(label string) int {
+	for i, l := range c.Labels {
+		if l == label {
+			return i
+		}
+	}
+	c.Labels = append(c.Labels, label)
+	for i := range c.Counts {
+		c.Counts[i] = append(c.Counts[i], 0)
+	}
+	c.Counts = append(c.Counts, make([]int, len(c.Labels)))
+	return len(c.Labels) - 1
+}
+
+// Merge adds o's counts to c, matching classes by label; labels only o has
+// are added to c.
+func (c *Confusion) Merge(o *Confusion) {
+	for t, row := range o.Counts {
+		for p, n := range row {
+			if n != 0 {
+				c.Counts[c.index(o.Labels[t])][c.index(o.Labels[p])] += n
+			}
+		}
+	}
+}
+
+// Samples returns the number of samples counted.
+func (c *Confusion) Samples() int {
+	n := 0
+	for _, row := range c.Counts {
+		n += sumCounts(row)
+	}
+	return n
+}
+
+// Metrics returns the report over the labels that occur as a truth or a
+// prediction, as classification_report(y_true, y_pred) gives without
+// labels=; nil if nothing was counted.
+func (c *Confusion) Metrics() *Metrics {
+	m, err := c.MetricsFor(nil)
+	if err != nil {
+		return nil
+	}
+	return m
 }
 
 // NewMetrics computes the metrics of the predictions yPred against the
@@ -72,23 +148,51 @@ func NewMetrics(yTrue, yPred []string) *Metrics {
 	return m
 }
 
-// NewMetricsWithLabels is NewMetrics with sklearn's labels= argument.
-//
-// If labels is empty the report covers the sorted union of the labels in
-// yTrue and yPred, as sklearn's unique_labels does (Go's byte order on
-// UTF-8 strings is Python's code point order). Otherwise it covers exactly
-// labels, in that order: labels absent from the data get zero scores, and
-// unless labels is exactly the set of labels seen in the data the report
-// shows a "micro avg" row instead of "accuracy" (so passing every class
-// folder, one of them empty, changes the report's layout).
+// NewMetricsWithLabels is NewMetrics with sklearn's labels= argument (see
+// Confusion.MetricsFor).
 func NewMetricsWithLabels(yTrue, yPred, labels []string) (*Metrics, error) {
 	if len(yTrue) != len(yPred) {
 		return nil, fmt.Errorf("eval: metrics: %d true labels but %d predictions", len(yTrue), len(yPred))
 	}
-	if len(yTrue) == 0 {
+	c := NewConfusion(nil)
+	for i, t := range yTrue {
+		c.AddLabels(t, yPred[i])
+	}
+	return c.MetricsFor(labels)
+}
+
+// MetricsFor computes the metrics with sklearn's labels= argument.
+//
+// If labels is empty the report covers the sorted union of the labels
+// counted as a truth or a prediction, as sklearn's unique_labels does (Go's
+// byte order on UTF-8 strings is Python's code point order). Otherwise it
+// covers exactly labels, in that order: labels absent from the counts get
+// zero scores, and unless labels is exactly the set of labels seen the
+// report shows a "micro avg" row instead of "accuracy" (so passing every
+// class folder, one of them empty, changes the report's layout).
+func (c *Confusion) MetricsFor(labels []string) (*Metrics, error) {
+	samples := c.Samples()
+	if samples == 0 {
 		return nil, errors.New("eval: metrics: no samples")
 	}
-	present := uniqueSortedLabels(yTrue, yPred)
+	// sklearn's tp_sum, pred_sum and true_sum, per label of c.
+	all := len(c.Labels)
+	rowSum, colSum := make([]int, all), make([]int, all)
+	correct := 0
+	for t, row := range c.Counts {
+		for p, n := range row {
+			rowSum[t] += n
+			colSum[p] += n
+		}
+		correct += row[t]
+	}
+	var present []string
+	for i, l := range c.Labels {
+		if rowSum[i] > 0 || colSum[i] > 0 {
+			present = append(present, l)
+		}
+	}
+	sort.Strings(present)
 	microIsAccuracy := true
 	if len(labels) == 0 {
 		labels = present
@@ -107,37 +211,23 @@ func NewMetricsWithLabels(yTrue, yPred, labels []string) (*Metrics, error) {
 		}
 	}
 
+	where := make(map[string]int, all) // label -> index in c
+	for i, l := range c.Labels {
+		where[l] = i
+	}
 	n := len(labels)
-	index := make(map[string]int, n)
-	for i, l := range labels {
-		index[l] = i
-	}
 	confusion := make([][]int, n)
-	for i := range confusion {
+	tp, pred, actual := make([]int, n), make([]int, n), make([]int, n)
+	for i, li := range labels {
 		confusion[i] = make([]int, n)
-	}
-	// tp, pred and actual are sklearn's tp_sum, pred_sum and true_sum.
-	tp := make([]int, n)
-	pred := make([]int, n)
-	actual := make([]int, n)
-	correct := 0
-	for k, t := range yTrue {
-		p := yPred[k]
-		if t == p {
-			correct++
+		ci, ok := where[li]
+		if !ok {
+			continue
 		}
-		ti, tok := index[t]
-		pi, pok := index[p]
-		if tok {
-			actual[ti]++
-		}
-		if pok {
-			pred[pi]++
-		}
-		if tok && pok {
-			confusion[ti][pi]++
-			if ti == pi {
-				tp[ti]++
+		tp[i], pred[i], actual[i] = c.Counts[ci][ci], colSum[ci], rowSum[ci]
+		for j, lj := range labels {
+			if cj, ok := where[lj]; ok {
+				confusion[i][j] = c.Counts[ci][cj]
 			}
 		}
 	}
@@ -146,15 +236,15 @@ func NewMetricsWithLabels(yTrue, yPred, labels []string) (*Metrics, error) {
 		Labels:          labels,
 		Support:         actual,
 		TotalSupport:    sumCounts(actual),
-		Accuracy:        float64(correct) / float64(len(yTrue)),
+		Accuracy:        float64(correct) / float64(samples),
 		MicroIsAccuracy: microIsAccuracy,
 		Confusion:       confusion,
-		Samples:         len(yTrue),
+		Samples:         samples,
 	}
 
 	// classification_report calls precision_recall_fscore_support four
-	// times: per class, then micro, macro and weighted averages. Each call
-	// emits its own warnings, so they are recorded in that order.
+	// times: per class, then micro, macro and weighted averages, each
+	// emitting its own warnings (recorded once each).
 	m.Precision, m.Recall, m.F1 = m.scores(tp, pred, actual)
 
 	p, r, f := m.scores([]int{sumCounts(tp)}, []int{sumCounts(pred)}, []int{m.TotalSupport})
@@ -209,27 +299,14 @@ func (m *Metrics) divide(num, den []int, metric, modifier string) []float64 {
 		if len(num) == 1 {
 			where = "due to"
 		}
-		m.Warnings = append(m.Warnings, fmt.Sprintf(
+		w := fmt.Sprintf(
 			"%s and F-score are ill-defined and being set to 0.0 %s no %s samples. "+
 				"Use `zero_division` parameter to control this behavior.",
-			metric, where, modifier))
-	}
-	return out
-}
-
-// uniqueSortedLabels is sklearn's unique_labels for string targets.
-func uniqueSortedLabels(a, b []string) []string {
-	seen := make(map[string]bool)
-	var out []string
-	for _, s := range [][]string{a, b} {
-		for _, l := range s {
-			if !seen[l] {
-				seen[l] = true
-				out = append(out, l)
-			}
+			metric, where, modifier)
+		if !slices.Contains(m.Warnings, w) {
+			m.Warnings = append(m.Warnings, w)
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 

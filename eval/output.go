@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -97,7 +98,7 @@ func (r *Result) JSON(model, fingerprint, dataset string) JSONReport {
 // WriteFiles writes predictions.csv, report.json and report.html into dir,
 // each replaced atomically (package atomicfile), so a crash never leaves a
 // half-written report.
-func (r *Result) WriteFiles(dir, model, dataset string, fingerprint string) error {
+func (r *Result) WriteFiles(ctx context.Context, dir, model, dataset string, fingerprint string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func (r *Result) WriteFiles(dir, model, dataset string, fingerprint string) erro
 			enc.SetEscapeHTML(false)
 			return enc.Encode(j)
 		},
-		"report.html": func(w io.Writer) error { return r.WriteHTML(w, j) },
+		"report.html": func(w io.Writer) error { return r.WriteHTML(ctx, w, j) },
 	} {
 		if err := atomicfile.Write(filepath.Join(dir, name), 0o644, write); err != nil {
 			return err

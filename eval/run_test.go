@@ -282,7 +282,7 @@ func TestWriteFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	if err := res.WriteFiles(out, "tiny", root, m.Fingerprint()); err != nil {
+	if err := res.WriteFiles(context.Background(), out, "tiny", root, m.Fingerprint()); err != nil {
 		t.Fatal(err)
 	}
 	f, _ := os.Open(filepath.Join(out, "predictions.csv"))

@@ -22,7 +22,7 @@ func BenchmarkDecodePreprocessJPEG512(b *testing.B) {
 	dst := make([]float32, 3*224*224)
 	b.ReportAllocs()
 	for b.Loop() {
-		img, err := DecodeBytes(data, Options{})
+		img, err := DecodeBytes(data, Limits{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -36,7 +36,7 @@ func BenchmarkDecodeJPEG512(b *testing.B) {
 	data := benchFile(b, "chelsea_512.jpg")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecodeBytes(data, Options{}); err != nil {
+		if _, err := DecodeBytes(data, Limits{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -44,7 +44,7 @@ func BenchmarkDecodeJPEG512(b *testing.B) {
 
 // BenchmarkPreprocess512 is resize 512x512 -> 224x224 plus normalisation.
 func BenchmarkPreprocess512(b *testing.B) {
-	img, err := DecodeBytes(benchFile(b, "chelsea_512.jpg"), Options{})
+	img, err := DecodeBytes(benchFile(b, "chelsea_512.jpg"), Limits{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func BenchmarkPreprocess512(b *testing.B) {
 
 // BenchmarkPreprocessLarge is the 1411x1411 retina.jpg: long kernels.
 func BenchmarkPreprocessLarge(b *testing.B) {
-	img, err := DecodeBytes(benchFile(b, "retina.jpg"), Options{})
+	img, err := DecodeBytes(benchFile(b, "retina.jpg"), Limits{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func BenchmarkPreprocessLarge(b *testing.B) {
 }
 
 func BenchmarkResize512To224(b *testing.B) {
-	img, err := DecodeBytes(benchFile(b, "chelsea_512.jpg"), Options{})
+	img, err := DecodeBytes(benchFile(b, "chelsea_512.jpg"), Limits{})
 	if err != nil {
 		b.Fatal(err)
 	}

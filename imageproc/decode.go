@@ -4,46 +4,29 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 )
-
-// DefaultMaxPixels is the default limit on width×height: PIL's
-// Image.MAX_IMAGE_PIXELS (1024·1024·1024 / 4 / 3), above which PIL warns
-// of a decompression bomb. (PIL refuses only above twice this; a decoded
-// image of this size already needs about 360 MB.)
-const DefaultMaxPixels = 89_478_485
 
 // Errors a caller may want to tell apart with errors.Is.
 var (
 	ErrEmpty         = errors.New("empty input")
 	ErrUnknownFormat = errors.New("unknown image format")
-	ErrTooLarge      = errors.New("image too large")
+	// ErrTooLarge reports an image of more pixels than Limits.MaxPixels.
+	ErrTooLarge = errors.New("image too large")
+	// ErrFileTooLarge reports an input of more bytes than Limits.MaxBytes.
+	ErrFileTooLarge = errors.New("file too large")
 )
 
-// Options controls decoding.
-type Options struct {
-	// MaxPixels caps width×height. It is checked against the file's header
-	// before any pixel is decoded, so a small file that claims a huge image
-	// is refused at once. 0 means DefaultMaxPixels; a negative value means
-	// no limit.
-	MaxPixels int64
-}
-
-func (o Options) maxPixels() int64 {
-	if o.MaxPixels == 0 {
-		return DefaultMaxPixels
-	}
-	return o.MaxPixels
-}
-
-// DecodeFile decodes the image file at path (see Decode). Errors name the file.
-func DecodeFile(path string, opt Options) (*RGB, error) {
-	data, err := os.ReadFile(path)
+// DecodeFile decodes the image file at path within lim (see Decode).
+// Errors name the file.
+func DecodeFile(path string, lim Limits) (*RGB, error) {
+	data, err := readFile(path, lim)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
+		return nil, err
 	}
-	img, err := decode(data, opt)
+	img, err := decode(data, lim)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s: %w", path, err)
 	}
@@ -53,13 +36,15 @@ func DecodeFile(path string, opt Options) (*RGB, error) {
 // Decode reads a JPEG, PNG, GIF (first frame), BMP, TIFF or WebP image,
 // recognised by its content rather than by a name, and converts it to RGB as
 // PIL's Image.open(...).convert("RGB") does: alpha is dropped (not
-// composited) and EXIF orientation is ignored.
-func Decode(r io.Reader, opt Options) (*RGB, error) {
-	data, err := io.ReadAll(r)
+// composited) and EXIF orientation is ignored. It reads at most
+// lim.MaxBytes+1 bytes of r and refuses images above lim.MaxPixels from
+// their header.
+func Decode(r io.Reader, lim Limits) (*RGB, error) {
+	data, err := readAll(r, lim)
 	if err != nil {
 		return nil, fmt.Errorf("imageproc: decode: %w", err)
 	}
-	img, err := decode(data, opt)
+	img, err := decode(data, lim)
 	if err != nil {
 		return nil, fmt.Errorf("imageproc: decode: %w", err)
 	}
@@ -67,33 +52,94 @@ func Decode(r io.Reader, opt Options) (*RGB, error) {
 }
 
 // DecodeBytes is Decode for an image already in memory.
-func DecodeBytes(data []byte, opt Options) (*RGB, error) {
-	img, err := decode(data, opt)
+func DecodeBytes(data []byte, lim Limits) (*RGB, error) {
+	img, err := decodeBytes(data, lim)
 	if err != nil {
 		return nil, fmt.Errorf("imageproc: decode: %w", err)
 	}
 	return img, nil
 }
 
-func decode(data []byte, opt Options) (*RGB, error) {
+// decodeBytes checks data's size against lim, then decodes it.
+func decodeBytes(data []byte, lim Limits) (*RGB, error) {
+	if n := lim.maxBytes(); n >= 0 && int64(len(data)) > n {
+		return nil, fmt.Errorf("%w: %d bytes, above the limit of %d", ErrFileTooLarge, len(data), n)
+	}
+	return decode(data, lim)
+}
+
+// readFile reads a whole file, refusing one larger than lim allows
+// without reading past the limit. Errors name the file.
+func readFile(path string, lim Limits) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, unwrapPath(err))
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("read %s: is a folder, not an image", path)
+	}
+	data, err := readAll(f, lim)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, unwrapPath(err))
+	}
+	return data, nil
+}
+
+// unwrapPath drops the *fs.PathError around an error, whose message would
+// repeat the path the caller names.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// readAll reads r to the end, or fails with ErrFileTooLarge after
+// lim.MaxBytes+1 bytes.
+func readAll(r io.Reader, lim Limits) ([]byte, error) {
+	n := lim.maxBytes()
+	if n < 0 {
+		return io.ReadAll(r)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, n+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > n {
+		return nil, fmt.Errorf("%w: more than the limit of %d bytes", ErrFileTooLarge, n)
+	}
+	return data, nil
+}
+
+// header recognises data's format and reads its header, refusing an image
+// of more pixels than lim allows.
+func header(data []byte, lim Limits) (format, image.Config, error) {
 	if len(data) == 0 {
-		return nil, ErrEmpty
+		return format{}, image.Config{}, ErrEmpty
 	}
 	f, ok := sniff(data)
 	if !ok {
-		return nil, fmt.Errorf("%w (the data starts with %q)", ErrUnknownFormat, data[:min(len(data), 8)])
+		return f, image.Config{}, fmt.Errorf("%w (the data starts with %q)", ErrUnknownFormat, data[:min(len(data), 8)])
 	}
 	cfg, err := f.config(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("%s header: %w", f.name, eofIsUnexpected(err))
+		return f, cfg, fmt.Errorf("%s header: %w", f.name, eofIsUnexpected(err))
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, fmt.Errorf("%s header: image is %dx%d", f.name, cfg.Width, cfg.Height)
+		return f, cfg, fmt.Errorf("%s header: image is %dx%d", f.name, cfg.Width, cfg.Height)
 	}
-	if limit := opt.maxPixels(); limit > 0 && int64(cfg.Width)*int64(cfg.Height) > limit {
-		return nil, fmt.Errorf("%w: %s is %dx%d = %d pixels, above the limit of %d",
+	if limit := lim.maxPixels(); limit >= 0 && int64(cfg.Width)*int64(cfg.Height) > limit {
+		return f, cfg, fmt.Errorf("%w: %s is %dx%d = %d pixels, above the limit of %d",
 			ErrTooLarge, f.name, cfg.Width, cfg.Height, int64(cfg.Width)*int64(cfg.Height), limit)
 	}
+	return f, cfg, nil
+}
+
+// decode decodes data, whose header says it is a cfg-sized image of format
+// f, checking the result against the header.
+func decodeAs(f format, data []byte, cfg image.Config) (*RGB, error) {
 	img, err := f.decode(data, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s data: %w", f.name, eofIsUnexpected(err))
@@ -102,6 +148,15 @@ func decode(data []byte, opt Options) (*RGB, error) {
 		return nil, fmt.Errorf("%s data: decoded a %dx%d image, header says %dx%d", f.name, img.W, img.H, cfg.Width, cfg.Height)
 	}
 	return img, nil
+}
+
+// decode is header then decodeAs.
+func decode(data []byte, lim Limits) (*RGB, error) {
+	f, cfg, err := header(data, lim)
+	if err != nil {
+		return nil, err
+	}
+	return decodeAs(f, data, cfg)
 }
 
 // eofIsUnexpected reports running out of data inside an image as

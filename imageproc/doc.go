@@ -2,10 +2,15 @@
 // tower expects, reproducing Hugging Face's CLIPImageProcessor (the "slow",
 // PIL-backed implementation) value for value.
 //
-// The pipeline has three stages, each usable on its own:
+// Pipeline is the one way goclip turns an image source (a file, a reader,
+// bytes) into a model's pixels: a bounded read, the content hash caches
+// key by, the pixel limit checked from the header, the decode within a
+// process-wide pixel budget, and the preprocessing. Limits holds the
+// limits and their defaults. The stages it chains are usable on their own:
 //
 //   - Decode / DecodeFile sniff the format from the content (JPEG, PNG, GIF,
-//     BMP, TIFF, WebP), refuse images larger than Options.MaxPixels before
+//     BMP, TIFF, WebP), refuse files larger than Limits.MaxBytes without
+//     reading them whole and images larger than Limits.MaxPixels before
 //     allocating them, and convert the result to packed 8-bit RGB with the
 //     same rules as PIL's Image.convert("RGB") (alpha is dropped, not
 //     composited; EXIF orientation is not applied).

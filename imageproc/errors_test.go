@@ -25,7 +25,7 @@ func TestBadFilesRefused(t *testing.T) {
 	for _, c := range cases {
 		path := filepath.Join(kitDir, "images", c.name)
 		start := time.Now()
-		img, err := DecodeFile(path, Options{})
+		img, err := DecodeFile(path, Limits{})
 		elapsed := time.Since(start)
 		if err == nil {
 			t.Errorf("%s: decoded a %dx%d image, want an error", c.name, img.W, img.H)
@@ -59,7 +59,7 @@ func TestTruncatedInputs(t *testing.T) {
 		}
 		step := max(1, len(data)/40)
 		for n := 0; n < len(data)-16; n += step {
-			if img, err := DecodeBytes(data[:n], Options{}); err == nil {
+			if img, err := DecodeBytes(data[:n], Limits{}); err == nil {
 				t.Errorf("%s cut to %d of %d bytes: decoded %dx%d", name, n, len(data), img.W, img.H)
 				break
 			}
@@ -69,13 +69,13 @@ func TestTruncatedInputs(t *testing.T) {
 
 func TestMaxPixels(t *testing.T) {
 	path := filepath.Join(kitDir, "images", "coffee.png") // 600x400
-	if _, err := DecodeFile(path, Options{MaxPixels: 600*400 - 1}); !errors.Is(err, ErrTooLarge) {
+	if _, err := DecodeFile(path, Limits{MaxPixels: 600*400 - 1}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("limit one below the size: err = %v, want ErrTooLarge", err)
 	}
-	if _, err := DecodeFile(path, Options{MaxPixels: 600 * 400}); err != nil {
+	if _, err := DecodeFile(path, Limits{MaxPixels: 600 * 400}); err != nil {
 		t.Errorf("limit equal to the size: %v", err)
 	}
-	if _, err := DecodeFile(path, Options{MaxPixels: -1}); err != nil {
+	if _, err := DecodeFile(path, Limits{MaxPixels: -1}); err != nil {
 		t.Errorf("no limit: %v", err)
 	}
 }
@@ -86,18 +86,18 @@ func TestDecodeReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	img, err := Decode(f, Options{})
+	img, err := Decode(f, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if img.W != 1 || img.H != 1 || len(img.Pix) != 3 {
 		t.Errorf("got %dx%d with %d bytes", img.W, img.H, len(img.Pix))
 	}
-	_, err = Decode(errReader{}, Options{})
+	_, err = Decode(errReader{}, Limits{})
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Errorf("read error not reported: %v", err)
 	}
-	if _, err := DecodeFile(filepath.Join(kitDir, "images", "no-such-file.png"), Options{}); !errors.Is(err, os.ErrNotExist) {
+	if _, err := DecodeFile(filepath.Join(kitDir, "images", "no-such-file.png"), Limits{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
 }

@@ -14,7 +14,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	img, err := imageproc.DecodeFile("../testdata/kit/images/chelsea.png", imageproc.Options{})
+	img, err := imageproc.DecodeFile("../testdata/kit/images/chelsea.png", imageproc.Limits{})
 	if err != nil {
 		log.Fatal(err)
 	}

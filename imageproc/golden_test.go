@@ -119,7 +119,7 @@ func goldenTable(t *testing.T, only func(name string) bool, decode func(path str
 
 func TestGoldenPixels(t *testing.T) {
 	all := func(string) bool { return true }
-	table, stats := goldenTable(t, all, func(path string) (*RGB, error) { return DecodeFile(path, Options{}) })
+	table, stats := goldenTable(t, all, func(path string) (*RGB, error) { return DecodeFile(path, Limits{}) })
 	t.Log(table)
 	for name, s := range stats {
 		// The JPEG decoder reproduces libjpeg-turbo and the WebP conversion

@@ -14,11 +14,12 @@ import (
 
 func jpegConfig(r io.Reader) (image.Config, error) { return jpegdec.DecodeConfig(r) }
 
-// jpegDecodeRGB decodes a JPEG file straight to packed RGB. (With
-// image/jpeg, which has no such function, this would be
+// jpegDecodeRGB decodes a JPEG file straight to packed RGB, with no pixel
+// cap of the decoder's own: the caller has checked the header against its
+// Limits. (With image/jpeg, which has no such function, this would be
 // jpegToRGB(jpegdec.Decode(bytes.NewReader(data))).)
 func jpegDecodeRGB(data []byte, _ image.Config) (*RGB, error) {
-	w, h, pix, err := jpegdec.DecodeRGBBytes(data)
+	w, h, pix, err := jpegdec.DecodeRGBBytesLimit(data, 0)
 	if err != nil {
 		return nil, err
 	}

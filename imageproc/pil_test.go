@@ -82,7 +82,7 @@ func TestDecodeMatchesPIL(t *testing.T) {
 	sort.Strings(names)
 	for _, name := range names {
 		want := e.Decode[name]
-		img, err := DecodeFile(filepath.Join("testdata", "pil", name), Options{})
+		img, err := DecodeFile(filepath.Join("testdata", "pil", name), Limits{})
 		if err != nil {
 			t.Errorf("%s (PIL mode %s): %v", name, want.Mode, err)
 			continue
@@ -104,7 +104,7 @@ func TestResizeMatchesPIL(t *testing.T) {
 		src := srcs[c.Src]
 		if src == nil {
 			var err error
-			src, err = DecodeFile(filepath.Join("testdata", "pil", c.Src), Options{})
+			src, err = DecodeFile(filepath.Join("testdata", "pil", c.Src), Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -24,7 +24,7 @@ func TestPreprocessMatchesReference(t *testing.T) {
 		t.Fatal("no preprocess cases")
 	}
 	for _, c := range e.Preprocess {
-		img, err := DecodeFile(filepath.Join("testdata", "pil", c.Src), Options{})
+		img, err := DecodeFile(filepath.Join("testdata", "pil", c.Src), Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestPreprocessVariants(t *testing.T) {
 func TestWindowedResizeMatchesFull(t *testing.T) {
 	// Preprocess resamples only the crop window; that must equal resizing
 	// the whole image and cropping.
-	img, err := DecodeFile(filepath.Join("testdata", "pil", "resize_noise.png"), Options{})
+	img, err := DecodeFile(filepath.Join("testdata", "pil", "resize_noise.png"), Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ type classifyResult struct {
 func want(t *testing.T, image string, classes []clip.Class, ens clip.Ensemble) (*clip.Classifier, clip.Prediction) {
 	t.Helper()
 	m := loadTiny(t)
-	img, err := imageproc.DecodeFile(filepath.Join(kit, "images", image), imageproc.Options{})
+	img, err := imageproc.DecodeFile(filepath.Join(kit, "images", image), imageproc.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,11 @@ func want(t *testing.T, image string, classes []clip.Class, ens clip.Ensemble) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cl, cl.Classify(emb[0])
+	p, err := cl.Classify(emb[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl, p
 }
 
 func checkPrediction(t *testing.T, got classifyResult, cl *clip.Classifier, p clip.Prediction) {
@@ -190,7 +194,7 @@ func TestEmbeddings(t *testing.T) {
 	var rgbs []*imageproc.RGB
 	for _, name := range imgs {
 		enc = append(enc, b64(readKit(t, name)))
-		img, err := imageproc.DecodeFile(filepath.Join(kit, "images", name), imageproc.Options{})
+		img, err := imageproc.DecodeFile(filepath.Join(kit, "images", name), imageproc.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -422,7 +426,7 @@ func checkExposition(t *testing.T, text string) {
 
 // textProbe counts text-encoder calls and can slow them down.
 type textProbe struct {
-	Model
+	clip.Encoder
 	calls atomic.Int64
 	texts atomic.Int64
 	delay time.Duration
@@ -432,13 +436,13 @@ func (p *textProbe) EncodeTexts(ctx context.Context, texts []string) ([][]float3
 	p.calls.Add(1)
 	p.texts.Add(int64(len(texts)))
 	time.Sleep(p.delay)
-	return p.Model.EncodeTexts(ctx, texts)
+	return p.Encoder.EncodeTexts(ctx, texts)
 }
 
 // TestTextCacheConcurrent checks a burst of requests with a new label set
 // encodes each prompt once: later requests wait for the first one's call.
 func TestTextCacheConcurrent(t *testing.T) {
-	probe := &textProbe{Model: loadTiny(t), delay: 100 * time.Millisecond}
+	probe := &textProbe{Encoder: loadTiny(t), delay: 100 * time.Millisecond}
 	_, ts := newTest(t, probe, Options{})
 	var wg sync.WaitGroup
 	for i := 0; i < 6; i++ {

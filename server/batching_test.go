@@ -52,7 +52,7 @@ func classifyAsync(t *testing.T, client *http.Client, url string, n int) <-chan 
 // arrive, then checks the seven went through one encoder call: two calls
 // for eight requests, seen in the answers, Stats and /metrics.
 func TestBatching(t *testing.T) {
-	probe := &probeModel{Model: loadTiny(t), gate: make(chan struct{}), entered: make(chan int, 16)}
+	probe := &probeModel{Encoder: loadTiny(t), gate: make(chan struct{}), entered: make(chan int, 16)}
 	s, ts := newTest(t, probe, Options{MaxBatch: 8, BatchWait: 20 * time.Millisecond})
 	first := classifyAsync(t, ts.Client(), ts.URL, 1)
 	if n := <-probe.entered; n != 1 {
@@ -104,7 +104,7 @@ func TestBatching(t *testing.T) {
 // TestBatchingUnderLoad sends concurrent requests to a slow encoder without
 // holding it, and checks they share encoder calls.
 func TestBatchingUnderLoad(t *testing.T) {
-	probe := &probeModel{Model: loadTiny(t), delay: 30 * time.Millisecond}
+	probe := &probeModel{Encoder: loadTiny(t), delay: 30 * time.Millisecond}
 	s, ts := newTest(t, probe, Options{MaxBatch: 8, BatchWait: 50 * time.Millisecond})
 	out := classifyAsync(t, ts.Client(), ts.URL, 8)
 	for i := 0; i < 8; i++ {
@@ -122,7 +122,7 @@ func TestBatchingUnderLoad(t *testing.T) {
 // TestQueueFull fills the admission limit and checks the next request is
 // answered 429 with Retry-After, and the admitted ones still complete.
 func TestQueueFull(t *testing.T) {
-	probe := &probeModel{Model: loadTiny(t), gate: make(chan struct{}), entered: make(chan int, 16)}
+	probe := &probeModel{Encoder: loadTiny(t), gate: make(chan struct{}), entered: make(chan int, 16)}
 	s, ts := newTest(t, probe, Options{MaxQueue: 2, BatchWait: time.Millisecond})
 	held := classifyAsync(t, ts.Client(), ts.URL, 2)
 	waitFor(t, "2 admitted requests", func() bool { return len(s.admit) == 2 })
@@ -180,7 +180,7 @@ func TestBatcherQueueFull(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	probe := &probeModel{Model: loadTiny(t), gate: make(chan struct{})}
+	probe := &probeModel{Encoder: loadTiny(t), gate: make(chan struct{})}
 	defer close(probe.gate)
 	_, ts := newTest(t, probe, Options{RequestTimeout: 100 * time.Millisecond})
 	start := time.Now()
@@ -197,7 +197,7 @@ func TestTimeout(t *testing.T) {
 // encoder and its queue, cancels Serve's context, and checks: new requests
 // are refused, the three complete with 200, Serve returns cleanly.
 func TestShutdown(t *testing.T) {
-	probe := &probeModel{Model: loadTiny(t), gate: make(chan struct{}), entered: make(chan int, 16)}
+	probe := &probeModel{Encoder: loadTiny(t), gate: make(chan struct{}), entered: make(chan int, 16)}
 	s := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), BatchWait: time.Millisecond, MaxBatch: 8})
 	if err := s.SetModel(probe); err != nil {
 		t.Fatal(err)

@@ -104,7 +104,10 @@ func (s *Server) handleClassify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p := cl.Classify(res.emb[0])
+	p, err := cl.Classify(res.emb[0])
+	if err != nil {
+		return err
+	}
 
 	out := classifyResponse{
 		Label: p.Label, Score: p.Score, Probabilities: map[string]float64{},

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/goclip/goclip/clip"
 )
 
 // TestErrors runs every error path of the API and checks the status, the
@@ -229,7 +231,7 @@ func TestPanicIsJSON(t *testing.T) {
 	}
 }
 
-type panicModel struct{ Model }
+type panicModel struct{ clip.Encoder }
 
 func (panicModel) EncodeTexts(_ context.Context, texts []string) ([][]float32, error) {
 	panic(fmt.Sprintf("encoder bug on %q", texts))

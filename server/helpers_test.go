@@ -50,7 +50,7 @@ func readKit(t testing.TB, name string) []byte {
 // hold every call until gate is closed (entered is signalled on each call)
 // or to slow calls down.
 type probeModel struct {
-	Model
+	clip.Encoder
 	calls   atomic.Int64
 	images  atomic.Int64
 	delay   time.Duration
@@ -72,11 +72,11 @@ func (p *probeModel) EncodeImages(ctx context.Context, px [][]float32) ([][]floa
 		}
 	}
 	time.Sleep(p.delay)
-	return p.Model.EncodeImages(ctx, px)
+	return p.Encoder.EncodeImages(ctx, px)
 }
 
 // newTest starts a server for m (nil: the tiny model) behind httptest.
-func newTest(t *testing.T, m Model, opt Options) (*Server, *httptest.Server) {
+func newTest(t *testing.T, m clip.Encoder, opt Options) (*Server, *httptest.Server) {
 	t.Helper()
 	if m == nil {
 		m = loadTiny(t)

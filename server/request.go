@@ -180,25 +180,28 @@ func (s *Server) checkClasses(classes []clip.Class) error {
 	return nil
 }
 
-// preprocess decodes an image (refusing it from its header when it has
-// more than MaxPixels pixels) and turns it into the model's pixel tensor.
-// At most DecodeWorkers images are decoded at once, which bounds memory.
+// preprocess decodes an image through the model's pipeline (refusing it
+// from its header when it has more than MaxPixels pixels) into the model's
+// pixel tensor. At most DecodeWorkers images are decoded at once, and the
+// pipeline's pixel budget bounds their memory.
 func (s *Server) preprocess(ctx context.Context, b *backend, field string, data []byte) ([]float32, error) {
 	release, err := slot(ctx, s.decode)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	img, err := imageproc.DecodeBytes(data, imageproc.Options{MaxPixels: s.opt.MaxPixels})
-	switch {
-	case errors.Is(err, imageproc.ErrTooLarge):
-		return nil, errorf(http.StatusRequestEntityTooLarge, CodeImageTooLarge, "%s: %v", field, err)
-	case err != nil:
-		return nil, errorf(http.StatusBadRequest, CodeInvalidImage, "%s: cannot decode the image: %v", field, err)
-	}
-	px, err := b.pre.Preprocess(img)
+	in, err := b.pipeline.FromBytes(field, data)
 	if err != nil {
-		return nil, errorf(http.StatusBadRequest, CodeInvalidImage, "%s: %v", field, err)
+		return nil, errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "%v", err)
+	}
+	px, err := b.pipeline.Pixels(ctx, in)
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctxError(ctx.Err())
+	case errors.Is(err, imageproc.ErrTooLarge):
+		return nil, errorf(http.StatusRequestEntityTooLarge, CodeImageTooLarge, "%v", err)
+	case err != nil:
+		return nil, errorf(http.StatusBadRequest, CodeInvalidImage, "cannot read the image: %v", err)
 	}
 	return px, nil
 }

@@ -13,17 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/imageproc"
 )
-
-// Model is what the server needs from a CLIP model; *clip.Model implements it.
-type Model interface {
-	EncodeImages(ctx context.Context, pixels [][]float32) ([][]float32, error)
-	EncodeTexts(ctx context.Context, texts []string) ([][]float32, error)
-	ImageConfig() imageproc.Config
-	LogitScale() float32
-	Fingerprint() string
-}
 
 // Server serves a CLIP model over HTTP. Create it with New, give it its
 // model with SetModel (until then /readyz and the API answer 503 not_ready),
@@ -45,11 +37,11 @@ type Server struct {
 	flights  map[string]*flight // prompts being encoded now
 }
 
-// backend is the loaded model and its batcher.
+// backend is the loaded model, its image pipeline and its batcher.
 type backend struct {
-	model   Model
-	pre     imageproc.Config
-	batcher *batcher
+	model    clip.Encoder
+	pipeline *imageproc.Pipeline
+	batcher  *batcher
 }
 
 // New returns a server with options opt; it is not ready until SetModel.
@@ -69,12 +61,12 @@ func New(opt Options) *Server {
 
 // SetModel makes the server ready to serve m. It may be called once; the
 // server does not close m.
-func (s *Server) SetModel(m Model) error {
-	pre := m.ImageConfig()
-	if err := pre.Validate(); err != nil {
+func (s *Server) SetModel(m clip.Encoder) error {
+	p, err := imageproc.NewPipeline(m.ImageConfig(), imageproc.Limits{MaxBytes: s.opt.MaxBodyBytes, MaxPixels: s.opt.MaxPixels})
+	if err != nil {
 		return fmt.Errorf("model preprocessing: %w", err)
 	}
-	b := &backend{model: m, pre: pre}
+	b := &backend{model: m, pipeline: p}
 	b.batcher = newBatcher(m.EncodeImages, s.opt.MaxBatch, s.opt.BatchWait, s.opt.MaxQueue, s.metrics.batch)
 	if !s.backend.CompareAndSwap(nil, b) {
 		b.batcher.close(context.Background())

@@ -365,7 +365,7 @@ func benchTextTower(ctx context.Context, m *clip.Model, d time.Duration) (benchT
 func benchPreprocess(ctx context.Context, cfg imageproc.Config, jpegs [][]byte, d time.Duration) (benchTiming, error) {
 	times, err := measure(ctx, d, func() error {
 		for _, b := range jpegs {
-			img, err := imageproc.DecodeBytes(b, imageproc.Options{})
+			img, err := imageproc.DecodeBytes(b, imageproc.Limits{})
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/goclip/goclip/batch"
 	"github.com/goclip/goclip/clip"
 )
 
@@ -72,17 +73,20 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)
 	failed := 0
-	err = encodeFiles(ctx, m, images, imf, func(r encoded) error {
-		if r.err != nil {
+	err = embedFiles(ctx, m, images, imf, func(r batch.Result) error {
+		if r.Err != nil {
 			failed++
-			reportError(e, r.path, r.err)
+			reportError(e, r.Name, r.Err)
 			return nil
 		}
-		p := cl.Classify(r.embedding)
-		if *asJSON {
-			return enc.Encode(jsonPrediction(r.path, cl, p))
+		p, err := cl.Classify(r.Embedding)
+		if err != nil {
+			return err
 		}
-		_, err := fmt.Fprintf(e.stdout, "%s\t%s\t%.4f\t%s\n", r.path, p.Label, p.Score, topClasses(cl, p, *top))
+		if *asJSON {
+			return enc.Encode(jsonPrediction(r.Name, cl, p))
+		}
+		_, err = fmt.Fprintf(e.stdout, "%s\t%s\t%.4f\t%s\n", r.Name, p.Label, p.Score, topClasses(cl, p, *top))
 		return err
 	})
 	if err != nil {

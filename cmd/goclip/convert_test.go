@@ -46,7 +46,7 @@ func embedSome(t *testing.T, dir string) (*clip.Model, [][]float32) {
 	ctx := context.Background()
 	var rgbs []*imageproc.RGB
 	for _, name := range []string{"chelsea.png", "astronaut.png", "coffee.png"} {
-		img, err := imageproc.DecodeFile(kit+"images/"+name, imageproc.Options{})
+		img, err := imageproc.DecodeFile(kit+"images/"+name, imageproc.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}

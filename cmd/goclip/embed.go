@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/goclip/goclip/batch"
 	"github.com/goclip/goclip/clip"
 )
 
@@ -53,13 +54,13 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 		return clip.Normalize(v)
 	}
 	failed := 0
-	err = encodeFiles(ctx, m, images, imf, func(r encoded) error {
-		if r.err != nil {
+	err = embedFiles(ctx, m, images, imf, func(r batch.Result) error {
+		if r.Err != nil {
 			failed++
-			reportError(e, r.path, r.err)
+			reportError(e, r.Name, r.Err)
 			return nil
 		}
-		return enc.Encode(line{"image", r.path, out(r.embedding)})
+		return enc.Encode(line{"image", r.Name, out(r.Embedding)})
 	})
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -15,7 +14,6 @@ import (
 	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/eval"
-	"github.com/goclip/goclip/imageproc"
 )
 
 func runEval(ctx context.Context, e *env, args []string) error {
@@ -31,17 +29,27 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	cacheDir := fs.String("cache", "", "embedding cache folder (default: the user cache folder, goclip/)")
 	noCache := fs.Bool("no-cache", false, "do not read or write the embedding cache")
 	quiet := fs.Bool("quiet", false, "no progress output")
-	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines reading and decoding images")
-	batch := fs.Int("batch", 16, "images per encoder batch")
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
-	maxPixels := fs.Int64("max-pixels", imageproc.DefaultMaxPixels, "refuse images with more pixels than this (checked from the header)")
+	var imf imageFlags
+	imf.register(fs)
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) != 1 {
+		if len(rest) == 0 {
+			fmt.Fprintln(e.stderr, "goclip eval: no dataset folder given")
+		} else {
+			fmt.Fprintf(e.stderr, "goclip eval: one dataset folder, please (got %d arguments)\n", len(rest))
+		}
 		fs.Usage()
 		return errUsage
+	}
+	if err := imf.check(); err != nil {
+		return err
+	}
+	if *digits < 0 || *digits > 17 {
+		return fmt.Errorf("--digits %d: want 0 to 17", *digits)
 	}
 	if *prompts != "" && (len(templates) > 0 || *templateSet != "") {
 		fmt.Fprintln(e.stderr, "goclip eval: give --prompts or templates, not both")
@@ -81,6 +89,9 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
+	for _, sk := range ds.Skipped {
+		fmt.Fprintf(e.stderr, "goclip eval: skipped %s: %s\n", sk.Path, sk.Reason)
+	}
 	if len(ds.Items) == 0 {
 		return fmt.Errorf("dataset %s: no images in %v", root, ds.Classes)
 	}
@@ -113,7 +124,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 
 	cfg := eval.Config{
 		Model: m, Dataset: ds, Classes: classes, Ensemble: ens,
-		Workers: *workers, Batch: *batch, MaxPixels: *maxPixels,
+		Workers: imf.workers, Batch: imf.batch, Limits: imf.limits(),
 	}
 	if c != nil {
 		cfg.Cache = c
@@ -150,7 +161,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 			st.Images, st.Decoded, st.CacheHits, st.TotalTime.Round(time.Millisecond), float64(st.Images)/st.TotalTime.Seconds())
 	}
 	if *out != "" {
-		if err := res.WriteFiles(*out, *model, root, m.Fingerprint()); err != nil {
+		if err := res.WriteFiles(ctx, *out, *model, root, m.Fingerprint()); err != nil {
 			return err
 		}
 		if !*quiet {
@@ -161,7 +172,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		for _, f := range res.Failures {
 			fmt.Fprintf(e.stderr, "goclip: unreadable: %s: %s\n", f.Path, f.Reason)
 		}
-		fmt.Fprintf(e.stderr, "goclip eval: %d of %d images could not be read (left out of the metrics)\n", len(res.Failures), len(ds.Items))
+		fmt.Fprintf(e.stderr, "goclip eval: %d of %d images or folders could not be read (left out of the metrics)\n", len(res.Failures), len(ds.Items)+len(ds.Unreadable))
 		return errSilent
 	}
 	return nil

@@ -30,9 +30,10 @@ const (
 // maxDimension is libjpeg's JPEG_MAX_DIMENSION.
 const maxDimension = 65500
 
-// MaxPixels is the largest image Decode and DecodeRGB accept: PIL raises
-// DecompressionBombError above twice Image.MAX_IMAGE_PIXELS (89478485).
-// DecodeConfig reports larger sizes without error so callers can decide.
+// MaxPixels is the largest image Decode, DecodeRGB and DecodeRGBBytes
+// accept: PIL raises DecompressionBombError above twice
+// Image.MAX_IMAGE_PIXELS (89478485). DecodeConfig reports larger sizes
+// without error so callers can decide; DecodeRGBBytesLimit takes another cap.
 const MaxPixels = 2 * 89478485
 
 // maxBlocksInMCU is libjpeg's D_MAX_BLOCKS_IN_MCU.
@@ -67,8 +68,9 @@ type component struct {
 
 // decoder holds the state of one decode.
 type decoder struct {
-	data []byte
-	pos  int
+	data      []byte
+	pos       int
+	maxPixels int64 // 0: no cap beyond maxDimension
 
 	width, height int
 	ncomp         int
@@ -391,8 +393,8 @@ func (d *decoder) parseSOF(marker byte, seg []byte) error {
 
 // setupFrame computes the component geometry (libjpeg initial_setup).
 func (d *decoder) setupFrame() error {
-	if d.width*d.height > MaxPixels {
-		return FormatError(fmt.Sprintf("image %dx%d has more than %d pixels (decompression bomb)", d.width, d.height, MaxPixels))
+	if d.maxPixels > 0 && int64(d.width)*int64(d.height) > d.maxPixels {
+		return FormatError(fmt.Sprintf("image %dx%d has more than %d pixels (decompression bomb)", d.width, d.height, d.maxPixels))
 	}
 	d.mcusX = ceilDiv(d.width, d.maxH*8)
 	d.mcusY = ceilDiv(d.height, d.maxV*8)

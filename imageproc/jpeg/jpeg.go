@@ -79,7 +79,15 @@ func DecodeRGB(r io.Reader) (w, h int, pix []uint8, err error) {
 
 // DecodeRGBBytes is DecodeRGB for data already in memory.
 func DecodeRGBBytes(data []byte) (w, h int, pix []uint8, err error) {
-	d := decoder{data: data}
+	return DecodeRGBBytesLimit(data, MaxPixels)
+}
+
+// DecodeRGBBytesLimit is DecodeRGBBytes with maxPixels instead of
+// MaxPixels as the largest width×height it decodes; maxPixels ≤ 0 sets no
+// cap beyond the format's 65500×65500 (a caller that checked the size
+// itself, see DecodeConfig).
+func DecodeRGBBytesLimit(data []byte, maxPixels int64) (w, h int, pix []uint8, err error) {
+	d := decoder{data: data, maxPixels: max(maxPixels, 0)}
 	if err := d.decode(); err != nil {
 		return 0, 0, nil, err
 	}
@@ -96,7 +104,7 @@ func Decode(r io.Reader) (image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jpeg: reading input: %w", err)
 	}
-	d := decoder{data: data}
+	d := decoder{data: data, maxPixels: MaxPixels}
 	if err := d.decode(); err != nil {
 		return nil, err
 	}

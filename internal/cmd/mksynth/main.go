@@ -96,7 +96,7 @@ func writeDataset(kit, dir string, n int) error {
 		if strings.HasPrefix(e.Name(), "bad-") {
 			continue
 		}
-		img, err := imageproc.DecodeFile(filepath.Join(kit, "images", e.Name()), imageproc.Options{})
+		img, err := imageproc.DecodeFile(filepath.Join(kit, "images", e.Name()), imageproc.Limits{})
 		if err != nil || img.W < 64 || img.H < 64 {
 			continue
 		}

@@ -1,0 +1,389 @@
+// Package batch embeds many images with one model: worker goroutines read,
+// hash and decode images through the one image pipeline
+// (imageproc.Pipeline) while the image tower encodes earlier ones in
+// batches, so decoding overlaps encoding and every core stays busy. An
+// optional cache is consulted before an image is decoded and filled after
+// each batch. Results come back in input order, as soon as each is known,
+// with memory bounded by a window of images in flight, so a run over a
+// million files streams.
+//
+// goclip embed and classify, goclip eval (package eval) and the Beam
+// pipeline all embed images through Embed.
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/imageproc"
+)
+
+// Source is one image to embed: a file, or an image already in memory.
+type Source struct {
+	// Name is the file's path, or (with Data) the name results and errors
+	// give the image.
+	Name string
+	// Data is the encoded image; nil means read the file Name.
+	Data []byte
+}
+
+// Files returns a Source for each path.
+func Files(paths []string) []Source {
+	out := make([]Source, len(paths))
+	for i, p := range paths {
+		out[i] = Source{Name: p}
+	}
+	return out
+}
+
+// Cache stores image embeddings between runs, keyed by the encoder's
+// fingerprint and the image's content key (imageproc.Input.Key);
+// *cache.Cache implements it.
+type Cache interface {
+	GetImage(model, key string) ([]float32, bool, error)
+	PutImages(model string, entries map[string][]float32) error
+}
+
+// Config says how to embed.
+type Config struct {
+	Encoder clip.Encoder
+	// Pipeline reads and preprocesses images; nil means a pipeline of
+	// Encoder.ImageConfig() with the default limits.
+	Pipeline *imageproc.Pipeline
+	// Cache, when set, is read before decoding and written after each
+	// batch, before that batch's results are emitted: a run that stops
+	// part way loses at most the batches in flight.
+	Cache Cache
+	// Workers is the number of goroutines reading, hashing and decoding;
+	// 0 means GOMAXPROCS.
+	Workers int
+	// Batch is the number of images per encoder call; 0 means 16.
+	Batch int
+}
+
+// Result is the outcome for one source.
+type Result struct {
+	Index int    // of the source
+	Name  string // the source's name
+	// Key is the SHA-256 of the image's bytes (imageproc.Input.Key); empty
+	// when the bytes could not be read.
+	Key string
+	// Embedding is the projected, unnormalised image embedding
+	// (clip.Encoder.EncodeImages); nil when Err is set.
+	Embedding []float32
+	Cached    bool  // Embedding came from the cache
+	Err       error // why the image could not be embedded; names the source
+}
+
+// Stats count what a run did.
+type Stats struct {
+	Images    int // results emitted
+	Encoded   int // images decoded and encoded (cache misses)
+	CacheHits int
+	Failed    int // results with Err set
+	// EncodeTime is the time spent in the image tower, summed over batches.
+	EncodeTime time.Duration
+}
+
+// Embed embeds every source and calls emit once per source, in input
+// order, as soon as that source and every earlier one are done. A source
+// that cannot be read or decoded is emitted with Err set; the others go on.
+// Embed stops at the first error of the encoder, the cache or emit, or
+// when ctx is done, and returns it; batches already written to the cache
+// stay there. emit is called from one goroutine at a time.
+func Embed(ctx context.Context, cfg Config, sources []Source, emit func(Result) error) (Stats, error) {
+	var st Stats
+	if cfg.Encoder == nil {
+		return st, errors.New("batch: no encoder")
+	}
+	p := cfg.Pipeline
+	if p == nil {
+		var err error
+		if p, err = imageproc.NewPipeline(cfg.Encoder.ImageConfig(), imageproc.Limits{}); err != nil {
+			return st, fmt.Errorf("batch: %w", err)
+		}
+	}
+	workers, size := cfg.Workers, cfg.Batch
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if size <= 0 {
+		size = 16
+	}
+	r := &run{
+		cfg: cfg, p: p, model: cfg.Encoder.Fingerprint(), dim: cfg.Encoder.EmbedDim(), batch: size,
+		window:   make(chan struct{}, max(4*size, 2*workers)),
+		next:     make(chan int),
+		toEncode: make(chan job, 2*size),
+		done:     make(chan Result, 2*size),
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.cancel = cancel
+
+	go r.feed(ctx, len(sources))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.work(ctx, sources)
+		}()
+	}
+	go func() { wg.Wait(); close(r.toEncode) }()
+	encDone := make(chan struct{})
+	go func() {
+		defer close(encDone)
+		r.encode(ctx)
+	}()
+	// stop ends the run early: every goroutine is gone when it returns.
+	stop := func(err error) error {
+		cancel(err)
+		<-encDone
+		wg.Wait()
+		return err
+	}
+
+	// Emit in input order: results that finish early wait in pending.
+	pending := map[int]Result{}
+	for want := 0; want < len(sources); {
+		select {
+		case res := <-r.done:
+			pending[res.Index] = res
+		case <-ctx.Done():
+			return r.stats(st), stop(context.Cause(ctx))
+		}
+		for {
+			res, ok := pending[want]
+			if !ok {
+				break
+			}
+			delete(pending, want)
+			want++
+			st.Images++
+			switch {
+			case res.Err != nil:
+				st.Failed++
+			case res.Cached:
+				st.CacheHits++
+			default:
+				st.Encoded++
+			}
+			<-r.window
+			if err := emit(res); err != nil {
+				return r.stats(st), stop(err)
+			}
+		}
+	}
+	<-encDone
+	wg.Wait()
+	return r.stats(st), nil
+}
+
+// run is the state of one Embed call.
+type run struct {
+	cfg    Config
+	p      *imageproc.Pipeline
+	model  string
+	dim    int
+	batch  int
+	cancel context.CancelCauseFunc
+
+	window   chan struct{} // a slot per source admitted and not yet emitted
+	next     chan int      // sources for the workers
+	toEncode chan job      // cache misses, decoded
+	done     chan Result   // finished sources, in any order
+
+	mu         sync.Mutex
+	encodeTime time.Duration
+}
+
+// job is a decoded cache miss on its way to the encoder.
+type job struct {
+	index  int
+	name   string
+	key    string
+	pixels []float32
+}
+
+func (r *run) stats(st Stats) Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st.EncodeTime = r.encodeTime
+	return st
+}
+
+// feed hands out source indexes, each once a window slot is free.
+func (r *run) feed(ctx context.Context, n int) {
+	defer close(r.next)
+	for i := range n {
+		select {
+		case r.window <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case r.next <- i:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// work reads, hashes, looks up and decodes sources.
+func (r *run) work(ctx context.Context, sources []Source) {
+	for i := range r.next {
+		src := sources[i]
+		res, j, err := r.prepare(ctx, i, src)
+		if err != nil { // the cache failed, or ctx is done
+			r.cancel(err)
+			return
+		}
+		if j != nil {
+			select {
+			case r.toEncode <- *j:
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		select {
+		case r.done <- res:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// prepare reads one source and finds its embedding in the cache, or
+// decodes it for the encoder (j). A source that cannot be read or decoded
+// gives a Result with Err; err is for what stops the run.
+func (r *run) prepare(ctx context.Context, i int, src Source) (res Result, j *job, err error) {
+	res = Result{Index: i, Name: src.Name}
+	var in *imageproc.Input
+	if src.Data != nil {
+		in, res.Err = r.p.FromBytes(src.Name, src.Data)
+	} else {
+		in, res.Err = r.p.ReadFile(src.Name)
+	}
+	if res.Err != nil {
+		return res, nil, nil
+	}
+	res.Key = in.Key()
+	if r.cfg.Cache != nil {
+		v, ok, err := r.cfg.Cache.GetImage(r.model, res.Key)
+		if err != nil {
+			return res, nil, fmt.Errorf("cache: %w", err)
+		}
+		if ok && len(v) == r.dim {
+			res.Embedding, res.Cached = v, true
+			return res, nil, nil
+		}
+	}
+	px, err := r.p.Pixels(ctx, in)
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, nil, context.Cause(ctx)
+		}
+		res.Err = err
+		return res, nil, nil
+	}
+	return res, &job{index: i, name: src.Name, key: res.Key, pixels: px}, nil
+}
+
+// flushAfter is how long the encoder waits for more decoded images before
+// it encodes a partial batch. Decoding an image takes milliseconds, so
+// while images keep coming a batch fills; the wait only ends a batch that
+// cannot fill, because the rest of the input is cached, failed, or held
+// back by the window until earlier images are emitted.
+const flushAfter = 20 * time.Millisecond
+
+// encode gathers decoded images into batches and runs the image tower.
+func (r *run) encode(ctx context.Context) {
+	var pending []job
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var (
+			j  job
+			ok bool
+		)
+		if len(pending) == 0 {
+			select {
+			case j, ok = <-r.toEncode:
+			case <-ctx.Done():
+				return
+			}
+		} else {
+			timer.Reset(flushAfter)
+			select {
+			case j, ok = <-r.toEncode:
+			case <-timer.C:
+				if !r.flush(ctx, &pending) {
+					return
+				}
+				continue
+			case <-ctx.Done():
+				return
+			}
+			timer.Stop()
+		}
+		if !ok {
+			r.flush(ctx, &pending)
+			return
+		}
+		pending = append(pending, j)
+		if len(pending) >= r.batch && !r.flush(ctx, &pending) {
+			return
+		}
+	}
+}
+
+// flush encodes the pending images, stores them in the cache and reports
+// them done; false means the run is over.
+func (r *run) flush(ctx context.Context, pending *[]job) bool {
+	jobs := *pending
+	if len(jobs) == 0 {
+		return true
+	}
+	*pending = nil
+	px := make([][]float32, len(jobs))
+	for k, j := range jobs {
+		px[k] = j.pixels
+	}
+	t0 := time.Now()
+	out, err := r.cfg.Encoder.EncodeImages(ctx, px)
+	r.mu.Lock()
+	r.encodeTime += time.Since(t0)
+	r.mu.Unlock()
+	if err == nil && len(out) != len(jobs) {
+		err = fmt.Errorf("image encoder returned %d embeddings for %d images", len(out), len(jobs))
+	}
+	if err != nil {
+		r.cancel(err)
+		return false
+	}
+	if r.cfg.Cache != nil {
+		put := make(map[string][]float32, len(jobs))
+		for k, j := range jobs {
+			put[j.key] = out[k]
+		}
+		if err := r.cfg.Cache.PutImages(r.model, put); err != nil {
+			r.cancel(fmt.Errorf("cache: %w", err))
+			return false
+		}
+	}
+	for k, j := range jobs {
+		select {
+		case r.done <- Result{Index: j.index, Name: j.name, Key: j.key, Embedding: out[k]}:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
