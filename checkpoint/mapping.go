@@ -10,6 +10,8 @@ import (
 // mapping is the read-only content of a whole file: a memory mapping where
 // the system has one, otherwise a heap copy. Tensors of a store alias it.
 type mapping struct {
+	path    string
+	info    os.FileInfo // of the open file, before its content was read
 	data    []byte
 	unmap   func() error // nil when data is on the heap
 	release func() error // drops resident pages; nil when data is on the heap
@@ -35,9 +37,10 @@ func mapFile(path string) (*mapping, error) {
 		return nil, fmt.Errorf("%s: file of %d bytes is too large for this system", path, size)
 	}
 	if size == 0 {
-		return &mapping{}, nil
+		return &mapping{path: path, info: st}, nil
 	}
 	if m, err := mmapFile(f, int(size)); err == nil {
+		m.path, m.info = path, st
 		return m, nil
 	}
 	// No mmap (or it failed, e.g. on a file system without it): read.
@@ -45,7 +48,7 @@ func mapFile(path string) (*mapping, error) {
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &mapping{data: data}, nil
+	return &mapping{path: path, info: st, data: data}, nil
 }
 
 // close releases the mapping; data must not be used afterwards.

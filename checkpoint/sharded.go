@@ -29,6 +29,11 @@ func openSharded(path string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fail("%v", err)
+	}
 	raw, err := io.ReadAll(io.LimitReader(f, maxIndexSize+1))
 	f.Close()
 	if err != nil {
@@ -90,7 +95,11 @@ func openSharded(path string) (Store, error) {
 			return nil, fail("tensor %q: weight_map names shard %s, which does not hold it", name, shard)
 		}
 	}
-	return newStore(path, maps, tensors, meta), nil
+	// The index leads the store's files (see Files), as a heap "mapping",
+	// then the shards in name order.
+	slices.SortFunc(maps, func(a, b *mapping) int { return strings.Compare(a.path, b.path) })
+	index := &mapping{path: path, info: info, data: raw}
+	return newStore(path, append([]*mapping{index}, maps...), tensors, meta), nil
 }
 
 // parseIndex decodes a sharded checkpoint index, refusing a tensor name that

@@ -141,6 +141,30 @@ func (s *store) Metadata() map[string]string {
 	return out
 }
 
+// File is one file a Store was read from.
+type File struct {
+	Path string
+	// Info describes the open file as it was before its content was read
+	// (so a later Stat that differs means the file has changed since).
+	Info fs.FileInfo
+}
+
+// Files returns the files s was read from, and nothing else: the checkpoint
+// file, or a sharded index followed by the shards its weight_map names, in
+// name order. A model's fingerprint hashes exactly these. Stores of other
+// kinds return nil.
+func Files(s Store) []File {
+	st, ok := s.(*store)
+	if !ok {
+		return nil
+	}
+	out := make([]File, len(st.maps))
+	for i, m := range st.maps {
+		out[i] = File{Path: m.path, Info: m.info}
+	}
+	return out
+}
+
 // ReleasePages drops the resident pages of a memory-mapped store, for a
 // caller that has copied what it needs (a model packs its weights at load
 // time): without it, every page read while loading stays in the process's

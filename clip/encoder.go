@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/goclip/goclip/tensor"
@@ -117,7 +118,11 @@ func loadLayer(f *fetcher, pack func(w []float32, out, in int) (*tensor.Matrix, 
 		"mlp.fc1.weight", "mlp.fc1.bias",
 		"mlp.fc2.weight", "mlp.fc2.bias",
 	} {
-		if t[j], err = f.get(p + n); err != nil {
+		get := f.get
+		if strings.HasSuffix(n, "_proj.weight") || strings.HasPrefix(n, "mlp.fc") && strings.HasSuffix(n, ".weight") {
+			get = f.unscanned // packed below: Pack and PackInt8 refuse non-finite weights
+		}
+		if t[j], err = get(p + n); err != nil {
 			return err
 		}
 	}

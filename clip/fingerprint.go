@@ -6,21 +6,25 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
-	"io"
-	"math"
-	"os"
 	"path/filepath"
-	"sort"
+	"unsafe"
+
+	"github.com/goclip/goclip/checkpoint"
+	"github.com/goclip/goclip/internal/filehash"
 )
 
 // Fingerprint identifies what the model computes: two models with the same
 // fingerprint give the same embeddings, so caches key embeddings by it.
-// For a folder it hashes config.json, preprocessor_config.json, the
-// tokenizer files and, for each weight file, its name, size and the
-// SHA-256 of its first and last MiB (a full hash of a 600 MB file would cost
-// more than the cache saves on small runs; any real change of weights
-// changes those bytes or the size). For a model made with New it hashes the
-// config and a sample of every tensor.
+//
+// For a folder it is the SHA-256 of every file Load read, by name and
+// whole content: the config (config.json or open_clip_config.json), the
+// preprocessing, the tokenizer files, and the weights (the checkpoint
+// file, or a sharded index and each shard it names). A file Load did not
+// read (another weight format, a stray shard, a README) changes nothing;
+// any byte of one it read changes the fingerprint. Weight files are hashed
+// while the towers are built; with Options.HashMemo an unchanged file's
+// hash is remembered, so later loads read nothing extra. For a model made
+// with New it hashes the config and every value of every tensor.
 //
 // An Int8 model's fingerprint differs from its FP32 one (its embeddings
 // differ), so the two never share cache entries.
@@ -38,80 +42,49 @@ func lengthPrefixed(h hash.Hash, b []byte) {
 	h.Write(b)
 }
 
-// folderFingerprint computes the fingerprint of a model folder whose
-// weights were read from weightFile.
-func folderFingerprint(dir, weightFile string) (string, error) {
+// folderFingerprint hashes the small files f read and the weight files of
+// its checkpoint; memo (a folder, or "") remembers the weight files' hashes.
+func folderFingerprint(f *folder, weights []checkpoint.File, memo string) (string, error) {
 	h := sha256.New()
-	lengthPrefixed(h, []byte("goclip model v1"))
-	for _, name := range []string{"config.json", "preprocessor_config.json", "vocab.json", "merges.txt"} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil && !os.IsNotExist(err) {
-			return "", err
-		}
-		lengthPrefixed(h, []byte(name))
-		lengthPrefixed(h, b)
+	lengthPrefixed(h, []byte("goclip model v2"))
+	for _, r := range f.read {
+		sum := sha256.Sum256(r.data)
+		lengthPrefixed(h, []byte(r.name))
+		lengthPrefixed(h, sum[:])
 	}
-	files := []string{weightFile}
-	// A sharded index lists its shards next to it.
-	if shards, err := filepath.Glob(filepath.Join(filepath.Dir(weightFile), "*-of-*.safetensors")); err == nil && filepath.Ext(weightFile) == ".json" {
-		sort.Strings(shards)
-		files = append(files, shards...)
+	var m *filehash.Memo
+	if memo != "" {
+		m = filehash.NewMemo(memo)
 	}
-	for _, f := range files {
-		if err := fileSample(h, f); err != nil {
-			return "", err
+	for _, w := range weights {
+		sum, err := m.SumFile(w.Path, w.Info)
+		if err != nil {
+			return "", fmt.Errorf("fingerprint: %w", err)
 		}
+		name, err := filepath.Rel(f.dir, w.Path)
+		if err != nil {
+			name = filepath.Base(w.Path)
+		}
+		lengthPrefixed(h, []byte(filepath.ToSlash(name)))
+		lengthPrefixed(h, []byte(sum))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// fileSample hashes a file's base name, size, first MiB and last MiB.
-func fileSample(h hash.Hash, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	const mib = 1 << 20
-	lengthPrefixed(h, []byte(filepath.Base(path)))
-	lengthPrefixed(h, []byte(fmt.Sprint(fi.Size())))
-	buf := make([]byte, min(fi.Size(), mib))
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return fmt.Errorf("fingerprint %s: %w", path, err)
-	}
-	h.Write(buf)
-	if fi.Size() > mib {
-		if _, err := f.ReadAt(buf, fi.Size()-int64(len(buf))); err != nil {
-			return fmt.Errorf("fingerprint %s: %w", path, err)
-		}
-		h.Write(buf)
-	}
-	return nil
-}
-
 // weightsFingerprint hashes the config and, for each tensor in name order,
-// its shape and up to its first 4096 and last 4096 values.
+// its name, shape and every value.
 func weightsFingerprint(c Config, w Weights) (string, error) {
 	h := sha256.New()
-	lengthPrefixed(h, []byte("goclip weights v1"))
+	lengthPrefixed(h, []byte("goclip weights v2"))
 	lengthPrefixed(h, []byte(fmt.Sprintf("%+v", c)))
-	var buf [4]byte
 	for _, name := range TensorNames(c) {
 		shape, data, err := w.Tensor(name)
 		if err != nil {
 			return "", err
 		}
 		lengthPrefixed(h, []byte(fmt.Sprint(name, shape)))
-		head, tail := data[:min(len(data), 4096)], data[max(0, len(data)-4096):]
-		for _, part := range [][]float32{head, tail} {
-			for _, v := range part {
-				binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
-				h.Write(buf[:])
-			}
+		if len(data) > 0 {
+			h.Write(unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data))) // the float32s as they lie in memory
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil

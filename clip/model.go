@@ -10,6 +10,7 @@ import (
 
 	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/tensor"
+	"github.com/goclip/goclip/tokenizer"
 )
 
 // Encoder is the contract between a CLIP model and what drives it: the
@@ -56,9 +57,16 @@ type Model struct {
 
 	pool        *tensor.Pool
 	ownsPool    bool
+	maxBatch    int
 	fingerprint string
 	closers     []io.Closer
-	extra       // tokenizer and preprocessing, set by Load
+
+	// The tokenizer and preprocessing of the model folder (set by Load).
+	tokOnce  sync.Once
+	tok      *tokenizer.Tokenizer
+	tokErr   error
+	image    imageproc.Config
+	hasImage bool
 }
 
 // Options tune how a model runs; the zero value is fine.
@@ -77,6 +85,11 @@ type Options struct {
 	Lazy bool
 	// Precision is the arithmetic of the encoder blocks; "" means FP32.
 	Precision Precision
+	// HashMemo is a folder where Load remembers the SHA-256 of weight
+	// files, by file identity, so that fingerprinting an unchanged model
+	// reads no weights again (see Model.Fingerprint); "" hashes them on
+	// every load. The goclip command keeps it in its cache folder.
+	HashMemo string
 }
 
 // Precision is the arithmetic of the matrix products in the encoder
@@ -130,15 +143,18 @@ func newModel(cfg Config, w Weights, opt Options, fingerprint bool) (*Model, err
 		return nil, err
 	}
 	m := &Model{Config: cfg, precision: prec}
-	m.extra.maxBatch = opt.MaxBatch
-	if m.extra.maxBatch <= 0 {
-		m.extra.maxBatch = 32
+	m.maxBatch = opt.MaxBatch
+	if m.maxBatch <= 0 {
+		m.maxBatch = 32
 	}
 	ls, err := f.get("logit_scale")
 	if err != nil {
 		return nil, err
 	}
 	m.logitScale = float32(math.Exp(float64(ls[0])))
+	if math.IsInf(float64(m.logitScale), 0) || m.logitScale == 0 {
+		return nil, fmt.Errorf("tensor logit_scale is %v: exp(logit_scale) = %v cannot scale logits (CLIP checkpoints hold about 4.6, i.e. a scale of 100)", ls[0], m.logitScale)
+	}
 	m.weights = w
 	if opt.Lazy {
 		if err := f.checkShapes(); err != nil {
@@ -204,6 +220,55 @@ func (m *Model) EmbedDim() int { return m.Config.ProjectionDim }
 // ImageSize is the side of the square pixel input the vision tower takes.
 func (m *Model) ImageSize() int { return m.Config.Vision.ImageSize }
 
+// Tokenizer returns the model's tokenizer: the folder's vocabulary, or the
+// built-in CLIP vocabulary for a model made with New.
+func (m *Model) Tokenizer() (*tokenizer.Tokenizer, error) {
+	m.tokOnce.Do(func() { m.tok, m.tokErr = tokenizer.Default() })
+	return m.tok, m.tokErr
+}
+
+// ImageConfig returns the preprocessing the model expects: the folder's
+// preprocessor_config.json, or CLIP's defaults at the model's image size.
+func (m *Model) ImageConfig() imageproc.Config {
+	if m.hasImage {
+		return m.image
+	}
+	c := imageproc.DefaultConfig()
+	s := m.Config.Vision.ImageSize
+	c.Size = imageproc.Size{ShortestEdge: s}
+	c.CropSize = imageproc.Size{Height: s, Width: s}
+	return c
+}
+
+// EncodeTexts tokenizes texts (truncating to the context length, EOS
+// kept last) and returns their projected, unnormalised embeddings.
+func (m *Model) EncodeTexts(ctx context.Context, texts []string) ([][]float32, error) {
+	tok, err := m.Tokenizer()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([][]int, len(texts))
+	for i, s := range texts {
+		ids[i] = tok.EncodeContext(s, m.Config.Text.MaxPositionEmbeddings)
+	}
+	return m.EncodeTokens(ctx, ids)
+}
+
+// EncodeRGB preprocesses decoded images and returns their projected,
+// unnormalised embeddings.
+func (m *Model) EncodeRGB(ctx context.Context, images []*imageproc.RGB) ([][]float32, error) {
+	pre := m.ImageConfig()
+	pixels := make([][]float32, len(images))
+	for i, img := range images {
+		px, err := pre.Preprocess(img)
+		if err != nil {
+			return nil, fmt.Errorf("image %d: %w", i, err)
+		}
+		pixels[i] = px
+	}
+	return m.EncodeImages(ctx, pixels)
+}
+
 // EncodeImages maps preprocessed images (CHW float32, channels × size ×
 // size each, as imageproc produces) to projected, unnormalised embeddings:
 // CLIPModel's image_embeds. Batches larger than Options.MaxBatch are split;
@@ -215,8 +280,8 @@ func (m *Model) EncodeImages(ctx context.Context, pixels [][]float32) ([][]float
 	}
 	p := m.Config.ProjectionDim
 	out := make([][]float32, 0, len(pixels))
-	for lo := 0; lo < len(pixels); lo += m.extra.maxBatch {
-		hi := min(lo+m.extra.maxBatch, len(pixels))
+	for lo := 0; lo < len(pixels); lo += m.maxBatch {
+		hi := min(lo+m.maxBatch, len(pixels))
 		buf := make([]float32, (hi-lo)*p)
 		if err := vision.forward(ctx, m.pool, pixels[lo:hi], buf); err != nil {
 			return nil, fmt.Errorf("encode images: %w", err)

@@ -23,16 +23,16 @@ func loadText(f *fetcher, c Config, prec Precision) (*textTower, error) {
 	tc := c.Text
 	t := &textTower{cfg: tc}
 	get := f.take
-	t.tokenEmbedding = get("text_model.embeddings.token_embedding.weight")
+	t.tokenEmbedding = f.takeUnscanned("text_model.embeddings.token_embedding.weight") // rows checked as they are read
 	t.positions = get("text_model.embeddings.position_embedding.weight")
 	t.finalLayerNorm = layerNorm{get("text_model.final_layer_norm.weight"), get("text_model.final_layer_norm.bias"), float32(tc.LayerNormEps)}
-	proj := get("text_projection.weight")
+	proj := f.takeUnscanned("text_projection.weight") // packed: Pack checks it
 	err := f.err
 	if err != nil {
 		return nil, err
 	}
 	if t.projection, err = tensor.Pack(proj, c.ProjectionDim, tc.HiddenSize); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("text_projection.weight: %w", err)
 	}
 	t.encoder, err = loadEncoder(f, prec, "text_model", tc.NumHiddenLayers, tc.HiddenSize, tc.IntermediateSize,
 		tc.NumAttentionHeads, tc.HiddenAct, tc.LayerNormEps, true)
@@ -89,6 +89,9 @@ func (t *textTower) forward(ctx context.Context, pool *tensor.Pool, seqs [][]int
 		for pos := 0; pos < bounds[i+1]-bounds[i]; pos++ {
 			row := x[(bounds[i]+pos)*d : (bounds[i]+pos+1)*d]
 			tok := t.tokenEmbedding[ids[pos]*d : (ids[pos]+1)*d]
+			if j := nonFinite(tok); j >= 0 {
+				return fmt.Errorf("tensor text_model.embeddings.token_embedding.weight holds %v in the row of token %d: the weights are damaged", tok[j], ids[pos])
+			}
 			pe := t.positions[pos*d : (pos+1)*d]
 			for j := range row {
 				row[j] = tok[j] + pe[j]

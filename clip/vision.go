@@ -26,21 +26,21 @@ func loadVision(f *fetcher, c Config, prec Precision) (*visionTower, error) {
 	v := c.Vision
 	t := &visionTower{cfg: v}
 	get := f.take
-	patch := get("vision_model.embeddings.patch_embedding.weight")
+	patch := f.takeUnscanned("vision_model.embeddings.patch_embedding.weight") // packed: Pack checks it
 	t.classEmbedding = get("vision_model.embeddings.class_embedding")
 	t.positions = get("vision_model.embeddings.position_embedding.weight")
 	t.preLayrnorm = layerNorm{get("vision_model.pre_layrnorm.weight"), get("vision_model.pre_layrnorm.bias"), float32(v.LayerNormEps)}
 	t.postLayernorm = layerNorm{get("vision_model.post_layernorm.weight"), get("vision_model.post_layernorm.bias"), float32(v.LayerNormEps)}
-	proj := get("visual_projection.weight")
+	proj := f.takeUnscanned("visual_projection.weight")
 	err := f.err
 	if err != nil {
 		return nil, err
 	}
 	if t.patchEmbedding, err = tensor.Pack(patch, v.HiddenSize, v.NumChannels*v.PatchSize*v.PatchSize); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("vision_model.embeddings.patch_embedding.weight: %w", err)
 	}
 	if t.projection, err = tensor.Pack(proj, c.ProjectionDim, v.HiddenSize); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("visual_projection.weight: %w", err)
 	}
 	t.encoder, err = loadEncoder(f, prec, "vision_model", v.NumHiddenLayers, v.HiddenSize, v.IntermediateSize,
 		v.NumAttentionHeads, v.HiddenAct, v.LayerNormEps, false)

@@ -3,6 +3,7 @@ package clip
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 )
@@ -141,7 +142,24 @@ func (f *fetcher) release() {
 	}
 }
 
+// get returns a tensor checked for its shape and for NaN and infinite
+// values (a damaged or diverged checkpoint), which are refused naming the
+// tensor.
 func (f *fetcher) get(name string) ([]float32, error) {
+	data, err := f.unscanned(name)
+	if err != nil {
+		return nil, err
+	}
+	if i := nonFinite(data); i >= 0 {
+		return nil, fmt.Errorf("tensor %s holds %v at index %d: the weights are damaged (or were saved after a training run diverged)", name, data[i], i)
+	}
+	return data, nil
+}
+
+// unscanned is get without the scan for non-finite values, for a tensor
+// the caller checks as it reads it anyway: weights tensor.Pack copies (and
+// refuses a non-finite value in), rows of the token embedding.
+func (f *fetcher) unscanned(name string) ([]float32, error) {
 	want, ok := f.shapes[name]
 	if !ok {
 		return nil, fmt.Errorf("internal error: no expected shape for %s", name)
@@ -157,6 +175,26 @@ func (f *fetcher) get(name string) ([]float32, error) {
 		return nil, fmt.Errorf("tensor %s has %d values, want %d", name, len(data), n)
 	}
 	return data, nil
+}
+
+// takeUnscanned is take for unscanned.
+func (f *fetcher) takeUnscanned(name string) []float32 {
+	if f.err != nil {
+		return nil
+	}
+	var x []float32
+	x, f.err = f.unscanned(name)
+	return x
+}
+
+// nonFinite returns the index of the first NaN or infinity in x, or -1.
+func nonFinite(x []float32) int {
+	for i, v := range x {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 {
+			return i
+		}
+	}
+	return -1
 }
 
 func sameShape(got, want []int) bool {

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 )
 
 // Activation is the element-wise function a Linear epilogue applies.
@@ -54,8 +55,19 @@ func pack(w []float32, out, in int, lay layout) (*Matrix, error) {
 		for o := 0; o < out; o++ {
 			row := w[o*in+pc : o*in+pc+kk]
 			dst := blk[(o/nr)*kk*nr+o%nr:]
+			// An exponent of all ones (Inf, NaN) carries into bit 31 when
+			// one more is added to it: special collects those carries.
+			var special uint32
 			for k, v := range row {
 				dst[k*nr] = v
+				special |= math.Float32bits(v)&0x7f800000 + 0x00800000
+			}
+			if special&0x80000000 != 0 {
+				for k, v := range row {
+					if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+						return nil, fmt.Errorf("tensor: pack: weight [%d][%d] is %v", o, pc+k, v)
+					}
+				}
 			}
 		}
 	}

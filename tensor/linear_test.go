@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -177,6 +178,24 @@ func TestPackErrors(t *testing.T) {
 	}
 	if _, err := Pack(nil, -1, 0); err == nil {
 		t.Error("Pack accepted a negative size")
+	}
+	// Non-finite weights are refused, naming the place; the largest finite
+	// values are not.
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		w := make([]float32, 40*300)
+		w[17*300+259] = bad
+		_, err := Pack(w, 40, 300)
+		if err == nil || !strings.Contains(err.Error(), "[17][259]") {
+			t.Errorf("weight %v: err = %v", bad, err)
+		}
+		if _, err := PackInt8(w, 40, 300); err == nil {
+			t.Errorf("int8: weight %v accepted", bad)
+		}
+	}
+	w := make([]float32, 40*300)
+	w[3], w[4] = math.MaxFloat32, -math.MaxFloat32
+	if _, err := Pack(w, 40, 300); err != nil {
+		t.Errorf("largest finite weights: %v", err)
 	}
 }
 

@@ -93,28 +93,38 @@ func LoadDir(dir string) (*Tokenizer, error) {
 // highest priority first). The special tokens' ids are read from the vocabulary.
 // Errors name the file (and line) at fault.
 func Load(vocabJSONPath, mergesTxtPath string) (*Tokenizer, error) {
-	vocab, err := readVocabJSON(vocabJSONPath)
+	vocab, err := os.ReadFile(vocabJSONPath)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	merges, err := os.ReadFile(mergesTxtPath)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	return Parse(vocab, vocabJSONPath, merges, mergesTxtPath)
+}
+
+// Parse is Load for the files' contents; vocabName and mergesName name
+// them in errors.
+func Parse(vocabJSON []byte, vocabName string, mergesTxt []byte, mergesName string) (*Tokenizer, error) {
+	vocab, err := parseVocabJSON(vocabJSON, vocabName)
 	if err != nil {
 		return nil, err
 	}
-	pairs, err := readMergesTxt(mergesTxtPath)
+	pairs, err := parseMergesTxt(mergesTxt, mergesName)
 	if err != nil {
 		return nil, err
 	}
 	t, err := build(vocab, pairs.pairs, func(i int) string { return fmt.Sprintf("line %d", pairs.lines[i]) })
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", mergesTxtPath, err)
+		return nil, fmt.Errorf("tokenizer: %s: %w", mergesName, err)
 	}
 	return t, nil
 }
 
-// readVocabJSON reads a vocab.json: a JSON object from token to id, ids distinct,
-// holding the 512 byte symbols and the two special tokens.
-func readVocabJSON(path string) (map[string]int32, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
+// parseVocabJSON reads a vocab.json: a JSON object from token to id, ids
+// distinct, holding the 512 byte symbols and the two special tokens.
+func parseVocabJSON(data []byte, path string) (map[string]int32, error) {
 	var raw map[string]int64
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: not a JSON object from token to id: %w", path, err)
@@ -162,15 +172,10 @@ type mergeList struct {
 	lines []int
 }
 
-// readMergesTxt reads a merges.txt.
-func readMergesTxt(path string) (mergeList, error) {
+// parseMergesTxt reads a merges.txt.
+func parseMergesTxt(data []byte, path string) (mergeList, error) {
 	var ml mergeList
-	f, err := os.Open(path)
-	if err != nil {
-		return ml, fmt.Errorf("tokenizer: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	line := 0
 	for sc.Scan() {

@@ -162,7 +162,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		OS: runtime.GOOS, Arch: runtime.GOARCH, Go: runtime.Version(), CPUFeatures: cpuFeatures(),
 		Kernels: tensor.KernelName(), Int8Kernels: tensor.Int8KernelName(), LoadAvgStart: loadAverage(),
 	}
-	opt, err := withPrecision(e, "bench", *precision, clip.Options{Threads: *threads, MaxBatch: max(32, slices.Max(batches))})
+	opt, err := withPrecision(e, "bench", *precision, clip.Options{Threads: *threads, MaxBatch: max(32, slices.Max(batches)), HashMemo: hashMemo("")})
 	if err != nil {
 		return err
 	}

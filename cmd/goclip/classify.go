@@ -56,7 +56,7 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--labels: %w", err)
 		}
 	}
-	opt, err := withPrecision(e, "classify", *precision, clip.Options{})
+	opt, err := withPrecision(e, "classify", *precision, clip.Options{HashMemo: hashMemo("")})
 	if err != nil {
 		return err
 	}

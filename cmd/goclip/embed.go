@@ -30,7 +30,7 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	opt, err := withPrecision(e, "embed", *precision, clip.Options{})
+	opt, err := withPrecision(e, "embed", *precision, clip.Options{HashMemo: hashMemo("")})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -97,21 +98,23 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	}
 
 	var c *cache.Cache
+	memo := ""
 	if !*noCache {
 		path := *cacheDir
 		if path == "" {
 			if path, err = cache.DefaultDir(); err != nil {
-				return fmt.Errorf("cache: %w (use --cache DIR or --no-cache)", err)
+				return fmt.Errorf("%w (use --cache DIR or --no-cache)", err)
 			}
 		}
-		if c, err = cache.Open(path+string(os.PathSeparator)+"embeddings.db", cache.Options{}); err != nil {
+		if c, err = cache.Open(filepath.Join(path, cache.DefaultFile), cache.Options{}); err != nil {
 			return err
 		}
 		defer c.Close()
+		memo = hashMemo(path)
 	}
 
 	// Lazy: a run served from the cache never builds the towers.
-	opt, err := withPrecision(e, "eval", *precision, clip.Options{Lazy: true})
+	opt, err := withPrecision(e, "eval", *precision, clip.Options{Lazy: true, HashMemo: memo})
 	if err != nil {
 		return err
 	}

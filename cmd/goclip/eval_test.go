@@ -2,15 +2,21 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/goclip/goclip/checkpoint"
 )
 
 // TestMain lets tests run the test binary as goclip itself (GOCLIP_AS_MAIN=1),
@@ -166,5 +172,120 @@ func TestEvalOutputsAndErrors(t *testing.T) {
 	}
 	if _, errs, code = goclip(t, "eval", "--model", model, "--templates", "imagenet80", "--no-cache", "--quiet", root); code != 0 {
 		t.Errorf("imagenet80: exit %d %s", code, errs)
+	}
+}
+
+// editTensor rewrites a tensor of a safetensors file in place (same size,
+// same modification time), as a fine-tune written back into the file
+// would, and returns the byte range of the file it rewrote.
+func editTensor(t *testing.T, path, name string, edit func(shape []int, data []float32)) (from, to int64) {
+	t.Helper()
+	st, err := checkpoint.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, _ := st.Tensor(name)
+	data, err := tn.Float32()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, shape := slices.Clone(data), tn.Shape
+	st.Close()
+	data = slices.Clone(orig)
+	edit(shape, data)
+	b, _ := os.ReadFile(path)
+	n := binary.LittleEndian.Uint64(b)
+	var header map[string]struct {
+		Offsets [2]int64 `json:"data_offsets"`
+	}
+	json.Unmarshal(b[8:8+n], &header)
+	base := 8 + int64(n) + header[name].Offsets[0]
+	first, last := -1, -1
+	for i := range data {
+		if data[i] != orig[i] {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		t.Fatalf("%s: the edit changes nothing", name)
+	}
+	buf := make([]byte, 4*(last-first+1))
+	for i, v := range data[first : last+1] {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	}
+	fi, _ := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(buf, base+4*int64(first)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	os.Chtimes(path, fi.ModTime(), fi.ModTime())
+	return base + 4*int64(first), base + 4*int64(last+1)
+}
+
+// The issue's first case: weights edited in the middle of
+// model.safetensors, size and modification time kept, evaluated again with
+// the cache: the new model's predictions, not the old ones'. (The tiny
+// model's middle is its token embedding: the rows of "knitting" and
+// "dunk", tokens 18863 and 17222, trade places: outside the first and last
+// MiB that the fingerprint once sampled.)
+func TestEvalCacheAfterWeightEdit(t *testing.T) {
+	root, prompts := evalDataset(t)
+	model := t.TempDir()
+	for _, f := range []string{"config.json", "preprocessor_config.json", "vocab.json", "merges.txt", "model.safetensors"} {
+		b, err := os.ReadFile(filepath.Join(kit, "models", "tiny-synth", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(model, f), b, 0o644)
+	}
+	cacheDir := t.TempDir()
+	out1, out2, fresh := t.TempDir(), t.TempDir(), t.TempDir()
+	if _, errs, code := goclip(t, "eval", "--model", model, "--prompts", prompts, "--cache", cacheDir, "--quiet", "--out", out1, root); code != 0 {
+		t.Fatalf("first run: exit %d: %s", code, errs)
+	}
+
+	weights := filepath.Join(model, "model.safetensors")
+	from, to := editTensor(t, weights, "text_model.embeddings.token_embedding.weight", func(shape []int, w []float32) {
+		d := shape[1]
+		row := func(id int) []float32 { return w[id*d : (id+1)*d] }
+		a, b := row(18863), row(17222)
+		for j := range a {
+			a[j], b[j] = b[j], a[j]
+		}
+	})
+	fi, _ := os.Stat(weights)
+	if from < 1<<20 || to > fi.Size()-1<<20 {
+		t.Fatalf("the edit (bytes %d to %d of %d) is not in the middle of the file", from, to, fi.Size())
+	}
+
+	_, errs, code := goclip(t, "eval", "--model", model, "--prompts", prompts, "--cache", cacheDir, "--out", out2, root)
+	if code != 0 {
+		t.Fatalf("second run: exit %d: %s", code, errs)
+	}
+	if _, _, cached := evalStats(t, errs); cached != 0 {
+		t.Errorf("after the edit, %d images came from the cache", cached)
+	}
+	if _, errs, code := goclip(t, "eval", "--model", model, "--prompts", prompts, "--no-cache", "--quiet", "--out", fresh, root); code != 0 {
+		t.Fatalf("fresh run: exit %d: %s", code, errs)
+	}
+	read := func(dir string) string {
+		b, err := os.ReadFile(filepath.Join(dir, "predictions.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if read(out2) != read(fresh) {
+		t.Errorf("predictions with the cache differ from a fresh run of the edited model")
+	}
+	if read(out2) == read(out1) {
+		t.Errorf("the edited model predicts exactly what the original did: the test edits nothing")
 	}
 }

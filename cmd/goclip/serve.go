@@ -70,7 +70,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go func() { served <- s.Serve(sctx, l) }()
 	opt.Logger.Info("listening", "url", "http://"+l.Addr().String()+"/", "api_key", *apiKey != "")
 
-	mopt, err := withPrecision(e, "serve", *precision, clip.Options{})
+	mopt, err := withPrecision(e, "serve", *precision, clip.Options{HashMemo: hashMemo("")})
 	if err != nil {
 		stop()
 		<-served
