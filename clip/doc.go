@@ -10,13 +10,18 @@
 // encoder.go (CLIPEncoder: pre-LayerNorm blocks, attention), vision.go
 // (CLIPVisionTransformer + visual_projection), text.go
 // (CLIPTextTransformer + text_projection), model.go (Model, New, the
-// Encode methods), extra.go (Load), openclip.go (OpenAI/OpenCLIP names),
-// zeroshot.go and prompts.go (classifiers and prompts files).
+// Encode methods, the Encoder contract). Around them: load.go (Load),
+// folder.go (what a model folder says besides its weights),
+// fingerprint.go (what caches key by), weights_openai.go (OpenAI/OpenCLIP
+// tensor names), openclip_config.go (open_clip_config.json), zeroshot.go
+// and prompts.go (classifiers and prompts files).
 //
 //	m, err := clip.Load("clip-vit-base-patch32", clip.Options{})
-//	cl, err := m.NewClassifier(ctx, clip.LabelClasses([]string{"cat", "dog"}), clip.EnsembleMax)
+//	classes, err := clip.LabelClasses([]string{"cat", "dog"})
+//	cl, err := m.NewClassifier(ctx, classes, clip.EnsembleMax)
 //	emb, err := m.EncodeRGB(ctx, []*imageproc.RGB{img})
-//	fmt.Println(cl.Classify(emb[0]).Label)
+//	p, err := cl.Classify(emb[0])
+//	fmt.Println(p.Label)
 //
 // Embeddings are CLIPModel's image_embeds and text_embeds: projected, not
 // normalised (Normalize does that). A Model is safe for concurrent use.

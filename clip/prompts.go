@@ -115,20 +115,61 @@ func LoadPrompts(path string) ([]Class, error) {
 	return classes, nil
 }
 
-// LabelClasses makes one class per label, each with the prompt
-// template filled with the label ("a photo of a {}." → "a photo of a dog.").
-// With several templates, each class gets one prompt per template.
-func LabelClasses(labels []string, templates ...string) []Class {
+// DefaultTemplate is the prompt template labels get when none is given,
+// CLIP's own.
+const DefaultTemplate = "a photo of a {}."
+
+// ValidateTemplate checks a prompt template: it must hold {}, where the
+// label goes. (A template without it gives every class the same prompt,
+// and so the same score: a run that looks fine and means nothing.)
+func ValidateTemplate(t string) error {
+	if strings.TrimSpace(t) == "" {
+		return fmt.Errorf("empty template")
+	}
+	if !strings.Contains(t, "{}") {
+		return fmt.Errorf("template %q has no {} for the label (e.g. %q)", t, DefaultTemplate)
+	}
+	return nil
+}
+
+// SplitLabels reads a comma-separated list of labels ("cat,dog, wild
+// animal"), trimming the spaces around each. An empty item ("cat,,dog", a
+// trailing comma) is an error rather than a label silently lost.
+func SplitLabels(s string) ([]string, error) {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+		if parts[i] == "" {
+			return nil, fmt.Errorf("label %d of %q is empty", i+1, s)
+		}
+	}
+	return parts, nil
+}
+
+// LabelClasses makes one class per label, each with the prompt template
+// filled with the label ("a photo of a {}." → "a photo of a dog."); with
+// no template, DefaultTemplate. With several templates, each class gets
+// one prompt per template. A blank label, a repeated one, or a template
+// without {} is an error naming it.
+func LabelClasses(labels []string, templates ...string) ([]Class, error) {
 	if len(templates) == 0 {
-		templates = []string{"a photo of a {}."}
+		templates = []string{DefaultTemplate}
+	}
+	for _, t := range templates {
+		if err := ValidateTemplate(t); err != nil {
+			return nil, err
+		}
 	}
 	classes := make([]Class, 0, len(labels))
-	for _, l := range labels {
+	for i, l := range labels {
+		if strings.TrimSpace(l) == "" {
+			return nil, fmt.Errorf("label %d is empty", i+1)
+		}
 		c := Class{Label: l}
 		for _, t := range templates {
 			c.Prompts = append(c.Prompts, strings.ReplaceAll(t, "{}", l))
 		}
 		classes = append(classes, c)
 	}
-	return classes
+	return classes, ValidateClasses(classes)
 }

@@ -3,6 +3,7 @@ package clip_test
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -176,6 +177,63 @@ func TestParseConfigDefaults(t *testing.T) {
 		`{"text_config": {"hidden_size": 100, "num_attention_heads": 8}}`, `{"vision_config": {"image_size": 225}}`, `{"projection_dim": "x"}`} {
 		if _, err := clip.ParseConfig([]byte(bad)); err == nil {
 			t.Errorf("ParseConfig(%s) accepted", bad)
+		}
+	}
+}
+
+// One rule for labels and templates, whoever calls: a blank label, a
+// repeated one, an empty list item or a template without {} is an error.
+func TestLabelClassesRefusals(t *testing.T) {
+	good, err := clip.LabelClasses([]string{"cat", "wild animal"}, "a photo of a {}.", "a {} in the wild")
+	if err != nil || len(good) != 2 || good[1].Prompts[1] != "a wild animal in the wild" {
+		t.Fatalf("%+v, %v", good, err)
+	}
+	if c, err := clip.LabelClasses([]string{"cat"}); err != nil || c[0].Prompts[0] != "a photo of a cat." {
+		t.Errorf("default template: %+v, %v", c, err)
+	}
+	for _, c := range []struct {
+		labels    []string
+		templates []string
+		says      string
+	}{
+		{[]string{"cat"}, []string{"a photo"}, "no {}"},
+		{[]string{"cat"}, []string{"nobraces"}, "no {}"},
+		{[]string{"cat"}, []string{" "}, "empty template"},
+		{[]string{"cat", " "}, nil, "label 2 is empty"},
+		{[]string{"cat", "cat"}, nil, "twice"},
+		{nil, nil, "no classes"},
+	} {
+		if _, err := clip.LabelClasses(c.labels, c.templates...); err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("labels %q, templates %q: err = %v, want %q", c.labels, c.templates, err, c.says)
+		}
+	}
+	if ls, err := clip.SplitLabels(" cat, dog ,wild animal"); err != nil || !slices.Equal(ls, []string{"cat", "dog", "wild animal"}) {
+		t.Errorf("SplitLabels: %q, %v", ls, err)
+	}
+	for _, s := range []string{"cat,,dog", "cat,dog,", "", " , "} {
+		if _, err := clip.SplitLabels(s); err == nil || !strings.Contains(err.Error(), "empty") {
+			t.Errorf("SplitLabels(%q): err = %v", s, err)
+		}
+	}
+}
+
+// An embedding of another length (another model's) or with a NaN is an
+// error, not a panic or a silent score.
+func TestClassifyRefusesForeignEmbeddings(t *testing.T) {
+	classes, err := clip.LabelClasses([]string{"cat", "dog"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := clip.NewClassifierFromEmbeddings(classes, [][]float32{{1, 0, 0}, {0, 1, 0}}, 100, clip.EnsembleMax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := cl.Classify([]float32{0.9, 0.1, 0}); err != nil || p.Label != "cat" {
+		t.Errorf("%+v, %v", p, err)
+	}
+	for _, e := range [][]float32{{1, 0}, {1, 0, 0, 0}, nil, {float32(math.NaN()), 0, 0}, {float32(math.Inf(1)), 0, 0}} {
+		if _, err := cl.Classify(e); err == nil {
+			t.Errorf("embedding %v accepted", e)
 		}
 	}
 }

@@ -96,7 +96,7 @@ var variedPrompts = "dog: a photo of a dog\ncat: a photo of a cat\nwild: a photo
 
 func TestClassifyMultipartLabels(t *testing.T) {
 	_, ts := newTest(t, nil, Options{})
-	body, ct := multipartBody(t, "image", string(readKit(t, "chelsea.png")), "labels", " cat, dog ,bird,")
+	body, ct := multipartBody(t, "image", string(readKit(t, "chelsea.png")), "labels", " cat, dog ,bird")
 	r := do(t, "POST", ts.URL+"/v1/classify", ct, body, "X-Request-ID", "test-123")
 	if r.status != 200 {
 		t.Fatalf("status %d: %s", r.status, r.body)
@@ -106,7 +106,7 @@ func TestClassifyMultipartLabels(t *testing.T) {
 	}
 	var got classifyResult
 	r.json(t, &got)
-	cl, p := want(t, "chelsea.png", clip.LabelClasses([]string{"cat", "dog", "bird"}), clip.EnsembleMax)
+	cl, p := want(t, "chelsea.png", mustClasses(t, []string{"cat", "dog", "bird"}), clip.EnsembleMax)
 	checkPrediction(t, got, cl, p)
 	if got.Ensemble != "max" {
 		t.Errorf("ensemble %q", got.Ensemble)
@@ -127,11 +127,11 @@ func TestClassifyMultipartPromptsMeanAndTemplates(t *testing.T) {
 	checkPrediction(t, got, cl, p)
 
 	body, ct = multipartBody(t, "image", string(readKit(t, "odd_225x301.png")), "labels", "cup,plate",
-		"template", "a photo of a {}.", "template", "a drawing of a {}.")
+		"templates", "a photo of a {}.", "template", "a drawing of a {}.") // the JSON name, and the older one
 	r = do(t, "POST", ts.URL+"/v1/classify", ct, body)
 	got = classifyResult{}
 	r.json(t, &got)
-	cl, p = want(t, "odd_225x301.png", clip.LabelClasses([]string{"cup", "plate"}, "a photo of a {}.", "a drawing of a {}."), clip.EnsembleMax)
+	cl, p = want(t, "odd_225x301.png", mustClasses(t, []string{"cup", "plate"}, "a photo of a {}.", "a drawing of a {}."), clip.EnsembleMax)
 	checkPrediction(t, got, cl, p)
 }
 
@@ -145,8 +145,8 @@ func TestClassifyJSON(t *testing.T) {
 		cls  []clip.Class
 		ens  clip.Ensemble
 	}{
-		{"labels", map[string]any{"image": b64(img), "labels": []string{"astronaut", "rocket"}}, clip.LabelClasses([]string{"astronaut", "rocket"}), clip.EnsembleMax},
-		{"data URL", map[string]any{"image": "data:image/png;base64," + b64(img), "labels": []string{"a", "b"}}, clip.LabelClasses([]string{"a", "b"}), clip.EnsembleMax},
+		{"labels", map[string]any{"image": b64(img), "labels": []string{"astronaut", "rocket"}}, mustClasses(t, []string{"astronaut", "rocket"}), clip.EnsembleMax},
+		{"data URL", map[string]any{"image": "data:image/png;base64," + b64(img), "labels": []string{"a", "b"}}, mustClasses(t, []string{"a", "b"}), clip.EnsembleMax},
 		{"prompts object", map[string]any{"image": b64(img), "ensemble": "mean", "prompts": map[string][]string{
 			"dog": {"a photo of a dog"}, "cat": {"a photo of a cat"}, "wild": {"a photo of a wolf", "a photo of a tiger"}}}, nil, clip.EnsembleMean},
 		{"prompts string", map[string]any{"image": b64(img), "prompts": variedPrompts}, classes, clip.EnsembleMax},

@@ -170,12 +170,8 @@ func (s *Server) classifyInput(img []byte, labels, templates []string, prompts [
 	if in.ensemble, err = clip.ParseEnsemble(ensemble); err != nil {
 		return in, errorf(http.StatusBadRequest, CodeInvalidEnsemble, "%v", err)
 	}
-	hasLabels := false
-	for _, l := range labels {
-		hasLabels = hasLabels || strings.TrimSpace(l) != ""
-	}
 	switch {
-	case hasLabels && len(prompts) > 0:
+	case len(labels) > 0 && len(prompts) > 0:
 		return in, errorf(http.StatusBadRequest, CodeBadRequest, "give labels or prompts, not both")
 	case len(prompts) > 0:
 		if len(templates) > 0 {
@@ -198,11 +194,12 @@ func (s *Server) parseClassifyMultipart(r *http.Request) (classifyInput, error) 
 		return classifyInput{}, errorf(http.StatusBadRequest, CodeBadRequest, "multipart: %v", err)
 	}
 	var (
-		img             []byte
-		labels, prompts string
-		ensemble        string
-		templates       []string
-		seenImage       bool
+		img       []byte
+		prompts   string
+		ensemble  string
+		labels    []string
+		templates []string
+		seenImage bool
 	)
 	for {
 		part, err := mr.NextPart()
@@ -232,15 +229,19 @@ func (s *Server) parseClassifyMultipart(r *http.Request) (classifyInput, error) 
 			}
 			seenImage, img = true, data
 		case "labels":
-			labels += "," + string(data)
+			ls, err := clip.SplitLabels(string(data))
+			if err != nil {
+				return classifyInput{}, errorf(http.StatusBadRequest, CodeInvalidLabels, "labels: %v", err)
+			}
+			labels = append(labels, ls...)
 		case "prompts":
 			prompts += string(data) + "\n"
 		case "ensemble":
 			ensemble = string(data)
-		case "template":
+		case "templates", "template": // "templates" as in JSON; "template" is the older name
 			templates = append(templates, string(data))
 		default:
-			return classifyInput{}, errorf(http.StatusBadRequest, CodeBadRequest, "unknown multipart field %q (want image, labels, prompts, ensemble, template)", name)
+			return classifyInput{}, errorf(http.StatusBadRequest, CodeBadRequest, "unknown multipart field %q (want image, labels, prompts, ensemble, templates)", name)
 		}
 	}
 	if !seenImage {
@@ -250,5 +251,5 @@ func (s *Server) parseClassifyMultipart(r *http.Request) (classifyInput, error) 
 	if strings.TrimSpace(prompts) != "" {
 		p = []byte(prompts)
 	}
-	return s.classifyInput(img, strings.Split(labels, ","), templates, p, ensemble)
+	return s.classifyInput(img, labels, templates, p, ensemble)
 }

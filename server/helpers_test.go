@@ -174,3 +174,13 @@ func postJSON(t testing.TB, url string, v any, header ...string) response {
 func b64(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
 
 func fmtSscan(s string, v *float64) (int, error) { return fmt.Sscan(s, v) }
+
+// mustClasses is clip.LabelClasses for labels known to be valid.
+func mustClasses(t *testing.T, labels []string, templates ...string) []clip.Class {
+	t.Helper()
+	c, err := clip.LabelClasses(labels, templates...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

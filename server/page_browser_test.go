@@ -77,7 +77,7 @@ func TestPageInBrowser(t *testing.T) {
 	rows := browsertest.Eval[[]row](b, `Array.from(document.querySelectorAll("#bars li")).map((li) => ({
 		label: li.dataset.label, probability: Number(li.dataset.probability),
 		text: li.querySelector(".pct").textContent, width: li.querySelector(".fill").style.width}))`)
-	cl, p := want(t, "chelsea.png", clip.LabelClasses(labels), clip.EnsembleMax)
+	cl, p := want(t, "chelsea.png", mustClasses(t, labels), clip.EnsembleMax)
 	if len(rows) != len(labels) {
 		t.Fatalf("%d rendered rows, want %d: %+v", len(rows), len(labels), rows)
 	}

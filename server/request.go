@@ -106,31 +106,29 @@ func decodeBase64(field, s string) ([]byte, error) {
 }
 
 // labelClasses makes classes from labels and templates, with the limits.
+// A blank label is refused, as clip.LabelClasses refuses it everywhere.
 func (s *Server) labelClasses(labels, templates []string) ([]clip.Class, error) {
-	var ls []string
-	for _, l := range labels {
-		if l = strings.TrimSpace(l); l != "" {
-			ls = append(ls, l)
-		}
-	}
-	if len(ls) == 0 {
+	if len(labels) == 0 {
 		return nil, errorf(http.StatusBadRequest, CodeMissingLabels, "no labels: give labels (e.g. cat,dog) or prompts")
+	}
+	ls := make([]string, len(labels))
+	for i, l := range labels {
+		if ls[i] = strings.TrimSpace(l); ls[i] == "" {
+			return nil, errorf(http.StatusBadRequest, CodeInvalidLabels, "label %d is empty", i+1)
+		}
 	}
 	if len(ls) > s.opt.MaxLabels {
 		return nil, errorf(http.StatusBadRequest, CodeTooManyLabels, "%d labels; at most %d are allowed", len(ls), s.opt.MaxLabels)
 	}
-	var ts []string
-	for _, t := range templates {
-		if t = strings.TrimSpace(t); t == "" {
-			continue
+	ts := make([]string, len(templates))
+	for i, t := range templates {
+		ts[i] = strings.TrimSpace(t)
+		if err := clip.ValidateTemplate(ts[i]); err != nil {
+			return nil, errorf(http.StatusBadRequest, CodeInvalidTemplate, "%v", err)
 		}
-		if !strings.Contains(t, "{}") {
-			return nil, errorf(http.StatusBadRequest, CodeInvalidTemplate, "template %q has no {} for the label", t)
+		if len(ts[i]) > s.opt.MaxPromptLen {
+			return nil, errorf(http.StatusBadRequest, CodePromptTooLong, "a template is %d bytes long; at most %d are allowed", len(ts[i]), s.opt.MaxPromptLen)
 		}
-		if len(t) > s.opt.MaxPromptLen {
-			return nil, errorf(http.StatusBadRequest, CodePromptTooLong, "a template is %d bytes long; at most %d are allowed", len(t), s.opt.MaxPromptLen)
-		}
-		ts = append(ts, t)
 	}
 	if n := len(ls) * max(len(ts), 1); n > s.opt.MaxPrompts {
 		return nil, errorf(http.StatusBadRequest, CodeTooManyPrompts, "%d labels × %d templates make %d prompts; at most %d are allowed", len(ls), len(ts), n, s.opt.MaxPrompts)
@@ -140,7 +138,10 @@ func (s *Server) labelClasses(labels, templates []string) ([]clip.Class, error) 
 			return nil, errorf(http.StatusBadRequest, CodePromptTooLong, "label %.40q… is %d bytes long; at most %d are allowed", l, len(l), s.opt.MaxPromptLen)
 		}
 	}
-	classes := clip.LabelClasses(ls, ts...)
+	classes, err := clip.LabelClasses(ls, ts...)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, CodeInvalidLabels, "%v", err)
+	}
 	return classes, s.checkClasses(classes)
 }
 

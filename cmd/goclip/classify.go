@@ -41,19 +41,19 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 	}
 	var classes []clip.Class
 	if *prompts != "" {
+		if len(templates) > 0 {
+			return fmt.Errorf("--template applies to --labels, not to --prompts")
+		}
 		if classes, err = clip.LoadPrompts(*prompts); err != nil {
 			return err
 		}
 	} else {
-		var ls []string
-		for _, l := range strings.Split(*labels, ",") {
-			if l = strings.TrimSpace(l); l != "" {
-				ls = append(ls, l)
-			}
-		}
-		classes = clip.LabelClasses(ls, templates...)
-		if err := clip.ValidateClasses(classes); err != nil {
+		ls, err := clip.SplitLabels(*labels)
+		if err != nil {
 			return fmt.Errorf("--labels: %w", err)
+		}
+		if classes, err = clip.LabelClasses(ls, templates...); err != nil {
+			return fmt.Errorf("--labels/--template: %w", err)
 		}
 	}
 	opt, err := withPrecision(e, "classify", *precision, clip.Options{HashMemo: hashMemo("")})

@@ -82,7 +82,9 @@ func runEval(ctx context.Context, e *env, args []string) error {
 			}
 			ts = append(ts, set...)
 		}
-		classes = clip.LabelClasses(ds.Classes, ts...)
+		if classes, err = clip.LabelClasses(ds.Classes, ts...); err != nil {
+			return fmt.Errorf("--template: %w", err)
+		}
 	}
 	if _, err := eval.ValidateClasses(ds.Classes, classes); err != nil {
 		if *prompts != "" {
