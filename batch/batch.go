@@ -163,6 +163,9 @@ func Embed(ctx context.Context, cfg Config, sources []Source, emit func(Result) 
 			if !ok {
 				break
 			}
+			if ctx.Err() != nil { // cancelled by the caller (or by emit): no more calls
+				return r.stats(st), stop(context.Cause(ctx))
+			}
 			delete(pending, want)
 			want++
 			st.Images++

@@ -47,6 +47,7 @@ type Model struct {
 	text       *textTower
 	logitScale float32 // exp(logit_scale)
 	precision  Precision
+	truncate   bool // Options.TruncateTexts
 
 	// With Options.Lazy each tower is built on first use, from weights.
 	weights    Weights
@@ -85,6 +86,9 @@ type Options struct {
 	Lazy bool
 	// Precision is the arithmetic of the encoder blocks; "" means FP32.
 	Precision Precision
+	// TruncateTexts cuts texts longer than the model's context instead of
+	// refusing them (see EncodeTexts).
+	TruncateTexts bool
 	// HashMemo is a folder where Load remembers the SHA-256 of weight
 	// files, by file identity, so that fingerprinting an unchanged model
 	// reads no weights again (see Model.Fingerprint); "" hashes them on
@@ -142,7 +146,7 @@ func newModel(cfg Config, w Weights, opt Options, fingerprint bool) (*Model, err
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, precision: prec}
+	m := &Model{Config: cfg, precision: prec, truncate: opt.TruncateTexts}
 	m.maxBatch = opt.MaxBatch
 	if m.maxBatch <= 0 {
 		m.maxBatch = 32
@@ -240,16 +244,34 @@ func (m *Model) ImageConfig() imageproc.Config {
 	return c
 }
 
-// EncodeTexts tokenizes texts (truncating to the context length, EOS
-// kept last) and returns their projected, unnormalised embeddings.
+// ErrTextTooLong is returned (wrapped) by EncodeTexts for a text of more
+// tokens than the model's context, unless Options.TruncateTexts is set.
+var ErrTextTooLong = errors.New("text too long")
+
+// EncodeTexts tokenizes texts and returns their projected, unnormalised
+// embeddings. A text longer than the model's context (77 tokens for CLIP,
+// start and end included) is refused with ErrTextTooLong, as OpenAI's
+// clip.tokenize refuses it, unless Options.TruncateTexts asks to cut it
+// (the end token kept last, as clip.tokenize(truncate=True) does).
 func (m *Model) EncodeTexts(ctx context.Context, texts []string) ([][]float32, error) {
 	tok, err := m.Tokenizer()
 	if err != nil {
 		return nil, err
 	}
+	n := m.Config.Text.MaxPositionEmbeddings
 	ids := make([][]int, len(texts))
 	for i, s := range texts {
-		ids[i] = tok.EncodeContext(s, m.Config.Text.MaxPositionEmbeddings)
+		if m.truncate {
+			ids[i] = tok.EncodeContext(s, n)
+			continue
+		}
+		if ids[i] = tok.EncodeContext(s, n+1); len(ids[i]) > n {
+			short := s
+			if len(short) > 60 {
+				short = short[:60] + "…"
+			}
+			return nil, fmt.Errorf("%w: %q has more than the %d tokens of the model's context; shorten it, or ask for truncation (--truncate)", ErrTextTooLong, short, n)
+		}
 	}
 	return m.EncodeTokens(ctx, ids)
 }

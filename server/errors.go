@@ -25,7 +25,7 @@ const (
 	CodeInvalidLabels    Code = "invalid_labels"         // 400: empty or duplicate labels, bad prompts text
 	CodeTooManyLabels    Code = "too_many_labels"        // 400: more classes than Options.MaxLabels
 	CodeTooManyPrompts   Code = "too_many_prompts"       // 400: more prompts than Options.MaxPrompts
-	CodePromptTooLong    Code = "prompt_too_long"        // 400: a label, prompt or text longer than Options.MaxPromptLen
+	CodePromptTooLong    Code = "prompt_too_long"        // 400: a label, prompt or text longer than Options.MaxPromptLen bytes, or than the model's 77 tokens
 	CodeTooManyInputs    Code = "too_many_inputs"        // 400: embeddings request over MaxImages or MaxTexts
 	CodeInvalidEnsemble  Code = "invalid_ensemble"       // 400
 	CodeInvalidTemplate  Code = "invalid_template"       // 400: a template without "{}"

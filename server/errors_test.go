@@ -241,3 +241,21 @@ type panicModel struct{ clip.Encoder }
 func (panicModel) EncodeTexts(_ context.Context, texts []string) ([][]float32, error) {
 	panic(fmt.Sprintf("encoder bug on %q", texts))
 }
+
+// A text of more tokens than the model's context is refused as too long
+// (not cut silently), unless the model truncates; a short one goes through.
+func TestTextTooManyTokens(t *testing.T) {
+	_, ts := newTest(t, nil, Options{})
+	long := strings.Repeat("a ", 80) // 160 bytes, 82 tokens
+	r := postJSON(t, ts.URL+"/v1/embeddings", map[string]any{"texts": []string{long}})
+	if r.status != http.StatusBadRequest || r.errorCode() != CodePromptTooLong || !strings.Contains(string(r.body), "77 tokens") {
+		t.Errorf("embeddings: %d %s", r.status, r.body)
+	}
+	r = postJSON(t, ts.URL+"/v1/classify", map[string]any{"image": b64(readKit(t, "chelsea.png")), "labels": []string{"cat", long}})
+	if r.status != http.StatusBadRequest || r.errorCode() != CodePromptTooLong {
+		t.Errorf("classify: %d %s", r.status, r.body)
+	}
+	if r := postJSON(t, ts.URL+"/v1/embeddings", map[string]any{"texts": []string{"a cat"}}); r.status != 200 {
+		t.Errorf("a short text after the refusal: %d %s", r.status, r.body)
+	}
+}

@@ -337,6 +337,9 @@ func (s *Server) encodeTexts(ctx context.Context, b *backend, texts []string) ([
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx.Err())
 		}
+		if errors.Is(err, clip.ErrTextTooLong) {
+			return nil, errorf(http.StatusBadRequest, CodePromptTooLong, "%v", err)
+		}
 		return nil, fmt.Errorf("text encoder: %w", err)
 	}
 	if len(emb) != len(texts) {

@@ -22,6 +22,7 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object per image")
 	top := fs.Int("top", 3, "classes to show per image in text output (0: all)")
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
+	truncate := fs.Bool("truncate", false, truncateFlagHelp)
 	var imf imageFlags
 	imf.register(fs)
 	images, err := parse(fs, args)
@@ -56,7 +57,7 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--labels/--template: %w", err)
 		}
 	}
-	opt, err := withPrecision(e, "classify", *precision, clip.Options{HashMemo: hashMemo("")})
+	opt, err := withPrecision(e, "classify", *precision, clip.Options{HashMemo: hashMemo(""), TruncateTexts: *truncate})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "embed", "[--model DIR|ID] [--raw] [--image PATH]... [--text STR]...")
 	model := fs.String("model", defaultModel, modelFlagHelp)
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
+	truncate := fs.Bool("truncate", false, truncateFlagHelp)
 	raw := fs.Bool("raw", false, "print the projected, unnormalised embeddings (image_embeds/text_embeds) instead of L2-normalised ones")
 	var images, texts listFlag
 	fs.Var(&images, "image", "an image file (repeatable)")
@@ -30,7 +31,7 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	opt, err := withPrecision(e, "embed", *precision, clip.Options{HashMemo: hashMemo("")})
+	opt, err := withPrecision(e, "embed", *precision, clip.Options{HashMemo: hashMemo(""), TruncateTexts: *truncate})
 	if err != nil {
 		return err
 	}

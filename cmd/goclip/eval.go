@@ -31,6 +31,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	noCache := fs.Bool("no-cache", false, "do not read or write the embedding cache")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
+	truncate := fs.Bool("truncate", false, truncateFlagHelp)
 	var imf imageFlags
 	imf.register(fs)
 	rest, err := parse(fs, args)
@@ -116,7 +117,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	}
 
 	// Lazy: a run served from the cache never builds the towers.
-	opt, err := withPrecision(e, "eval", *precision, clip.Options{Lazy: true, HashMemo: memo})
+	opt, err := withPrecision(e, "eval", *precision, clip.Options{Lazy: true, HashMemo: memo, TruncateTexts: *truncate})
 	if err != nil {
 		return err
 	}

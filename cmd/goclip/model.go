@@ -61,6 +61,8 @@ func resolveModel(ctx context.Context, e *env, ref string) (string, error) {
 	return dir, nil
 }
 
+const truncateFlagHelp = "cut prompts and texts longer than the model's context (77 tokens) instead of refusing them, as clip.tokenize(truncate=True) does"
+
 const precisionFlagHelp = "arithmetic of the encoder blocks: fp32 (matches PyTorch) or int8 (8-bit weights and activations: a quarter of the memory, slightly different embeddings; fast only on CPUs with AVX-512 VNNI)"
 
 // withPrecision parses a --precision value into opt. int8 on a CPU without

@@ -35,6 +35,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&opt.CacheSize, "cache", 4096, "prompt embeddings kept in the LRU cache (negative: none)")
 	fs.DurationVar(&opt.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
+	truncate := fs.Bool("truncate", false, truncateFlagHelp)
 	logFormat := fs.String("log-format", "text", "access log format on stderr: text or json")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -70,7 +71,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go func() { served <- s.Serve(sctx, l) }()
 	opt.Logger.Info("listening", "url", "http://"+l.Addr().String()+"/", "api_key", *apiKey != "")
 
-	mopt, err := withPrecision(e, "serve", *precision, clip.Options{HashMemo: hashMemo("")})
+	mopt, err := withPrecision(e, "serve", *precision, clip.Options{HashMemo: hashMemo(""), TruncateTexts: *truncate})
 	if err != nil {
 		stop()
 		<-served
