@@ -138,6 +138,9 @@ func New(cfg Config, w Weights, opt Options) (*Model, error) {
 // newModel is New; Load passes fingerprint false, since it fingerprints
 // the folder's files instead.
 func newModel(cfg Config, w Weights, opt Options, fingerprint bool) (*Model, error) {
+	if err := tensor.KernelsError(); err != nil {
+		return nil, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,10 @@
 package tensor
 
-import "os"
+import (
+	"fmt"
+	"os"
+	"strings"
+)
 
 // mr is the height of a packed strip of activations, shared by every kernel
 // set; a kernel may cover several consecutive strips per call.
@@ -54,7 +58,9 @@ type kernels struct {
 	// full one). k is at least 1.
 	tile func(k int, a, b, c []float32, ldc, rows int, add bool)
 
-	// tileI8 is tile for int8 operands (layoutI8): rows rows (1..rowsI8) of
+	// layI8 is the packed int8 layout tileI8 reads (PackInt8 packs for it).
+	layI8 layout
+	// tileI8 is tile for int8 operands (layI8): rows rows (1..rowsI8) of
 	// packed u8 activations (consecutive strips of k4×mr×4 bytes) times a
 	// panel of s8 weights (k4×nr×4 bytes), exact int32 sums into c.
 	tileI8 func(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool)
@@ -95,6 +101,7 @@ var goKernels = &kernels{
 	lay:         layout24,
 	rows:        mr,
 	tile:        tileGo,
+	layI8:       layoutI8,
 	tileI8:      tileI8Go,
 	rowsI8:      mr,
 	i8name:      "go",
@@ -117,19 +124,30 @@ var goKernels = &kernels{
 // is chosen once, at package initialisation, and never changes.
 func defaultKernels() *kernels { return bestKernels }
 
-var bestKernels = selectKernels(os.Getenv("GOCLIP_KERNELS"))
+var bestKernels, kernelsErr = selectKernels(os.Getenv("GOCLIP_KERNELS"))
 
-// selectKernels returns the kernel set named want when this CPU has it,
-// else the fastest one it has.
-func selectKernels(want string) *kernels {
+// selectKernels returns the kernel set named want, or the fastest this CPU
+// has when want is empty. A name this CPU cannot run (a typo, a set of
+// another CPU) is an error; the fastest set is returned with it.
+func selectKernels(want string) (*kernels, error) {
 	sets := availableKernels()
+	if want == "" {
+		return sets[0], nil
+	}
+	var names []string
 	for _, k := range sets {
 		if k.name == want {
-			return k
+			return k, nil
 		}
+		names = append(names, k.name)
 	}
-	return sets[0]
+	return sets[0], fmt.Errorf("GOCLIP_KERNELS=%q: not a kernel set this CPU runs (it has %s)", want, strings.Join(names, ", "))
 }
+
+// KernelsError reports a GOCLIP_KERNELS value that names no kernel set this
+// CPU runs. The fastest set is in use meanwhile; loading a model (package
+// clip) refuses to go on, so a misspelt choice is never ignored silently.
+func KernelsError() error { return kernelsErr }
 
 // KernelName names the kernel set this process uses: "avx512", "avx2" or
 // "go" (portable). The GOCLIP_KERNELS environment variable, read once at

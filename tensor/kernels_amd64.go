@@ -2,7 +2,11 @@
 
 package tensor
 
-import "golang.org/x/sys/cpu"
+import (
+	"fmt"
+
+	"golang.org/x/sys/cpu"
+)
 
 // avx2Kernels is the AVX2+FMA set, or nil when the CPU lacks those
 // extensions; avx512Kernels is the same set with AVX-512F GEMM tiles, or
@@ -32,6 +36,7 @@ func newAVX2Kernels() *kernels {
 		lay:         layout24,
 		rows:        mr,
 		tile:        tileAVX2,
+		layI8:       layoutI8,
 		tileI8:      tileI8Go,
 		rowsI8:      mr,
 		i8name:      "go",
@@ -251,10 +256,13 @@ func epilogueAVX2(dst, src, bias []float32, act Activation, acc bool) {
 			bp = &src[0] // never read
 		}
 		switch act {
+		case Identity:
 		case QuickGELU:
 			flags |= epQuickGELU
 		case GELU:
 			flags |= epGELU
+		default:
+			panic(fmt.Sprintf("tensor: epilogue: unknown activation %d", act))
 		}
 		if acc {
 			flags |= epAcc

@@ -1,6 +1,9 @@
 package tensor
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // tileGo is the portable micro-kernel for any layout: the panel width nr is
 // len(b)/k, and the mr×nr block is computed as 2×4 sub-blocks whose eight
@@ -93,12 +96,14 @@ func epilogueGo(dst, src, bias []float32, act Activation, acc bool) {
 // activate applies a to one value, in float64 for accuracy.
 func activate(a Activation, v float32) float32 {
 	switch a {
+	case Identity:
+		return v
 	case QuickGELU:
 		return float32(float64(v) / (1 + math.Exp(-1.702*float64(v))))
 	case GELU:
 		return float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
 	}
-	return v
+	panic(fmt.Sprintf("tensor: epilogue: unknown activation %d", a))
 }
 
 func dotGo(a, b []float32) float32 {

@@ -246,7 +246,7 @@ func TestLinearAllocs(t *testing.T) {
 }
 
 // TestSelectKernels checks the GOCLIP_KERNELS choice: a name this CPU has
-// selects that set; an unknown one, or none, the fastest.
+// selects that set, none the fastest, and any other is an error.
 func TestSelectKernels(t *testing.T) {
 	// Read at package start-up, which go test's cache does not see: reading
 	// it here makes a change of GOCLIP_KERNELS rerun the tests.
@@ -261,14 +261,21 @@ func TestSelectKernels(t *testing.T) {
 		t.Errorf("portable set is not the last resort: %v", sets)
 	}
 	for _, k := range sets {
-		if got := selectKernels(k.name); got != k {
-			t.Errorf("selectKernels(%q) = %s", k.name, got.name)
+		if got, err := selectKernels(k.name); got != k || err != nil {
+			t.Errorf("selectKernels(%q) = %s, %v", k.name, got.name, err)
 		}
 	}
-	for _, want := range []string{"", "sse9", "AVX2 "} {
-		if got := selectKernels(want); got != sets[0] {
-			t.Errorf("selectKernels(%q) = %s, want %s", want, got.name, sets[0].name)
+	if got, err := selectKernels(""); got != sets[0] || err != nil {
+		t.Errorf(`selectKernels("") = %s, %v; want %s`, got.name, err, sets[0].name)
+	}
+	for _, want := range []string{"sse9", "AVX2 ", "avx-512"} {
+		got, err := selectKernels(want)
+		if got != sets[0] || err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "go") {
+			t.Errorf("selectKernels(%q) = %s, %v: want the fastest set and an error naming the choices", want, got.name, err)
 		}
+	}
+	if os.Getenv("GOCLIP_KERNELS") == "" && KernelsError() != nil {
+		t.Errorf("KernelsError() = %v without GOCLIP_KERNELS", KernelsError())
 	}
 	if KernelName() != bestKernels.name {
 		t.Errorf("KernelName %q, kernels in use %q", KernelName(), bestKernels.name)

@@ -42,10 +42,14 @@ type qmat struct {
 // cosine of about 0.999 to float32; see clip.Int8); the result takes a
 // quarter of the memory of Pack's. Weights must be finite.
 func PackInt8(w []float32, out, in int) (*Matrix, error) {
+	return packInt8(w, out, in, defaultKernels().layI8)
+}
+
+// packInt8 is PackInt8 for a given layout (kc a multiple of 4).
+func packInt8(w []float32, out, in int, lay layout) (*Matrix, error) {
 	if out < 0 || in < 0 || len(w) != out*in {
 		return nil, fmt.Errorf("tensor: pack %dx%d int8 matrix from %d values", out, in, len(w))
 	}
-	lay := layoutI8
 	nr, kc := lay.nr, lay.kc
 	panels := (out + nr - 1) / nr
 	k4 := (in + 3) / 4
@@ -129,6 +133,9 @@ func (p *Pool) linearInt8(y, x []float32, m int, w *Matrix, ep Epilogue) {
 		j = new(gemmQJob)
 	}
 	j.pool, j.kern = p, p.kernels()
+	if j.kern.layI8 != w.lay {
+		j.kern = goKernels // reads any layout
+	}
 	j.y, j.x, j.m, j.n, j.k, j.w, j.ep = y, x, m, w.Out, w.In, w, ep
 	j.next.Store(0)
 	j.taskGrid = newTaskGrid(m, w.panels, w.lay, j.kern.rowsI8, p.Workers())

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -266,5 +267,31 @@ func TestQuantHelpers(t *testing.T) {
 		if string(got) != string(want) {
 			t.Errorf("%s: quantRow edge cases %v, want %v", kn.name, got, want)
 		}
+	}
+}
+
+// An int8 matrix in a layout the pool's kernel set does not read (packed
+// for another set) falls back to the portable kernel, with the same exact
+// integer sums, as the float32 path does.
+func TestLinearInt8OtherLayout(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	m, n, k := 20, 70, 300
+	x := randSlice(r, m*k, 2)
+	w := randSlice(r, n*k, 0.5)
+	p := NewPool(2)
+	defer p.Close()
+	mine, err := PackInt8(w, n, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := packInt8(w, n, k, layout{nr: 24, kc: 128, mc: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := make([]float32, m*n), make([]float32, m*n)
+	p.Linear(a, x, m, mine, Epilogue{})
+	p.Linear(b, x, m, other, Epilogue{})
+	if !slices.Equal(a, b) {
+		t.Error("an int8 matrix in another layout gives other results")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -218,4 +219,14 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// A misspelt GOCLIP_KERNELS is refused, naming the choices, not ignored.
+func TestBadKernelsEnv(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "embed", "--model", kit+"models/tiny-synth", "--text", "a cat")
+	cmd.Env = append(os.Environ(), "GOCLIP_AS_MAIN=1", "GOCLIP_KERNELS=avx3")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `GOCLIP_KERNELS="avx3"`) || !strings.Contains(string(out), "go") {
+		t.Errorf("err = %v, output:\n%s", err, out)
+	}
 }
