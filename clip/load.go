@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/goclip/goclip/checkpoint"
+	"github.com/goclip/goclip/tensor"
 )
 
 // Load reads a model folder laid out like a Hugging Face CLIP repository:
@@ -27,6 +28,9 @@ func Load(dir string, opt Options) (*Model, error) {
 }
 
 func load(dir string, opt Options) (*Model, error) {
+	if err := tensor.KernelsError(); err != nil {
+		return nil, err
+	}
 	f, err := readFolder(dir)
 	if err != nil {
 		return nil, err
