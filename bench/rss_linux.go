@@ -1,12 +1,12 @@
 //go:build linux
 
-package main
+package bench
 
 import "syscall"
 
-// peakRSS is the process's maximum resident set size so far, in bytes
+// PeakRSS is the process's maximum resident set size so far, in bytes
 // (getrusage's ru_maxrss, which Linux reports in KiB).
-func peakRSS() (int64, bool) {
+func PeakRSS() (int64, bool) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, false

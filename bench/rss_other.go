@@ -1,0 +1,7 @@
+//go:build !linux
+
+package bench
+
+// PeakRSS is not measured outside Linux: getrusage's units and meaning
+// differ between systems, and Windows has none.
+func PeakRSS() (int64, bool) { return 0, false }
