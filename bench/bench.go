@@ -91,19 +91,19 @@ type Machine struct {
 // Report is everything a bench run measured; goclip bench --json prints it.
 type Report struct {
 	Machine      Machine      `json:"machine"`
-	Model        string            `json:"model"`
-	Synthetic    bool              `json:"synthetic"`
-	LoadMs       float64           `json:"load_ms"`
-	GenerateMs   float64           `json:"generate_ms,omitempty"` // synthetic weights, before load
-	Threads      int               `json:"threads"`
-	Precision    string            `json:"precision"`
-	GFLOPPerImg  float64           `json:"gflop_per_image"`
+	Model        string       `json:"model"`
+	Synthetic    bool         `json:"synthetic"`
+	LoadMs       float64      `json:"load_ms"`
+	GenerateMs   float64      `json:"generate_ms,omitempty"` // synthetic weights, before load
+	Threads      int          `json:"threads"`
+	Precision    string       `json:"precision"`
+	GFLOPPerImg  float64      `json:"gflop_per_image"`
 	Image        []ImagePoint `json:"image_tower,omitempty"`
 	Text         *Timing      `json:"text_tower,omitempty"`
 	Preprocess   *Timing      `json:"preprocess,omitempty"`
 	EndToEnd     *EndToEnd    `json:"end_to_end,omitempty"`
-	LoadRSSBytes *int64            `json:"load_peak_rss_bytes"` // peak RSS right after loading; null where not available
-	PeakRSSBytes *int64            `json:"peak_rss_bytes"`      // over the whole bench; null where not available
+	LoadRSSBytes *int64       `json:"load_peak_rss_bytes"` // peak RSS right after loading; null where not available
+	PeakRSSBytes *int64       `json:"peak_rss_bytes"`      // over the whole bench; null where not available
 }
 
 // Options say what Run measures.

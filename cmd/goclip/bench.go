@@ -147,4 +147,3 @@ func parseBatches(flags []string) ([]int, error) {
 	}
 	return out, nil
 }
-
