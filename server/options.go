@@ -48,6 +48,10 @@ type Options struct {
 	ShutdownTimeout time.Duration
 }
 
+// DefaultOptions returns the options a zero Options stands for: the one
+// place the server's defaults are written (goclip serve's flags show them).
+func DefaultOptions() Options { return Options{}.withDefaults() }
+
 func (o Options) withDefaults() Options {
 	def := func(v *int, d int) {
 		if *v <= 0 {

@@ -70,4 +70,3 @@ func parseDType(s string) (checkpoint.DType, error) {
 	}
 	return checkpoint.Invalid, fmt.Errorf("--dtype %q: want f32, f16 or bf16", s)
 }
-

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"time"
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/server"
@@ -21,19 +20,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	model := fs.String("model", defaultModel, modelFlagHelp)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on; any address but loopback requires an API key")
 	apiKey := fs.String("api-key", os.Getenv("GOCLIP_API_KEY"), "API key required on /v1/* and /metrics (default $GOCLIP_API_KEY)")
-	var opt server.Options
-	fs.IntVar(&opt.MaxBatch, "max-batch", 16, "most images per encoder call (dynamic batching)")
-	fs.DurationVar(&opt.BatchWait, "batch-wait", 5*time.Millisecond, "how long a batch waits for more images")
-	fs.IntVar(&opt.MaxQueue, "queue", 64, "classify/embeddings requests admitted at once; more get 429")
-	fs.DurationVar(&opt.RequestTimeout, "timeout", 30*time.Second, "time limit of one request")
-	fs.Int64Var(&opt.MaxBodyBytes, "max-body", 20<<20, "largest request body, in bytes")
-	fs.Int64Var(&opt.MaxPixels, "max-pixels", 40_000_000, "refuse images with more pixels (checked from the header)")
-	fs.IntVar(&opt.MaxLabels, "max-labels", 256, "most classes per classify request")
-	fs.IntVar(&opt.MaxPrompts, "max-prompts", 1024, "most prompts per classify request")
-	fs.IntVar(&opt.MaxPromptLen, "max-prompt-len", 300, "longest label, prompt or text, in bytes")
-	fs.IntVar(&opt.MaxImages, "max-images", 16, "most images per embeddings request")
-	fs.IntVar(&opt.CacheSize, "cache", 4096, "prompt embeddings kept in the LRU cache (negative: none)")
-	fs.DurationVar(&opt.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for requests in flight")
+	opt := server.DefaultOptions()
+	fs.IntVar(&opt.MaxBatch, "max-batch", opt.MaxBatch, "most images per encoder call (dynamic batching)")
+	fs.DurationVar(&opt.BatchWait, "batch-wait", opt.BatchWait, "how long a batch waits for more images")
+	fs.IntVar(&opt.MaxQueue, "queue", opt.MaxQueue, "classify/embeddings requests admitted at once; more get 429")
+	fs.DurationVar(&opt.RequestTimeout, "timeout", opt.RequestTimeout, "time limit of one request")
+	fs.Int64Var(&opt.MaxBodyBytes, "max-body", opt.MaxBodyBytes, "largest request body, in bytes")
+	fs.Int64Var(&opt.MaxPixels, "max-pixels", opt.MaxPixels, "refuse images with more pixels (checked from the header)")
+	fs.IntVar(&opt.MaxLabels, "max-labels", opt.MaxLabels, "most classes per classify request")
+	fs.IntVar(&opt.MaxPrompts, "max-prompts", opt.MaxPrompts, "most prompts per classify request")
+	fs.IntVar(&opt.MaxPromptLen, "max-prompt-len", opt.MaxPromptLen, "longest label, prompt or text, in bytes")
+	fs.IntVar(&opt.MaxImages, "max-images", opt.MaxImages, "most images per embeddings request")
+	fs.IntVar(&opt.CacheSize, "cache", opt.CacheSize, "prompt embeddings kept in the LRU cache (negative: none)")
+	fs.DurationVar(&opt.ShutdownTimeout, "shutdown-timeout", opt.ShutdownTimeout, "how long shutdown waits for requests in flight")
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
 	truncate := fs.Bool("truncate", false, truncateFlagHelp)
 	logFormat := fs.String("log-format", "text", "access log format on stderr: text or json")
