@@ -268,3 +268,54 @@ func TestShutdown(t *testing.T) {
 		t.Errorf("%d encoder calls, want 2 (1, then the 2 queued together)", probe.calls.Load())
 	}
 }
+
+// TestShutdownDelay checks that with a ShutdownDelay the listener stays
+// open after the stop signal, /readyz answering 503 shutting_down (what a
+// load balancer polls) while /healthz still answers, and that Serve then
+// returns.
+func TestShutdownDelay(t *testing.T) {
+	s := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ShutdownDelay: 500 * time.Millisecond})
+	if err := s.SetModel(loadTiny(t)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, l) }()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	get := func(path string) (int, string) {
+		resp, err := client.Get(url + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/readyz"); code != 200 {
+		t.Fatalf("/readyz before the signal: %d %s", code, body)
+	}
+	cancel()
+	waitFor(t, "draining", func() bool { return !s.Ready() })
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, string(CodeShuttingDown)) {
+		t.Errorf("/readyz during the delay: %d %s", code, body)
+	}
+	if code, body := get("/healthz"); code != 200 {
+		t.Errorf("/healthz during the delay: %d %s", code, body)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+	if code, _ := get("/healthz"); code != 0 {
+		t.Errorf("the listener is still open after Serve returned")
+	}
+}

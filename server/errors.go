@@ -33,6 +33,7 @@ const (
 	CodeUnauthorized     Code = "unauthorized"           // 401: API key missing or wrong
 	CodeNotFound         Code = "not_found"              // 404
 	CodeMethodNotAllowed Code = "method_not_allowed"     // 405
+	CodeBodyTimeout      Code = "body_timeout"           // 408: the body did not arrive within Options.RequestTimeout
 	CodeQueueFull        Code = "queue_full"             // 429, with Retry-After
 	CodeTimeout          Code = "timeout"                // 503: the request took longer than Options.RequestTimeout
 	CodeNotReady         Code = "not_ready"              // 503: the model is still loading

@@ -1,13 +1,16 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goclip/goclip/clip"
 )
@@ -257,5 +260,73 @@ func TestTextTooManyTokens(t *testing.T) {
 	}
 	if r := postJSON(t, ts.URL+"/v1/embeddings", map[string]any{"texts": []string{"a cat"}}); r.status != 200 {
 		t.Errorf("a short text after the refusal: %d %s", r.status, r.body)
+	}
+}
+
+// slowUpload opens a connection that sends the headers of a POST with a
+// body of declared bytes, then only the first few bytes of it, and stalls.
+func slowUpload(t *testing.T, addr string, declared int) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(c, "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"texts\": [\"", declared)
+	return c
+}
+
+// Slow request bodies hold no admission slot: 70 connections trickling a
+// 1 MB body do not keep honest requests out (the red-team case: every
+// honest request got 429 for 60 s), a declared length over the limit is
+// answered 413 before any of the body is read, and a body that does not
+// arrive within the request timeout is cut off with 408.
+func TestSlowBodies(t *testing.T) {
+	_, ts := newTest(t, nil, Options{MaxQueue: 64, RequestTimeout: 2 * time.Second})
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	var conns []net.Conn
+	for range 70 {
+		conns = append(conns, slowUpload(t, addr, 1<<20))
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // let the server take them in
+	for i := range 3 {
+		r := postJSON(t, ts.URL+"/v1/embeddings", map[string]any{"texts": []string{"a photo of a cat"}})
+		if r.status != 200 {
+			t.Fatalf("honest request %d while 70 bodies trickle: %d %s", i, r.status, r.body)
+		}
+	}
+
+	// Over the limit by its header: 413 at once, the body never sent.
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	fmt.Fprintf(c, "POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 30<<20)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 413 || !strings.Contains(string(body), string(CodeBodyTooLarge)) || time.Since(start) > time.Second {
+		t.Errorf("declared 30 MiB: %d %s after %v", resp.StatusCode, body, time.Since(start))
+	}
+
+	// A trickle is cut off after the request timeout.
+	slow := slowUpload(t, addr, 1<<20)
+	defer slow.Close()
+	slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err = http.ReadResponse(bufio.NewReader(slow), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), string(CodeBodyTimeout)) {
+		t.Errorf("trickling body: %d %s", resp.StatusCode, body)
 	}
 }

@@ -46,6 +46,11 @@ type Options struct {
 	RetryAfterSeconds int
 	// ShutdownTimeout bounds Serve's graceful shutdown; default 30 s.
 	ShutdownTimeout time.Duration
+	// ShutdownDelay is how long Serve keeps its listener open after it is
+	// told to stop, answering /readyz (and new API requests) 503
+	// shutting_down, so a load balancer stops sending traffic before
+	// connections are refused; default 0.
+	ShutdownDelay time.Duration
 }
 
 // DefaultOptions returns the options a zero Options stands for: the one

@@ -1,17 +1,21 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/imageproc"
@@ -29,9 +33,10 @@ type Server struct {
 	backend  atomic.Pointer[backend] // nil until SetModel
 	draining atomic.Bool             // set by Close: refuse new work
 
-	admit    chan struct{} // MaxQueue slots for API requests; Close takes them all to wait for the last
-	decode   chan struct{} // DecodeWorkers slots
-	textSlot chan struct{} // TextWorkers slots
+	admit    chan struct{}       // MaxQueue slots for API requests; Close takes them all to wait for the last
+	bodies   *semaphore.Weighted // bytes of request bodies being read: MaxQueue × MaxBodyBytes
+	decode   chan struct{}       // DecodeWorkers slots
+	textSlot chan struct{}       // TextWorkers slots
 
 	flightMu sync.Mutex         // guards flights
 	flights  map[string]*flight // prompts being encoded now
@@ -53,6 +58,7 @@ func New(opt Options) *Server {
 		metrics:  newMetrics(),
 		cache:    newLRU(opt.CacheSize),
 		admit:    make(chan struct{}, opt.MaxQueue),
+		bodies:   semaphore.NewWeighted(int64(opt.MaxQueue) * opt.MaxBodyBytes),
 		decode:   make(chan struct{}, opt.DecodeWorkers),
 		textSlot: make(chan struct{}, opt.TextWorkers),
 		flights:  map[string]*flight{},
@@ -111,9 +117,13 @@ func (s *Server) Close(ctx context.Context) error {
 }
 
 // Serve serves on l until ctx is cancelled (e.g. on SIGINT or SIGTERM),
-// then shuts down gracefully: /readyz turns 503, the listener closes, idle
-// connections are closed, requests in flight finish (within
-// Options.ShutdownTimeout) and the batcher is drained.
+// then shuts down gracefully: /readyz and new API requests turn 503
+// shutting_down at once; after Options.ShutdownDelay (0 by default: at once)
+// the listener closes, so new connections are refused, idle connections are
+// closed, requests in flight finish (within Options.ShutdownTimeout) and
+// the batcher is drained. A load balancer that polls /readyz needs a
+// ShutdownDelay of its polling period to see the 503 before the listener
+// goes.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
@@ -131,10 +141,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	s.draining.Store(true)
+	if d := s.opt.ShutdownDelay; d > 0 {
+		s.log.Info("shutting down: /readyz answers 503 while the listener stays open", "delay", d)
+		time.Sleep(d)
+	}
 	s.log.Info("shutting down: finishing requests in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), s.opt.ShutdownTimeout)
 	defer cancel()
-	s.draining.Store(true)
 	err := hs.Shutdown(sctx)
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
@@ -300,32 +314,95 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// admitRequest starts an API request: it takes an admission slot (see
-// acquire), bounds the request's time by RequestTimeout and its body by
-// MaxBodyBytes, and returns the request to work with. The returned done
-// must be called when the request is answered.
+// admitRequest starts an API request. Its body is read first, whole, and
+// only then does it take an admission slot (see acquire), so a client that
+// sends slowly holds no slot while honest requests wait:
+//
+//   - a Content-Length above MaxBodyBytes is answered 413 at once, without
+//     reading anything;
+//   - bodies being read share a budget of MaxQueue × MaxBodyBytes bytes
+//     (the declared length, or MaxBodyBytes when none is declared); a body
+//     that does not fit is answered 429;
+//   - a body must arrive within RequestTimeout: a client that trickles is
+//     cut off with 408.
+//
+// The returned request carries the body in memory and a context bounded by
+// RequestTimeout; done must be called when the request is answered.
 func (s *Server) admitRequest(w http.ResponseWriter, r *http.Request) (*backend, *http.Request, func(), error) {
+	if err := s.acceptable(); err != nil {
+		return nil, nil, nil, err
+	}
+	if r.ContentLength > s.opt.MaxBodyBytes {
+		return nil, nil, nil, errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "request body of %d bytes; at most %d are allowed", r.ContentLength, s.opt.MaxBodyBytes)
+	}
+	charge := s.opt.MaxBodyBytes
+	if r.ContentLength >= 0 {
+		charge = r.ContentLength
+	}
+	if !s.bodies.TryAcquire(charge) {
+		return nil, nil, nil, errorf(http.StatusTooManyRequests, CodeQueueFull, "the server is busy receiving other requests; retry later")
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.bodies.Release(charge)
+		return nil, nil, nil, err
+	}
 	b, release, err := s.acquire()
 	if err != nil {
+		s.bodies.Release(charge)
 		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opt.RequestTimeout)
 	r = r.WithContext(ctx)
-	r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes)
-	return b, r, func() { cancel(); release() }, nil
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	return b, r, func() { cancel(); release(); s.bodies.Release(charge) }, nil
+}
+
+// readBody reads r's whole body, at most MaxBodyBytes of it, within
+// RequestTimeout.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(s.opt.RequestTimeout)) == nil
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes))
+	if deadline {
+		rc.SetReadDeadline(time.Time{})
+	}
+	if err == nil {
+		return body, nil
+	}
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		return nil, errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "request body larger than %d bytes", mbe.Limit)
+	case errors.As(err, &ne) && ne.Timeout():
+		return nil, errorf(http.StatusRequestTimeout, CodeBodyTimeout, "the request body did not arrive within %v", s.opt.RequestTimeout)
+	case r.Context().Err() != nil:
+		return nil, ctxError(r.Context().Err())
+	}
+	return nil, errorf(http.StatusBadRequest, CodeBadRequest, "reading the request body: %v", err)
+}
+
+// acceptable refuses work while the server has no model or is shutting down.
+func (s *Server) acceptable() error {
+	if s.draining.Load() {
+		return errorf(http.StatusServiceUnavailable, CodeShuttingDown, "the server is shutting down")
+	}
+	if s.backend.Load() == nil {
+		return errorf(http.StatusServiceUnavailable, CodeNotReady, "the model is still loading")
+	}
+	return nil
 }
 
 // acquire takes an admission slot for an API request: 503 if the server is
 // not ready or shutting down, 429 if MaxQueue requests are already in. The
 // returned release must be called when the request is answered.
 func (s *Server) acquire() (*backend, func(), error) {
-	if s.draining.Load() {
-		return nil, nil, errorf(http.StatusServiceUnavailable, CodeShuttingDown, "the server is shutting down")
+	if err := s.acceptable(); err != nil {
+		return nil, nil, err
 	}
 	b := s.backend.Load()
-	if b == nil {
-		return nil, nil, errorf(http.StatusServiceUnavailable, CodeNotReady, "the model is still loading")
-	}
 	select {
 	case s.admit <- struct{}{}:
 	default:

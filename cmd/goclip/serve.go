@@ -33,6 +33,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&opt.MaxImages, "max-images", opt.MaxImages, "most images per embeddings request")
 	fs.IntVar(&opt.CacheSize, "cache", opt.CacheSize, "prompt embeddings kept in the LRU cache (negative: none)")
 	fs.DurationVar(&opt.ShutdownTimeout, "shutdown-timeout", opt.ShutdownTimeout, "how long shutdown waits for requests in flight")
+	fs.DurationVar(&opt.ShutdownDelay, "shutdown-delay", opt.ShutdownDelay, "after SIGINT/SIGTERM, keep listening this long with /readyz answering 503, before closing the listener")
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
 	truncate := fs.Bool("truncate", false, truncateFlagHelp)
 	logFormat := fs.String("log-format", "text", "access log format on stderr: text or json")
