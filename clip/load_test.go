@@ -377,12 +377,24 @@ func TestLazy(t *testing.T) {
 		t.Error("fingerprints differ")
 	}
 	want, wantTxt := encodeSome(t, eager, 3)
+	in := readInputs(t)
+	pixels, prompts := goldenPixels(t, in)[:3], in.Prompts[:3]
 	var wg sync.WaitGroup
 	for i := 0; i < 4; i++ {
 		wg.Add(1)
-		go func() {
+		go func() { // t.Error only: t.Fatal belongs to the test's goroutine
 			defer wg.Done()
-			got, gotTxt := encodeSome(t, lazy, 3)
+			ctx := context.Background()
+			got, err := lazy.EncodeImages(ctx, pixels)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			gotTxt, err := lazy.EncodeTexts(ctx, prompts)
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			if d := max(maxDiff(got, want), maxDiff(gotTxt, wantTxt)); d != 0 {
 				t.Errorf("lazy model: max |Δ| %g", d)
 			}

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"math"
@@ -453,9 +454,10 @@ func TestTextCacheConcurrent(t *testing.T) {
 			if i%2 == 1 {
 				labels = append(labels, "fish") // overlapping sets
 			}
-			r := postJSON(t, ts.URL+"/v1/embeddings", map[string]any{"texts": labels})
-			if r.status != 200 {
-				t.Errorf("status %d: %s", r.status, r.body)
+			body, _ := json.Marshal(map[string]any{"texts": labels})
+			r, err := tryDo("POST", ts.URL+"/v1/embeddings", "application/json", bytes.NewReader(body))
+			if err != nil || r.status != 200 {
+				t.Errorf("status %d: %s (%v)", r.status, r.body, err)
 			}
 		}(i)
 	}

@@ -31,8 +31,8 @@ func classifyAsync(t *testing.T, client *http.Client, url string, n int) <-chan 
 	img := readKit(t, "exact_224.png")
 	out := make(chan response, n)
 	for i := 0; i < n; i++ {
+		body, ct := multipartBody(t, "image", string(img), "labels", "cat,dog") // t.Fatal only here, in the test's goroutine
 		go func() {
-			body, ct := multipartBody(t, "image", string(img), "labels", "cat,dog")
 			req, _ := http.NewRequest("POST", url+"/v1/classify", body)
 			req.Header.Set("Content-Type", ct)
 			resp, err := client.Do(req)

@@ -140,9 +140,19 @@ func (r response) errorCode() Code {
 
 func do(t testing.TB, method, url, contentType string, body io.Reader, header ...string) response {
 	t.Helper()
-	req, err := http.NewRequest(method, url, body)
+	r, err := tryDo(method, url, contentType, body, header...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return r
+}
+
+// tryDo is do for goroutines other than the test's: it returns the error
+// (t.Fatal must be called from the test's goroutine).
+func tryDo(method, url, contentType string, body io.Reader, header ...string) (response, error) {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return response{}, err
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -152,14 +162,14 @@ func do(t testing.TB, method, url, contentType string, body io.Reader, header ..
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
-	return response{resp.StatusCode, resp.Header, data}
+	return response{resp.StatusCode, resp.Header, data}, nil
 }
 
 func postJSON(t testing.TB, url string, v any, header ...string) response {

@@ -82,6 +82,15 @@ func checkLinear(t *testing.T, p *Pool, r *rand.Rand, m, n, k int, act Activatio
 
 func checkLinearLayout(t *testing.T, p *Pool, lay layout, r *rand.Rand, m, n, k int, act Activation, acc, withBias bool) {
 	t.Helper()
+	if err := linearError(p, lay, r, m, n, k, act, acc, withBias); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// linearError runs one Linear against refLinear and describes the first
+// wrong value (or nil); it calls no testing.T method, so goroutines other
+// than the test's may use it.
+func linearError(p *Pool, lay layout, r *rand.Rand, m, n, k int, act Activation, acc, withBias bool) error {
 	x := randSlice(r, m*k, 2)
 	w := randSlice(r, n*k, 0.5)
 	var bias []float32
@@ -92,16 +101,17 @@ func checkLinearLayout(t *testing.T, p *Pool, lay layout, r *rand.Rand, m, n, k 
 	want, mag := refLinear(y, x, w, bias, m, n, k, act, acc)
 	mat, err := pack(w, n, k, lay)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	p.Linear(y, x, m, mat, Epilogue{Bias: bias, Act: act, Accumulate: acc})
 	for i, v := range y {
 		tol := 1e-6*mag[i] + 1e-6
 		if d := math.Abs(float64(v) - want[i]); !(d <= tol) {
-			t.Fatalf("m=%d n=%d k=%d act=%d acc=%v bias=%v: y[%d][%d]=%g want %g (|diff| %g > %g)",
+			return fmt.Errorf("m=%d n=%d k=%d act=%d acc=%v bias=%v: y[%d][%d]=%g want %g (|diff| %g > %g)",
 				m, n, k, act, acc, withBias, i/n, i%n, v, want[i], d, tol)
 		}
 	}
+	return nil
 }
 
 func TestLinearShapes(t *testing.T) {
@@ -203,18 +213,21 @@ func TestPackErrors(t *testing.T) {
 func TestLinearConcurrent(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
-	done := make(chan struct{})
+	errs := make(chan error, 3)
 	for g := 0; g < 3; g++ {
 		go func() {
-			defer func() { done <- struct{}{} }()
 			r := rand.New(rand.NewPCG(uint64(g), 9))
-			for i := 0; i < 5; i++ {
-				checkLinear(t, p, r, 20+g, 50, 40, QuickGELU, i%2 == 0, true)
+			var err error
+			for i := 0; i < 5 && err == nil; i++ {
+				err = linearError(p, p.kernels().lay, r, 20+g, 50, 40, QuickGELU, i%2 == 0, true)
 			}
+			errs <- err
 		}()
 	}
 	for g := 0; g < 3; g++ {
-		<-done
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
 
