@@ -145,7 +145,7 @@ func Run(ctx context.Context, m *clip.Model, opt Options, r *Report) error {
 	if rss, ok := PeakRSS(); ok {
 		r.LoadRSSBytes = &rss
 	}
-	r.GFLOPPerImg = VisionGFLOP(m.Config)
+	r.GFLOPPerImg = VisionGFLOP(m.Config())
 	if want["image"] {
 		for _, b := range opt.Batches {
 			p, err := imageTower(ctx, m, b, opt.Duration)
@@ -228,7 +228,7 @@ func summarise(times []time.Duration, items int) Timing {
 }
 
 func imageTower(ctx context.Context, m *clip.Model, batch int, d time.Duration) (ImagePoint, error) {
-	n := m.Config.Vision.NumChannels * m.Config.Vision.ImageSize * m.Config.Vision.ImageSize
+	n := m.Config().Vision.NumChannels * m.Config().Vision.ImageSize * m.Config().Vision.ImageSize
 	rng := rand.New(rand.NewPCG(1, uint64(batch)))
 	pixels := make([][]float32, batch)
 	for i := range pixels {
@@ -245,7 +245,7 @@ func imageTower(ctx context.Context, m *clip.Model, batch int, d time.Duration) 
 		return ImagePoint{}, fmt.Errorf("image tower, batch %d: %w", batch, err)
 	}
 	p := ImagePoint{Batch: batch, Timing: summarise(times, batch)}
-	p.GFLOPS = VisionGFLOP(m.Config) / (p.MedianMs / 1000)
+	p.GFLOPS = VisionGFLOP(m.Config()) / (p.MedianMs / 1000)
 	return p, nil
 }
 

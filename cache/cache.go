@@ -98,15 +98,6 @@ func DefaultDir() (string, error) {
 	return filepath.Join(dir, "goclip"), nil
 }
 
-// DefaultPath returns the default cache file, DefaultFile in DefaultDir.
-func DefaultPath() (string, error) {
-	dir, err := DefaultDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(dir, DefaultFile), nil
-}
-
 // Open opens the cache file at path, creating it and its parent directories
 // unless opt.ReadOnly is set. If another process holds the file, Open waits
 // up to opt.Timeout and then returns an error wrapping [ErrLocked]. A file

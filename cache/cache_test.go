@@ -59,7 +59,7 @@ func openTemp(t *testing.T) (*Cache, string) {
 
 func TestRoundTrip(t *testing.T) {
 	c, path := openTemp(t)
-	model := Fingerprint([]byte("config"), []byte("weights"))
+	model := "model-config-weights"
 	imgs := map[string][]float32{}
 	var keys []string
 	for i := range 16 {
@@ -146,7 +146,7 @@ func TestMisses(t *testing.T) {
 
 func TestModelAndKindIsolation(t *testing.T) {
 	c, _ := openTemp(t)
-	a, b := Fingerprint([]byte("a")), Fingerprint([]byte("b"))
+	a, b := "model-a", "model-b"
 	if err := c.PutImages(a, map[string][]float32{"k": {1, 2, 3}}); err != nil {
 		t.Fatal(err)
 	}
@@ -522,37 +522,13 @@ func TestConcurrentGoroutines(t *testing.T) {
 	}
 }
 
-func TestKeys(t *testing.T) {
-	if Fingerprint([]byte("ab"), []byte("c")) == Fingerprint([]byte("a"), []byte("bc")) {
-		t.Error("Fingerprint ignores part boundaries")
-	}
-	if Fingerprint() == Fingerprint(nil) {
-		t.Error("Fingerprint ignores an empty part")
-	}
-	if len(Fingerprint([]byte("x"))) != 64 {
-		t.Error("Fingerprint is not hex SHA-256")
-	}
-	k, err := ContentKey(strings.NewReader("abc"))
-	if err != nil || k != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
-		t.Errorf("ContentKey(abc) = %s, %v", k, err)
-	}
-	p := filepath.Join(t.TempDir(), "img.jpg")
-	os.WriteFile(p, []byte("abc"), 0o600)
-	if fk, err := FileKey(p); err != nil || fk != k {
-		t.Errorf("FileKey = %s, %v", fk, err)
-	}
-	if _, err := FileKey(p + ".missing"); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("FileKey of a missing file: %v", err)
-	}
-}
-
-func TestDefaultPath(t *testing.T) {
+func TestDefaultDir(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", "/tmp/xdg-test")
-	p, err := DefaultPath()
+	p, err := DefaultDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := filepath.Join("/tmp/xdg-test", "goclip", DefaultFile); runtime.GOOS == "linux" && p != want {
-		t.Errorf("DefaultPath = %s, want %s", p, want)
+	if want := filepath.Join("/tmp/xdg-test", "goclip"); runtime.GOOS == "linux" && p != want {
+		t.Errorf("DefaultDir = %s, want %s", p, want)
 	}
 }

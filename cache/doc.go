@@ -10,9 +10,10 @@
 // ([Cache.PutImages], [Cache.PutTexts]), so a crash loses at most the batch
 // being written.
 //
-// Entries are keyed by a model fingerprint (computed by the caller, see
-// [Fingerprint]) and by the content of the input: the SHA-256 of an image
-// file's bytes ([FileKey], [ContentKey]) or a prompt's text. Each model has
+// Entries are keyed by a model fingerprint (clip.Model.Fingerprint: every
+// byte of the files the model was loaded from) and by the content of the
+// input: the SHA-256 of an image's bytes (imageproc.Input.Key) or a
+// prompt's text. Each model has
 // its own buckets, one per [Kind], so one model never sees another's
 // vectors.
 //

@@ -1,11 +1,12 @@
 package cache_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/goclip/goclip/cache"
 )
@@ -15,21 +16,22 @@ import (
 func Example() {
 	dir, _ := os.MkdirTemp("", "cache-example")
 	defer os.RemoveAll(dir)
-	// Real runs use cache.DefaultPath().
+	// Real runs use cache.DefaultDir().
 	c, err := cache.Open(filepath.Join(dir, cache.DefaultFile), cache.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer c.Close()
 
-	model := cache.Fingerprint([]byte("config.json bytes"), []byte("weights identity"), []byte("preprocessor config"))
+	model := "9f86d081884c7d65"                                                 // a model's fingerprint (clip.Model.Fingerprint)
 	images := []string{"cat.jpg bytes", "dog.jpg bytes"}                        // a batch of file contents
 	encode := func(s string) []float32 { return []float32{float32(len(s)), 1} } // stands for the image encoder
 
 	for run := 1; run <= 2; run++ {
 		keys := make([]string, len(images))
 		for i, img := range images {
-			keys[i], _ = cache.ContentKey(strings.NewReader(img)) // or cache.FileKey(path)
+			sum := sha256.Sum256([]byte(img)) // what imageproc.Input.Key gives
+			keys[i] = hex.EncodeToString(sum[:])
 		}
 		vecs, err := c.GetImages(model, keys)
 		if err != nil {

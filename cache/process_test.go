@@ -31,7 +31,7 @@ const (
 	crashKeys = 16 // entries per batch
 )
 
-var crashModel = Fingerprint([]byte("crash test model"))
+var crashModel = "crash-test-model"
 
 // batchKeys returns the keys of batch b.
 func batchKeys(b int) []string {

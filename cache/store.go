@@ -8,8 +8,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// GetImage returns the embedding of the image with content key key (see
-// [FileKey]) under model, and whether it was found. A stored entry that
+// GetImage returns the embedding of the image with content key key (the
+// SHA-256 of its bytes, imageproc.Input.Key) under model, and whether it was found. A stored entry that
 // fails validation is reported (see [Options.OnCorrupt]) and returned as a
 // miss.
 func (c *Cache) GetImage(model, key string) ([]float32, bool, error) {

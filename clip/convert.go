@@ -53,7 +53,7 @@ func Convert(ctx context.Context, src, out string, dtype checkpoint.DType, overw
 	if err != nil {
 		return res, err
 	}
-	cfg, pre := m.Config, m.ImageConfig()
+	cfg, pre := m.Config(), m.ImageConfig()
 	wantImg, wantTxt, err := probe(ctx, m)
 	m.Close()
 	if err != nil {

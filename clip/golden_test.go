@@ -3,10 +3,8 @@ package clip_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
-	"sort"
 	"sync"
 	"testing"
 
@@ -223,14 +221,3 @@ func TestGoldenEmbeddings(t *testing.T) {
 		})
 	}
 }
-
-func keys[M ~map[string]V, V any](m M) []string {
-	k := make([]string, 0, len(m))
-	for s := range m {
-		k = append(k, s)
-	}
-	sort.Strings(k)
-	return k
-}
-
-var _ = fmt.Sprint

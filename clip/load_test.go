@@ -149,7 +149,7 @@ func TestLoadTinyFolders(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer full.Close()
-			m2, err := clip.New(m.Config, fallbackWeights{clip.StoreWeights{Store: half}, clip.StoreWeights{Store: full}}, clip.Options{})
+			m2, err := clip.New(m.Config(), fallbackWeights{clip.StoreWeights{Store: half}, clip.StoreWeights{Store: full}}, clip.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,7 +207,7 @@ func TestLoadFullSizeFormats(t *testing.T) {
 		got, gotTxt := encodeFolder(t, dir, 3)
 		// The same computation on weights rounded to F16 in memory.
 		rounded := &roundedWeights{w}
-		cfg := ref.Config
+		cfg := ref.Config()
 		m16, err := clip.New(cfg, rounded, clip.Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -41,7 +41,7 @@ var _ Encoder = (*Model)(nil)
 // scale, plus (when loaded from a folder) the tokenizer and image
 // preprocessing that go with it. A Model is safe for concurrent use.
 type Model struct {
-	Config Config
+	cfg Config
 
 	vision     *visionTower
 	text       *textTower
@@ -149,7 +149,7 @@ func newModel(cfg Config, w Weights, opt Options, fingerprint bool) (*Model, err
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, precision: prec, truncate: opt.TruncateTexts}
+	m := &Model{cfg: cfg, precision: prec, truncate: opt.TruncateTexts}
 	m.maxBatch = opt.MaxBatch
 	if m.maxBatch <= 0 {
 		m.maxBatch = 32
@@ -205,7 +205,7 @@ func (m *Model) Close() error {
 // visionTower returns the vision tower, building it on first use.
 func (m *Model) visionTower() (*visionTower, error) {
 	m.visionOnce.Do(func() {
-		m.vision, m.visionErr = loadVision(&fetcher{w: m.weights, shapes: TensorShapes(m.Config)}, m.Config, m.precision)
+		m.vision, m.visionErr = loadVision(&fetcher{w: m.weights, shapes: TensorShapes(m.cfg)}, m.cfg, m.precision)
 	})
 	return m.vision, m.visionErr
 }
@@ -213,19 +213,22 @@ func (m *Model) visionTower() (*visionTower, error) {
 // textTower returns the text tower, building it on first use.
 func (m *Model) textTower() (*textTower, error) {
 	m.textOnce.Do(func() {
-		m.text, m.textErr = loadText(&fetcher{w: m.weights, shapes: TensorShapes(m.Config)}, m.Config, m.precision)
+		m.text, m.textErr = loadText(&fetcher{w: m.weights, shapes: TensorShapes(m.cfg)}, m.cfg, m.precision)
 	})
 	return m.text, m.textErr
 }
+
+// Config returns the model's configuration (a copy).
+func (m *Model) Config() Config { return m.cfg }
 
 // LogitScale is exp(logit_scale): the factor between cosine similarity and logits.
 func (m *Model) LogitScale() float32 { return m.logitScale }
 
 // EmbedDim is the length of the (projected) embeddings.
-func (m *Model) EmbedDim() int { return m.Config.ProjectionDim }
+func (m *Model) EmbedDim() int { return m.cfg.ProjectionDim }
 
 // ImageSize is the side of the square pixel input the vision tower takes.
-func (m *Model) ImageSize() int { return m.Config.Vision.ImageSize }
+func (m *Model) ImageSize() int { return m.cfg.Vision.ImageSize }
 
 // Tokenizer returns the model's tokenizer: the folder's vocabulary, or the
 // built-in CLIP vocabulary for a model made with New.
@@ -241,7 +244,7 @@ func (m *Model) ImageConfig() imageproc.Config {
 		return m.image
 	}
 	c := imageproc.DefaultConfig()
-	s := m.Config.Vision.ImageSize
+	s := m.cfg.Vision.ImageSize
 	c.Size = imageproc.Size{ShortestEdge: s}
 	c.CropSize = imageproc.Size{Height: s, Width: s}
 	return c
@@ -261,7 +264,7 @@ func (m *Model) EncodeTexts(ctx context.Context, texts []string) ([][]float32, e
 	if err != nil {
 		return nil, err
 	}
-	n := m.Config.Text.MaxPositionEmbeddings
+	n := m.cfg.Text.MaxPositionEmbeddings
 	ids := make([][]int, len(texts))
 	for i, s := range texts {
 		if m.truncate {
@@ -303,7 +306,7 @@ func (m *Model) EncodeImages(ctx context.Context, pixels [][]float32) ([][]float
 	if err != nil {
 		return nil, err
 	}
-	p := m.Config.ProjectionDim
+	p := m.cfg.ProjectionDim
 	out := make([][]float32, 0, len(pixels))
 	for lo := 0; lo < len(pixels); lo += m.maxBatch {
 		hi := min(lo+m.maxBatch, len(pixels))
@@ -325,7 +328,7 @@ func (m *Model) EncodeTokens(ctx context.Context, ids [][]int) ([][]float32, err
 	if err != nil {
 		return nil, err
 	}
-	p := m.Config.ProjectionDim
+	p := m.cfg.ProjectionDim
 	out := make([][]float32, 0, len(ids))
 	const maxSeqs = 256 // bounds the activation memory of one pass
 	for lo := 0; lo < len(ids); lo += maxSeqs {
@@ -357,18 +360,4 @@ func Normalize(v []float32) []float32 {
 		out[i] = float32(float64(x) * inv)
 	}
 	return out
-}
-
-// Cosine returns the cosine similarity of a and b.
-func Cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	if aa == 0 || bb == 0 {
-		return 0
-	}
-	return ab / math.Sqrt(aa*bb)
 }

@@ -146,8 +146,8 @@ func loadSame(t *testing.T, dir string, ref *clip.Model, n int) *clip.Model {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	if !reflect.DeepEqual(m.Config, ref.Config) {
-		t.Errorf("config %+v\nwant   %+v", m.Config, ref.Config)
+	if !reflect.DeepEqual(m.Config(), ref.Config()) {
+		t.Errorf("config %+v\nwant   %+v", m.Config(), ref.Config())
 	}
 	want, wantTxt := encodeSome(t, ref, n)
 	got, gotTxt := encodeSome(t, m, n)
@@ -162,7 +162,7 @@ func loadSame(t *testing.T, dir string, ref *clip.Model, n int) *clip.Model {
 // embeddings are identical to the Hugging Face-named model's.
 func TestOpenCLIPTiny(t *testing.T) {
 	ref, w := synthModelWeights(t, "tiny-synth")
-	cfg := ref.Config
+	cfg := ref.Config()
 	kitPre, err := imageproc.LoadConfig(kit + "models/tiny-synth/preprocessor_config.json")
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +254,7 @@ func TestOpenCLIPFullSize(t *testing.T) {
 		t.Skip("full-size model in -short mode")
 	}
 	ref, w := synthModelWeights(t, "vit-b-32-synth")
-	named := openAINamed(t, ref.Config, w, "", "")
+	named := openAINamed(t, ref.Config(), w, "", "")
 	t.Run("open_clip_model.safetensors", func(t *testing.T) {
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, clip.OpenCLIPConfigFile), vitB32OpenCLIPConfig)
@@ -310,8 +310,8 @@ func TestGELUConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer m.Close()
-		if m.Config.Text.HiddenAct != "gelu" || m.Config.Vision.HiddenAct != "gelu" {
-			t.Fatalf("hidden_act %q/%q", m.Config.Text.HiddenAct, m.Config.Vision.HiddenAct)
+		if m.Config().Text.HiddenAct != "gelu" || m.Config().Vision.HiddenAct != "gelu" {
+			t.Fatalf("hidden_act %q/%q", m.Config().Text.HiddenAct, m.Config().Vision.HiddenAct)
 		}
 		check(t, m)
 	})
@@ -422,7 +422,7 @@ func TestParseOpenCLIPConfig(t *testing.T) {
 // TestOpenCLIPErrors checks the messages of checkpoints that do not fit.
 func TestOpenCLIPErrors(t *testing.T) {
 	ref, w := synthModelWeights(t, "tiny-synth")
-	named := openAINamed(t, ref.Config, w, "", "")
+	named := openAINamed(t, ref.Config(), w, "", "")
 	var without []checkpoint.NamedTensor
 	for _, nt := range named {
 		if nt.Name != "visual.transformer.resblocks.1.attn.in_proj_weight" {

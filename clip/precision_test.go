@@ -32,7 +32,7 @@ func TestInt8Precision(t *testing.T) {
 			}
 			ref, refImg := synthImageEmbeds(t, name)
 			_, w := synthModelWeights(t, name)
-			m, err := clip.New(ref.Config, w, clip.Options{Precision: clip.Int8, Threads: 2})
+			m, err := clip.New(ref.Config(), w, clip.Options{Precision: clip.Int8, Threads: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -123,11 +123,11 @@ func (n nanWeights) Tensor(name string) ([]int, []float32, error) {
 func TestInt8BadWeights(t *testing.T) {
 	ref, w := synthModelWeights(t, "tiny-synth")
 	bad := "vision_model.encoder.layers.1.mlp.fc1.weight"
-	_, err := clip.New(ref.Config, nanWeights{w, bad}, clip.Options{Precision: clip.Int8})
+	_, err := clip.New(ref.Config(), nanWeights{w, bad}, clip.Options{Precision: clip.Int8})
 	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "NaN") {
 		t.Errorf("int8 model with a NaN weight: %v", err)
 	}
-	if _, err := clip.New(ref.Config, w, clip.Options{Precision: "fp16"}); err == nil || !strings.Contains(err.Error(), "fp16") {
+	if _, err := clip.New(ref.Config(), w, clip.Options{Precision: "fp16"}); err == nil || !strings.Contains(err.Error(), "fp16") {
 		t.Errorf("precision fp16: %v", err)
 	}
 }

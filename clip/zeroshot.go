@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -53,18 +54,29 @@ type Prompt struct {
 // set of classes. It holds the normalised prompt embeddings, so classifying
 // costs one dot product per prompt. It is safe for concurrent use.
 type Classifier struct {
-	Classes  []Class
-	Prompts  []Prompt
-	Ensemble Ensemble
+	classes  []Class
+	prompts  []Prompt
+	ensemble Ensemble
 	scale    float64
 	prompt   [][]float32 // normalised prompt embeddings, in Prompts order
 	class    [][]float32 // normalised mean embedding per class (EnsembleMean)
 }
 
+// Classes returns the classifier's classes, in the order Prediction's
+// class indexes refer to.
+func (c *Classifier) Classes() []Class { return slices.Clone(c.classes) }
+
+// Prompts returns every prompt with its class, in the order of
+// Prediction.PromptProbs.
+func (c *Classifier) Prompts() []Prompt { return slices.Clone(c.prompts) }
+
+// Ensemble returns how the classifier combines a class's prompts.
+func (c *Classifier) Ensemble() Ensemble { return c.ensemble }
+
 // Prediction is the zero-shot result for one image.
 type Prediction struct {
-	Class int    // index into Classifier.Classes
-	Label string // Classes[Class].Label
+	Class int    // index into Classifier.Classes()
+	Label string // Classes()[Class].Label
 	// Score is the probability of the predicted class (ClassProbs[Class]).
 	Score float64
 	// ClassProbs sums to 1 over the classes. With EnsembleMax it is the
@@ -73,7 +85,7 @@ type Prediction struct {
 	ClassProbs  []float64
 	ClassLogits []float64
 	// PromptProbs is the softmax over all prompts' logits
-	// (logit = exp(logit_scale) · cosine), in Classifier.Prompts order.
+	// (logit = exp(logit_scale) · cosine), in Classifier.Prompts() order.
 	PromptProbs  []float64
 	PromptLogits []float64
 }
@@ -128,14 +140,14 @@ func NewClassifierFromEmbeddings(classes []Class, promptEmbeds [][]float32, logi
 	if err := ValidateClasses(classes); err != nil {
 		return nil, err
 	}
-	c := &Classifier{Classes: classes, Ensemble: ens, scale: float64(logitScale)}
+	c := &Classifier{classes: slices.Clone(classes), ensemble: ens, scale: float64(logitScale)}
 	for i, cl := range classes {
 		for _, p := range cl.Prompts {
-			c.Prompts = append(c.Prompts, Prompt{Class: i, Text: p})
+			c.prompts = append(c.prompts, Prompt{Class: i, Text: p})
 		}
 	}
-	if len(promptEmbeds) != len(c.Prompts) {
-		return nil, fmt.Errorf("%d prompt embeddings for %d prompts", len(promptEmbeds), len(c.Prompts))
+	if len(promptEmbeds) != len(c.prompts) {
+		return nil, fmt.Errorf("%d prompt embeddings for %d prompts", len(promptEmbeds), len(c.prompts))
 	}
 	for _, e := range promptEmbeds {
 		if len(e) != len(promptEmbeds[0]) {
@@ -148,7 +160,7 @@ func NewClassifierFromEmbeddings(classes []Class, promptEmbeds [][]float32, logi
 	for k := range classes {
 		sum := make([]float64, dim)
 		n := 0
-		for i, p := range c.Prompts {
+		for i, p := range c.prompts {
 			if p.Class == k {
 				for j, v := range c.prompt[i] {
 					sum[j] += float64(v)
@@ -179,14 +191,14 @@ func (c *Classifier) Classify(image []float32) (Prediction, error) {
 	}
 	img := Normalize(image)
 	p := Prediction{
-		PromptLogits: make([]float64, len(c.Prompts)),
-		ClassLogits:  make([]float64, len(c.Classes)),
+		PromptLogits: make([]float64, len(c.prompts)),
+		ClassLogits:  make([]float64, len(c.classes)),
 	}
 	for i, e := range c.prompt {
 		p.PromptLogits[i] = c.scale * dot64(img, e)
 	}
 	p.PromptProbs = softmax64(p.PromptLogits)
-	if c.Ensemble == EnsembleMean {
+	if c.ensemble == EnsembleMean {
 		for k, e := range c.class {
 			p.ClassLogits[k] = c.scale * dot64(img, e)
 		}
@@ -194,7 +206,7 @@ func (c *Classifier) Classify(image []float32) (Prediction, error) {
 		for k := range p.ClassLogits {
 			p.ClassLogits[k] = math.Inf(-1)
 		}
-		for i, pr := range c.Prompts {
+		for i, pr := range c.prompts {
 			p.ClassLogits[pr.Class] = math.Max(p.ClassLogits[pr.Class], p.PromptLogits[i])
 		}
 	}
@@ -204,7 +216,7 @@ func (c *Classifier) Classify(image []float32) (Prediction, error) {
 			p.Class = k
 		}
 	}
-	p.Label = c.Classes[p.Class].Label
+	p.Label = c.classes[p.Class].Label
 	p.Score = p.ClassProbs[p.Class]
 	return p, nil
 }

@@ -260,12 +260,3 @@ func sniff(path string) bool {
 	n, _ := io.ReadFull(f, head)
 	return imageproc.Format(head[:n]) != ""
 }
-
-// CountPerClass returns how many images each class has.
-func (d *Dataset) CountPerClass() []int {
-	n := make([]int, len(d.Classes))
-	for _, it := range d.Items {
-		n[it.Class]++
-	}
-	return n
-}

@@ -1,7 +1,5 @@
 package imageproc
 
-import "fmt"
-
 // The limits every goclip front end applies to one image unless told
 // otherwise (see Limits). They are the one place these numbers live.
 const (
@@ -33,11 +31,6 @@ type Limits struct {
 	MaxPixels int64
 }
 
-// DefaultLimits returns the limits the zero Limits stands for.
-func DefaultLimits() Limits {
-	return Limits{MaxBytes: DefaultMaxBytes, MaxPixels: DefaultMaxPixels}
-}
-
 // maxBytes returns the byte cap, or -1 for none.
 func (l Limits) maxBytes() int64 {
 	switch {
@@ -58,15 +51,4 @@ func (l Limits) maxPixels() int64 {
 		return -1
 	}
 	return l.MaxPixels
-}
-
-// String describes the limits for messages and logs.
-func (l Limits) String() string {
-	f := func(v int64, unit string) string {
-		if v < 0 {
-			return "no " + unit + " limit"
-		}
-		return fmt.Sprintf("%d %s", v, unit)
-	}
-	return f(l.maxBytes(), "bytes") + ", " + f(l.maxPixels(), "pixels")
 }

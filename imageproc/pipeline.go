@@ -53,12 +53,6 @@ func NewPipeline(c Config, lim Limits) (*Pipeline, error) {
 	return &Pipeline{config: c, limits: lim, budget: semaphore.NewWeighted(size), size: size}, nil
 }
 
-// Config returns the preprocessing recipe.
-func (p *Pipeline) Config() Config { return p.config }
-
-// Limits returns the limits the pipeline applies.
-func (p *Pipeline) Limits() Limits { return p.limits }
-
 // Input is an encoded image in memory, read within a pipeline's limits,
 // with the name errors about it give (a path, a request field).
 type Input struct {

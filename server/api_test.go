@@ -58,11 +58,11 @@ func checkPrediction(t *testing.T, got classifyResult, cl *clip.Classifier, p cl
 	if got.Label != p.Label || math.Abs(got.Score-p.Score) > 1e-6 {
 		t.Errorf("label %q score %v, want %q %v", got.Label, got.Score, p.Label, p.Score)
 	}
-	if len(got.Classes) != len(cl.Classes) || len(got.Probabilities) != len(cl.Classes) {
-		t.Fatalf("%d classes, %d probabilities, want %d", len(got.Classes), len(got.Probabilities), len(cl.Classes))
+	if len(got.Classes) != len(cl.Classes()) || len(got.Probabilities) != len(cl.Classes()) {
+		t.Fatalf("%d classes, %d probabilities, want %d", len(got.Classes), len(got.Probabilities), len(cl.Classes()))
 	}
 	sum := 0.0
-	for k, c := range cl.Classes {
+	for k, c := range cl.Classes() {
 		if got.Classes[k].Label != c.Label || math.Abs(got.Classes[k].Probability-p.ClassProbs[k]) > 1e-6 ||
 			math.Abs(got.Probabilities[c.Label]-p.ClassProbs[k]) > 1e-6 {
 			t.Errorf("class %d: %+v (map %v), want %q %v", k, got.Classes[k], got.Probabilities[c.Label], c.Label, p.ClassProbs[k])
@@ -72,13 +72,13 @@ func checkPrediction(t *testing.T, got classifyResult, cl *clip.Classifier, p cl
 	if math.Abs(sum-1) > 1e-9 {
 		t.Errorf("probabilities sum to %v", sum)
 	}
-	if len(got.Prompts) != len(cl.Prompts) {
-		t.Fatalf("%d prompts, want %d", len(got.Prompts), len(cl.Prompts))
+	if len(got.Prompts) != len(cl.Prompts()) {
+		t.Fatalf("%d prompts, want %d", len(got.Prompts), len(cl.Prompts()))
 	}
-	for i, pr := range cl.Prompts {
+	for i, pr := range cl.Prompts() {
 		g := got.Prompts[i]
-		if g.Prompt != pr.Text || g.Label != cl.Classes[pr.Class].Label || math.Abs(g.Probability-p.PromptProbs[i]) > 1e-6 {
-			t.Errorf("prompt %d: %+v, want %q %q %v", i, g, cl.Classes[pr.Class].Label, pr.Text, p.PromptProbs[i])
+		if g.Prompt != pr.Text || g.Label != cl.Classes()[pr.Class].Label || math.Abs(g.Probability-p.PromptProbs[i]) > 1e-6 {
+			t.Errorf("prompt %d: %+v, want %q %q %v", i, g, cl.Classes()[pr.Class].Label, pr.Text, p.PromptProbs[i])
 		}
 	}
 	for _, k := range []string{"decode", "text", "queue", "encode", "total"} {

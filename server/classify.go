@@ -120,12 +120,13 @@ func (s *Server) handleClassify(w http.ResponseWriter, r *http.Request) error {
 			"encode": ms(res.encode),
 		},
 	}
-	for k, c := range cl.Classes {
+	classes := cl.Classes()
+	for k, c := range classes {
 		out.Probabilities[c.Label] = p.ClassProbs[k]
 		out.Classes = append(out.Classes, classProb{c.Label, p.ClassProbs[k]})
 	}
-	for i, pr := range cl.Prompts {
-		out.Prompts = append(out.Prompts, promptProb{cl.Classes[pr.Class].Label, pr.Text, p.PromptProbs[i]})
+	for i, pr := range cl.Prompts() {
+		out.Prompts = append(out.Prompts, promptProb{classes[pr.Class].Label, pr.Text, p.PromptProbs[i]})
 	}
 	out.Timing["total"] = ms(time.Since(start))
 	writeJSON(w, http.StatusOK, out)

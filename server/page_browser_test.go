@@ -83,7 +83,7 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	for i, r := range rows {
 		k := -1
-		for j, c := range cl.Classes {
+		for j, c := range cl.Classes() {
 			if c.Label == r.Label {
 				k = j
 			}

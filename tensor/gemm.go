@@ -75,7 +75,7 @@ func newGemmJob(p *Pool, y, x []float32, m int, w *Matrix, ep Epilogue) *gemmJob
 	if j.kern.lay != w.lay {
 		j.kern = goKernels // reads any layout
 	}
-	j.y, j.x, j.m, j.n, j.k, j.w, j.ep = y, x, m, w.Out, w.In, w, ep
+	j.y, j.x, j.m, j.n, j.k, j.w, j.ep = y, x, m, w.out, w.in, w, ep
 	j.next.Store(0)
 	j.taskGrid = newTaskGrid(m, w.panels, w.lay, j.kern.rows, p.Workers())
 	return j

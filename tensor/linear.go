@@ -27,10 +27,12 @@ const (
 // nn.Linear weights with the same In (for example the q, k and v
 // projections) can be packed as one Matrix by concatenating their rows,
 // which lets one Linear call compute all of them.
+//
+// A Matrix does not change once packed, and is safe for concurrent use.
 type Matrix struct {
-	Out, In int
+	out, in int
 	lay     layout    // panel width and K block depth
-	panels  int       // ⌈Out/nr⌉
+	panels  int       // ⌈out/nr⌉
 	p       []float32 // per K block: [panels][kk][nr]
 	q       *qmat     // the int8 form instead of p (see PackInt8)
 }
@@ -48,7 +50,7 @@ func pack(w []float32, out, in int, lay layout) (*Matrix, error) {
 	}
 	nr, kc := lay.nr, lay.kc
 	panels := (out + nr - 1) / nr
-	m := &Matrix{Out: out, In: in, lay: lay, panels: panels, p: make([]float32, panels*in*nr)}
+	m := &Matrix{out: out, in: in, lay: lay, panels: panels, p: make([]float32, panels*in*nr)}
 	for pc := 0; pc < in; pc += kc {
 		kk := min(kc, in-pc)
 		blk := m.p[pc*panels*nr : (pc+kk)*panels*nr]
@@ -92,7 +94,7 @@ type Epilogue struct {
 // rows and columns) keep every worker busy. Each task accumulates its tile
 // in a per-worker buffer and applies the epilogue while it is in cache.
 func (p *Pool) Linear(y, x []float32, m int, w *Matrix, ep Epilogue) {
-	n, k := w.Out, w.In
+	n, k := w.out, w.in
 	if m <= 0 || n == 0 {
 		return
 	}

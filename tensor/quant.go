@@ -92,7 +92,7 @@ func packInt8(w []float32, out, in int, lay layout) (*Matrix, error) {
 			}
 		}
 	}
-	return &Matrix{Out: out, In: in, lay: lay, panels: panels, q: q}, nil
+	return &Matrix{out: out, in: in, lay: lay, panels: panels, q: q}, nil
 }
 
 // IsInt8 reports whether m was packed by PackInt8.
@@ -136,7 +136,7 @@ func (p *Pool) linearInt8(y, x []float32, m int, w *Matrix, ep Epilogue) {
 	if j.kern.layI8 != w.lay {
 		j.kern = goKernels // reads any layout
 	}
-	j.y, j.x, j.m, j.n, j.k, j.w, j.ep = y, x, m, w.Out, w.In, w, ep
+	j.y, j.x, j.m, j.n, j.k, j.w, j.ep = y, x, m, w.out, w.in, w, ep
 	j.next.Store(0)
 	j.taskGrid = newTaskGrid(m, w.panels, w.lay, j.kern.rowsI8, p.Workers())
 	p.parallel(min(p.Workers(), j.ntasks), 1, j)

@@ -110,9 +110,10 @@ func topClasses(cl *clip.Classifier, p clip.Prediction, n int) string {
 	if n > 0 && n < len(idx) {
 		idx = idx[:n]
 	}
+	classes := cl.Classes()
 	parts := make([]string, len(idx))
 	for i, k := range idx {
-		parts[i] = fmt.Sprintf("%s=%.4f", cl.Classes[k].Label, p.ClassProbs[k])
+		parts[i] = fmt.Sprintf("%s=%.4f", classes[k].Label, p.ClassProbs[k])
 	}
 	return strings.Join(parts, " ")
 }
@@ -133,11 +134,12 @@ type predictionJSON struct {
 
 func jsonPrediction(path string, cl *clip.Classifier, p clip.Prediction) predictionJSON {
 	out := predictionJSON{Input: path, Label: p.Label, Score: p.Score, Probabilities: map[string]float64{}}
-	for k, c := range cl.Classes {
+	classes := cl.Classes()
+	for k, c := range classes {
 		out.Probabilities[c.Label] = p.ClassProbs[k]
 	}
-	for i, pr := range cl.Prompts {
-		out.Prompts = append(out.Prompts, promptJSON{cl.Classes[pr.Class].Label, pr.Text, p.PromptProbs[i]})
+	for i, pr := range cl.Prompts() {
+		out.Prompts = append(out.Prompts, promptJSON{classes[pr.Class].Label, pr.Text, p.PromptProbs[i]})
 	}
 	return out
 }

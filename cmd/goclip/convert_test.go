@@ -97,8 +97,8 @@ func TestConvert(t *testing.T) {
 				t.Fatal(err)
 			}
 			names := st.Names()
-			if len(names) != len(clip.TensorNames(ref.Config)) {
-				t.Errorf("%d tensors, want %d", len(names), len(clip.TensorNames(ref.Config)))
+			if len(names) != len(clip.TensorNames(ref.Config())) {
+				t.Errorf("%d tensors, want %d", len(names), len(clip.TensorNames(ref.Config())))
 			}
 			if tn, _ := st.Tensor(names[0]); tn.DType != c.want {
 				t.Errorf("dtype %v, want %v", tn.DType, c.want)
@@ -114,8 +114,8 @@ func TestConvert(t *testing.T) {
 				}
 			}
 			m, got := embedSome(t, out)
-			if m.Config != ref.Config {
-				t.Errorf("config %+v, want %+v", m.Config, ref.Config)
+			if m.Config() != ref.Config() {
+				t.Errorf("config %+v, want %+v", m.Config(), ref.Config())
 			}
 			if m.ImageConfig() != ref.ImageConfig() {
 				t.Errorf("image config %+v, want %+v", m.ImageConfig(), ref.ImageConfig())

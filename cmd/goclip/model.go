@@ -125,7 +125,7 @@ func limitHeap(m *clip.Model, lazy bool) {
 	const margin = 256 << 20
 	limit := int64(ms.HeapInuse + ms.StackInuse + ms.GCSys + margin)
 	if lazy {
-		for name, shape := range clip.TensorShapes(m.Config) {
+		for name, shape := range clip.TensorShapes(m.Config()) {
 			if name == "text_model.embeddings.token_embedding.weight" {
 				continue
 			}

@@ -65,19 +65,10 @@ func DecodeConfig(r io.Reader) (image.Config, error) {
 	return image.Config{ColorModel: cm, Width: d.width, Height: d.height}, nil
 }
 
-// DecodeRGB decodes a JPEG image to packed 8-bit RGB (3 bytes per pixel,
-// rows top to bottom, no padding): exactly the bytes of PIL's
+// DecodeRGBBytes decodes a JPEG image to packed 8-bit RGB (3 bytes per
+// pixel, rows top to bottom, no padding): exactly the bytes of PIL's
 // Image.open(...).convert("RGB").tobytes(). Grayscale images are replicated
 // into the three channels and CMYK/YCCK images are converted as Pillow does.
-func DecodeRGB(r io.Reader) (w, h int, pix []uint8, err error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return 0, 0, nil, fmt.Errorf("jpeg: reading input: %w", err)
-	}
-	return DecodeRGBBytes(data)
-}
-
-// DecodeRGBBytes is DecodeRGB for data already in memory.
 func DecodeRGBBytes(data []byte) (w, h int, pix []uint8, err error) {
 	return DecodeRGBBytesLimit(data, MaxPixels)
 }
