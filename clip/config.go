@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"github.com/goclip/goclip/internal/jsonerr"
 )
 
 // TextConfig describes the text tower (Hugging Face CLIPTextConfig).
@@ -76,7 +78,7 @@ func ParseConfig(data []byte) (Config, error) {
 		VisionDict          json.RawMessage `json:"vision_config_dict"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return c, fmt.Errorf("parse config: %w", err)
+		return c, jsonerr.Explain(err, "")
 	}
 	if raw.ProjectionDim != nil {
 		c.ProjectionDim = *raw.ProjectionDim
@@ -84,18 +86,23 @@ func ParseConfig(data []byte) (Config, error) {
 	if raw.LogitScaleInitValue != nil {
 		c.LogitScaleInitValue = *raw.LogitScaleInitValue
 	}
+	for name, m := range map[string]json.RawMessage{"text_config": raw.Text, "text_config_dict": raw.TextDict, "vision_config": raw.Vision, "vision_config_dict": raw.VisionDict} {
+		if len(m) > 0 && string(m) != "null" && !isObject(m) {
+			return c, fmt.Errorf("%s is %s, want an object", name, m)
+		}
+	}
 	// Later keys override earlier ones, as transformers merges *_dict into *_config.
 	for _, m := range []json.RawMessage{raw.TextDict, raw.Text} {
 		if isObject(m) {
 			if err := json.Unmarshal(m, &c.Text); err != nil {
-				return c, fmt.Errorf("parse config text_config: %w", err)
+				return c, jsonerr.Explain(err, "text_config")
 			}
 		}
 	}
 	for _, m := range []json.RawMessage{raw.VisionDict, raw.Vision} {
 		if isObject(m) {
 			if err := json.Unmarshal(m, &c.Vision); err != nil {
-				return c, fmt.Errorf("parse config vision_config: %w", err)
+				return c, jsonerr.Explain(err, "vision_config")
 			}
 		}
 	}
@@ -169,11 +176,17 @@ func LoadConfig(path string) (Config, error) {
 	return c, nil
 }
 
+// maxSize caps every size of a config: ViT-bigG's largest is 8192.
+const maxSize = 1 << 20
+
 // Validate checks that the sizes describe a model that can be built.
 func (c Config) Validate() error {
 	pos := func(name string, v int) error {
-		if v <= 0 || v > 1<<20 {
+		switch {
+		case v <= 0:
 			return fmt.Errorf("config: %s = %d, want a positive size", name, v)
+		case v > maxSize:
+			return fmt.Errorf("config: %s = %d is above goclip's limit of %d for any size (no CLIP model comes near it; a damaged config would allocate without end)", name, v, maxSize)
 		}
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/goclip/goclip/imageproc"
+	"github.com/goclip/goclip/internal/jsonerr"
 )
 
 // OpenCLIPConfigFile is the name of OpenCLIP's model description in a
@@ -30,7 +31,7 @@ func ParseOpenCLIPConfig(data []byte) (Config, imageproc.Config, error) {
 		PreprocessCfg json.RawMessage `json:"preprocess_cfg"`
 	}
 	if err := json.Unmarshal(data, &file); err != nil {
-		return Config{}, imageproc.Config{}, fmt.Errorf("parse %s: %w", OpenCLIPConfigFile, err)
+		return Config{}, imageproc.Config{}, jsonerr.Explain(err, "")
 	}
 	model := file.ModelCfg
 	if !isObject(model) {
@@ -38,11 +39,11 @@ func ParseOpenCLIPConfig(data []byte) (Config, imageproc.Config, error) {
 	}
 	c, err := parseOpenCLIPModel(model)
 	if err != nil {
-		return c, imageproc.Config{}, fmt.Errorf("parse %s: %w", OpenCLIPConfigFile, err)
+		return c, imageproc.Config{}, err
 	}
 	pre, err := parseOpenCLIPPreprocess(file.PreprocessCfg, c.Vision.ImageSize)
 	if err != nil {
-		return c, pre, fmt.Errorf("parse %s: %w", OpenCLIPConfigFile, err)
+		return c, pre, err
 	}
 	return c, pre, nil
 }
@@ -143,7 +144,7 @@ func parseOpenCLIPModel(raw json.RawMessage) (Config, error) {
 	c := DefaultConfig()
 	var mc openCLIPModelCfg
 	if err := json.Unmarshal(raw, &mc); err != nil {
-		return c, fmt.Errorf("model_cfg: %w", err)
+		return c, jsonerr.Explain(err, "model_cfg")
 	}
 	if err := checkSupported("model", raw); err != nil {
 		return c, err
@@ -171,7 +172,7 @@ func parseOpenCLIPModel(raw json.RawMessage) (Config, error) {
 		Layers: json.RawMessage("12"), PatchSize: json.RawMessage("16"), ImageSize: json.RawMessage("224")}
 	if isObject(mc.VisionCfg) {
 		if err := json.Unmarshal(mc.VisionCfg, &v); err != nil {
-			return c, fmt.Errorf("vision_cfg: %w", err)
+			return c, jsonerr.Explain(err, "model_cfg.vision_cfg")
 		}
 	}
 	var err error
@@ -209,7 +210,7 @@ func parseOpenCLIPModel(raw json.RawMessage) (Config, error) {
 	t := openCLIPTower{ContextLength: 77, VocabSize: 49408, Width: 512, Heads: 8, Layers: json.RawMessage("12"), MLPRatio: 4, PoolType: "argmax"}
 	if isObject(mc.TextCfg) {
 		if err := json.Unmarshal(mc.TextCfg, &t); err != nil {
-			return c, fmt.Errorf("text_cfg: %w", err)
+			return c, jsonerr.Explain(err, "model_cfg.text_cfg")
 		}
 	}
 	layers = 0
@@ -302,7 +303,7 @@ func parseOpenCLIPPreprocess(raw json.RawMessage, size int) (imageproc.Config, e
 		Mode          *string         `json:"mode"`
 	}
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return pre, fmt.Errorf("preprocess_cfg: %w", err)
+		return pre, jsonerr.Explain(err, "preprocess_cfg")
 	}
 	var err error
 	if pre.Mean, err = triple("preprocess_cfg.mean", p.Mean, pre.Mean); err != nil {

@@ -410,7 +410,7 @@ func TestParseOpenCLIPConfig(t *testing.T) {
 		{`{"model_cfg": {"embed_dim": 512, "vision_cfg": {"patch_size": 32}}, "preprocess_cfg": {"resize_mode": "longest"}}`, "resize_mode"},
 		{`{"model_cfg": {"embed_dim": 512, "vision_cfg": {"patch_size": 32}}, "preprocess_cfg": {"mean": [0.5]}}`, "mean"},
 		{`{"model_cfg": {"embed_dim": 512, "vision_cfg": {"width": 768, "head_width": 0}}}`, "head_width"},
-		{`[1, 2]`, "open_clip_config.json"},
+		{`[1, 2]`, "the JSON is an array, want an object"},
 	} {
 		_, _, err := clip.ParseOpenCLIPConfig([]byte(c.json))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -237,3 +237,25 @@ func TestClassifyRefusesForeignEmbeddings(t *testing.T) {
 		}
 	}
 }
+
+// A config.json that cannot describe a model is refused with a message in
+// the file's own terms: the JSON path of the field and what it should be.
+func TestParseConfigErrors(t *testing.T) {
+	for _, c := range []struct{ json, want string }{
+		{`{"text_config": {"hidden_size": "32"}}`, "text_config.hidden_size is a string, want a whole number"},
+		{`{"vision_config": {"layer_norm_eps": "small"}}`, "vision_config.layer_norm_eps is a string, want a number"},
+		{`{"projection_dim": [512]}`, "projection_dim is an array, want a whole number"},
+		{`{"vision_config": "x"}`, `vision_config is "x", want an object`},
+		{`{"text_config": {"hidden_size": 1000000000}}`, "above goclip's limit"},
+		{`{"text_config": {"hidden_size": 0}}`, "want a positive size"},
+		{`{"text_config": {`, "not valid JSON"},
+	} {
+		_, err := clip.ParseConfig([]byte(c.json))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want %q", c.json, err, c.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "Go struct") || strings.Contains(err.Error(), "clip.")) {
+			t.Errorf("%s: error %q speaks Go", c.json, err)
+		}
+	}
+}

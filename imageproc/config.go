@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"github.com/goclip/goclip/internal/jsonerr"
 )
 
 // OpenAI CLIP's normalisation constants, the CLIPImageProcessor defaults.
@@ -118,7 +120,7 @@ type rawConfig struct {
 func ParseConfig(data []byte) (Config, error) {
 	var raw rawConfig
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return Config{}, err
+		return Config{}, jsonerr.Explain(err, "")
 	}
 	c := DefaultConfig()
 	setBool(&c.DoResize, raw.DoResize)

@@ -71,8 +71,8 @@ func TestParseConfig(t *testing.T) {
 		{`{"crop_size": {"shortest_edge": 224}}`, "crop"},
 		{`{"image_mean": [0.5, 0.5]}`, "image_mean"},
 		{`{"image_std": [0, 1, 1]}`, "image_std"},
-		{`[1, 2]`, "cannot unmarshal"},
-		{`{`, "unexpected end"},
+		{`[1, 2]`, "the JSON is an array, want an object"},
+		{`{`, "not valid JSON"},
 	}
 	for _, c := range bad {
 		_, err := ParseConfig([]byte(c.json))
