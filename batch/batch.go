@@ -281,7 +281,7 @@ func (r *run) prepare(ctx context.Context, i int, src Source) (res Result, j *jo
 	if r.cfg.Cache != nil {
 		v, ok, err := r.cfg.Cache.GetImage(r.model, res.Key)
 		if err != nil {
-			return res, nil, fmt.Errorf("cache: %w", err)
+			return res, nil, err // names the cache file
 		}
 		if ok && len(v) == r.dim {
 			res.Embedding, res.Cached = v, true
@@ -377,7 +377,7 @@ func (r *run) flush(ctx context.Context, pending *[]job) bool {
 			put[j.key] = out[k]
 		}
 		if err := r.cfg.Cache.PutImages(r.model, put); err != nil {
-			r.cancel(fmt.Errorf("cache: %w", err))
+			r.cancel(err) // names the cache file
 			return false
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"syscall"
@@ -173,7 +174,15 @@ func catch(path string, err *error) func() {
 	return func() {
 		debug.SetPanicOnFault(old)
 		if p := recover(); p != nil {
-			*err = corruptError(path, fmt.Errorf("damaged pages: %v", p))
+			// bbolt panics on a damaged page: with its own message (an
+			// assertion), or with the Go runtime's (a nil pointer, an index
+			// out of range, a fault on a cut file), which would read like
+			// a bug of goclip's, not of the file.
+			what := fmt.Sprint(p)
+			if _, ok := p.(runtime.Error); ok {
+				what = "its pages are inconsistent"
+			}
+			*err = corruptError(path, fmt.Errorf("damaged pages: %s", what))
 		}
 	}
 }

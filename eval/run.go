@@ -204,7 +204,7 @@ func classifier(ctx context.Context, cfg Config, classes []clip.Class, st *Stats
 	if cfg.Cache != nil {
 		got, err := cfg.Cache.GetTexts(model, texts)
 		if err != nil {
-			return nil, fmt.Errorf("cache: %w", err)
+			return nil, err // names the cache file
 		}
 		copy(emb, got)
 	}
@@ -231,7 +231,7 @@ func classifier(ctx context.Context, cfg Config, classes []clip.Class, st *Stats
 		st.TextsEncoded = len(missing)
 		if cfg.Cache != nil {
 			if err := cfg.Cache.PutTexts(model, put); err != nil {
-				return nil, fmt.Errorf("cache: %w", err)
+				return nil, err
 			}
 		}
 	}

@@ -243,13 +243,24 @@ func TestRunResume(t *testing.T) {
 	if committed < 8 || committed >= 29 {
 		t.Fatalf("%d images committed before the cancel", committed)
 	}
-	cfg.Progress = nil
+	// The resumed run's progress counts only images done: the cached
+	// count never runs ahead of the done count.
+	last := Progress{}
+	cfg.Progress = func(p Progress) {
+		if p.Done != last.Done+1 || p.CacheHits > p.Done || p.CacheHits < last.CacheHits || p.Failed > p.Done {
+			t.Errorf("progress %+v after %+v", p, last)
+		}
+		last = p
+	}
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Stats.Decoded != 29-committed || res.Stats.CacheHits != committed {
 		t.Errorf("resumed run decoded %d, hit %d; want %d and %d", res.Stats.Decoded, res.Stats.CacheHits, 29-committed, committed)
+	}
+	if last.Done != 29 || last.CacheHits != committed {
+		t.Errorf("last progress %+v, want 29 done, %d from the cache", last, committed)
 	}
 }
 

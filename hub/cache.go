@@ -29,7 +29,7 @@ func linkPointer(blob, pointer string) error {
 	}
 	rel, err := filepath.Rel(dir, blob)
 	if err != nil {
-		return fmt.Errorf("hub: %w", err)
+		return fmt.Errorf("hub: %w", inner(err))
 	}
 	tmp := tempName(pointer)
 	if err := os.Symlink(rel, tmp); err != nil {
@@ -51,7 +51,7 @@ func tempName(path string) string {
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
-		return fmt.Errorf("hub: %w", err)
+		return fmt.Errorf("hub: %w", inner(err))
 	}
 	defer in.Close()
 	return wrapWriteErr(dst, atomicfile.Write(dst, 0o666, func(w io.Writer) error {
@@ -204,7 +204,7 @@ func ListCached(cacheDir string) ([]CachedModel, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("hub: listing cache: %w", err)
+		return nil, fmt.Errorf("hub: listing cache: %w", inner(err))
 	}
 	var out []CachedModel
 	for _, e := range entries {
@@ -240,7 +240,7 @@ func scanRepo(dir, id string) (CachedModel, error) {
 		return nil
 	})
 	if err != nil {
-		return m, fmt.Errorf("hub: scanning %s: %w", dir, err)
+		return m, fmt.Errorf("hub: scanning %s: %w", dir, inner(err))
 	}
 	refs := map[string][]string{}
 	refsDir := filepath.Join(dir, "refs")

@@ -131,7 +131,7 @@ func hfHome(getenv func(string) string) (string, error) {
 	}
 	home, err := userHome(getenv)
 	if err != nil {
-		return "", fmt.Errorf("hub: cannot locate the cache (set HF_HUB_CACHE or HF_HOME): %w", err)
+		return "", fmt.Errorf("hub: cannot locate the cache (set HF_HUB_CACHE or HF_HOME): %w", inner(err))
 	}
 	return filepath.Join(home, ".cache", "huggingface"), nil
 }
@@ -161,7 +161,7 @@ func tokenFromEnv(getenv func(string) string) (string, error) {
 		if os.IsNotExist(err) {
 			return "", nil
 		}
-		return "", fmt.Errorf("hub: reading token file: %w", err)
+		return "", fmt.Errorf("hub: reading token file: %w", inner(err))
 	}
 	return strings.TrimSpace(string(b)), nil
 }
@@ -201,7 +201,7 @@ func expandPath(p string, getenv func(string) string) (string, error) {
 	if p == "~" || strings.HasPrefix(p, "~/") || strings.HasPrefix(p, `~\`) {
 		home, err := userHome(getenv)
 		if err != nil {
-			return "", fmt.Errorf("hub: expanding %q: %w", p, err)
+			return "", fmt.Errorf("hub: expanding %q: %w", p, inner(err))
 		}
 		p = filepath.Join(home, p[1:])
 	}

@@ -62,7 +62,7 @@ func (c *Client) Download(ctx context.Context, repoID, revision string) (string,
 				s.log.Warn("hub: the Hub is unreachable; using the cached snapshot", "repo", repoID, "revision", revision, "err", err)
 				return dir, nil
 			}
-			return "", fmt.Errorf("hub: %s@%s: %w and the Hub is unreachable: %w", repoID, revision, ErrNotCached, err)
+			return "", fmt.Errorf("hub: %s@%s: %w and the Hub is unreachable: %w", repoID, revision, ErrNotCached, inner(err))
 		}
 		return "", err
 	}
@@ -79,7 +79,7 @@ func (s *session) download(ctx context.Context, info *repoInfo) (string, error) 
 	}
 	files, format, err := SelectFiles(names)
 	if err != nil {
-		return "", fmt.Errorf("hub: %s@%s: %w", s.info.repo, s.info.revision, err)
+		return "", fmt.Errorf("hub: %s@%s: %w", s.info.repo, s.info.revision, inner(err))
 	}
 	commit := info.SHA
 	repoDir := filepath.Join(s.c.CacheDir, RepoFolderName(s.info.repo))
@@ -98,11 +98,11 @@ func (s *session) download(ctx context.Context, info *repoInfo) (string, error) 
 		}
 		b, err := os.ReadFile(filepath.Join(snapshot, filepath.FromSlash(name)))
 		if err != nil {
-			return "", fmt.Errorf("hub: %w", err)
+			return "", fmt.Errorf("hub: %w", inner(err))
 		}
 		shards, err := ShardFiles(b)
 		if err != nil {
-			return "", fmt.Errorf("hub: %s: %s: %w", s.info.repo, name, err)
+			return "", fmt.Errorf("hub: %s: %s: %w", s.info.repo, name, inner(err))
 		}
 		for _, sh := range shards {
 			if !listed[sh] {
@@ -179,7 +179,7 @@ func (s *session) fetchBlob(ctx context.Context, name string, m *fileMeta, blob 
 	}
 	st, err := os.Stat(incomplete)
 	if err != nil {
-		return fmt.Errorf("hub: %w", err)
+		return fmt.Errorf("hub: %w", inner(err))
 	}
 	if m.size >= 0 && st.Size() != m.size {
 		os.Remove(incomplete)
@@ -212,12 +212,12 @@ func isSHA256(s string) bool {
 func fileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("hub: %w", err)
+		return "", fmt.Errorf("hub: %w", inner(err))
 	}
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hub: hashing %s: %w", path, err)
+		return "", fmt.Errorf("hub: hashing %s: %w", path, inner(err))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -240,7 +240,7 @@ func (s *session) downloadOnce(ctx context.Context, name string, m *fileMeta, in
 	}()
 	st, err := f.Stat()
 	if err != nil {
-		return false, fmt.Errorf("hub: %w", err)
+		return false, fmt.Errorf("hub: %w", inner(err))
 	}
 	offset := st.Size()
 	if m.size >= 0 && offset > m.size {
@@ -290,7 +290,7 @@ func (s *session) downloadOnce(ctx context.Context, name string, m *fileMeta, in
 		return false, wrapWriteErr(incomplete, err)
 	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return false, fmt.Errorf("hub: %w", err)
+		return false, fmt.Errorf("hub: %w", inner(err))
 	}
 	want := int64(-1)
 	if resp.ContentLength >= 0 {
@@ -338,7 +338,7 @@ func (s *session) transferErr(rctx context.Context, name string, err error) erro
 	if cause := context.Cause(rctx); errors.Is(cause, errStalled) {
 		return fmt.Errorf("hub: %s: no data for %s: %w", name, s.c.stallTimeout(), errStalled)
 	}
-	return fmt.Errorf("hub: downloading %s: %w", name, err)
+	return fmt.Errorf("hub: downloading %s: %w", name, inner(err))
 }
 
 // contentRangeStart parses "bytes START-END/TOTAL".

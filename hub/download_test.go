@@ -423,6 +423,9 @@ func TestHTTPErrors(t *testing.T) {
 					t.Errorf("message %q lacks %q", err, m)
 				}
 			}
+			if n := strings.Count(err.Error(), "hub: "); n != 1 {
+				t.Errorf("message %q says \"hub: \" %d times", err, n)
+			}
 		})
 	}
 	t.Run("granted", func(t *testing.T) {
@@ -437,8 +440,16 @@ func TestHTTPErrors(t *testing.T) {
 	t.Run("no weights", func(t *testing.T) {
 		c := testClient(t, fh)
 		_, err := c.Download(ctxT(t), "goclip-test/no-weights", "")
-		if err == nil || !strings.Contains(err.Error(), "no usable weights") {
+		if err == nil || !strings.Contains(err.Error(), "no usable weights") || strings.Count(err.Error(), "hub: ") != 1 {
 			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		c := testClient(t, fh)
+		c.Endpoint = "http://127.0.0.1:1"
+		_, err := c.Download(ctxT(t), tinyID, "")
+		if !errors.Is(err, ErrNotCached) || strings.Count(err.Error(), "hub: ") != 1 {
+			t.Errorf("err = %v: want ErrNotCached, with \"hub: \" once", err)
 		}
 	})
 	t.Run("bad arguments", func(t *testing.T) {

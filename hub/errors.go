@@ -128,6 +128,16 @@ func statusError(resp *http.Response, info reqInfo) *HTTPError {
 // wrapWriteErr makes a failed write to the cache say which file and, when
 // the disk is full, say so plainly (errors.Is works for both ErrDiskFull
 // and the underlying syscall error).
+// inner marks an error wrapped into another of this package's: its message
+// loses the "hub: " prefix, which the outer error already has, and the
+// error chain stays whole (errors.Is and As see through it).
+func inner(err error) error { return innerErr{err} }
+
+type innerErr struct{ error }
+
+func (e innerErr) Error() string { return strings.TrimPrefix(e.error.Error(), "hub: ") }
+func (e innerErr) Unwrap() error { return e.error }
+
 func wrapWriteErr(path string, err error) error {
 	if err == nil {
 		return nil
@@ -137,7 +147,7 @@ func wrapWriteErr(path string, err error) error {
 		what = "" // the error names the file already
 	}
 	if errors.Is(err, syscall.ENOSPC) || isDiskFullOS(err) {
-		return fmt.Errorf("hub: %s%w (free some space or set HF_HUB_CACHE to another disk): %w", what, ErrDiskFull, err)
+		return fmt.Errorf("hub: %s%w (free some space or set HF_HUB_CACHE to another disk): %w", what, ErrDiskFull, inner(err))
 	}
-	return fmt.Errorf("hub: %s%w", what, err)
+	return fmt.Errorf("hub: %s%w", what, inner(err))
 }

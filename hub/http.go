@@ -63,7 +63,7 @@ func (c *Client) newSession(repoID, revision string) (*session, error) {
 func (s *session) newRequest(ctx context.Context, method, u string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("hub: %s %s: %w", method, u, err)
+		return nil, fmt.Errorf("hub: %s %s: %w", method, u, inner(err))
 	}
 	req.Header.Set("User-Agent", userAgent)
 	// Sizes and byte ranges refer to the stored bytes, never to a
@@ -185,7 +185,7 @@ func (s *session) modelInfo(ctx context.Context) (*repoInfo, error) {
 		req.Header.Set("Accept", "application/json")
 		resp, err := s.hc.Do(req)
 		if err != nil {
-			return false, fmt.Errorf("hub: listing %s: %w", s.info.repo, err)
+			return false, fmt.Errorf("hub: listing %s: %w", s.info.repo, inner(err))
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
@@ -193,7 +193,7 @@ func (s *session) modelInfo(ctx context.Context) (*repoInfo, error) {
 		}
 		info = repoInfo{}
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&info); err != nil {
-			return false, fmt.Errorf("hub: listing %s: decoding %s: %w", s.info.repo, u, err)
+			return false, fmt.Errorf("hub: listing %s: decoding %s: %w", s.info.repo, u, inner(err))
 		}
 		return false, nil
 	})
@@ -241,7 +241,7 @@ func (s *session) fileMetadata(ctx context.Context, revision, name string) (*fil
 		}
 		resp, err := s.headHC.Do(req)
 		if err != nil {
-			return false, fmt.Errorf("hub: HEAD %s: %w", u, err)
+			return false, fmt.Errorf("hub: HEAD %s: %w", u, inner(err))
 		}
 		resp.Body.Close()
 		if resp.StatusCode >= 400 {
@@ -249,7 +249,7 @@ func (s *session) fileMetadata(ctx context.Context, revision, name string) (*fil
 		}
 		m, err = parseFileMeta(resp)
 		if err != nil {
-			return false, fmt.Errorf("hub: HEAD %s: %w", u, err)
+			return false, fmt.Errorf("hub: HEAD %s: %w", u, inner(err))
 		}
 		return false, nil
 	})

@@ -38,7 +38,7 @@ func acquireLock(ctx context.Context, path string, waiting func(time.Duration)) 
 			l, busy, err = tryLockExclusive(path)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("hub: locking %s: %w", path, err)
+			return nil, fmt.Errorf("hub: locking %s: %w", path, inner(err))
 		}
 		if !busy {
 			return l, nil

@@ -113,7 +113,7 @@ func ShardFiles(index []byte) ([]string, error) {
 		WeightMap map[string]string `json:"weight_map"`
 	}
 	if err := json.Unmarshal(index, &idx); err != nil {
-		return nil, fmt.Errorf("hub: reading shard index: %w", err)
+		return nil, fmt.Errorf("hub: reading shard index: %w", inner(err))
 	}
 	if len(idx.WeightMap) == 0 {
 		return nil, fmt.Errorf("hub: shard index has an empty weight_map")

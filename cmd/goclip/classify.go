@@ -30,11 +30,22 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(images) == 0 || (*labels == "") == (*prompts == "") {
-		if *labels != "" && *prompts != "" {
+		switch {
+		case *labels != "" && *prompts != "":
 			fmt.Fprintln(e.stderr, "goclip classify: give --labels or --prompts, not both")
+		case *labels == "" && *prompts == "":
+			fmt.Fprintln(e.stderr, "goclip classify: no classes: give --labels a,b,c or --prompts FILE")
+		default:
+			fmt.Fprintln(e.stderr, "goclip classify: no images to classify")
 		}
 		fs.Usage()
 		return errUsage
+	}
+	if err := imf.check(); err != nil {
+		return badFlag(e, "classify", err)
+	}
+	if *top < 0 {
+		return badFlag(e, "classify", fmt.Errorf("--top %d: want a number of classes, or 0 for all", *top))
 	}
 	ens, err := clip.ParseEnsemble(*ensemble)
 	if err != nil {

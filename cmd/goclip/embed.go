@@ -27,9 +27,14 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	if len(rest) > 0 || len(images)+len(texts) == 0 {
 		if len(rest) > 0 {
 			fmt.Fprintf(e.stderr, "goclip embed: unexpected argument %q (use --image or --text)\n", rest[0])
+		} else {
+			fmt.Fprintln(e.stderr, "goclip embed: nothing to embed: give --image FILE and/or --text TEXT")
 		}
 		fs.Usage()
 		return errUsage
+	}
+	if err := imf.check(); err != nil {
+		return badFlag(e, "embed", err)
 	}
 	opt, err := withPrecision(e, "embed", *precision, clip.Options{HashMemo: hashMemo(""), TruncateTexts: *truncate})
 	if err != nil {

@@ -48,10 +48,10 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		return errUsage
 	}
 	if err := imf.check(); err != nil {
-		return err
+		return badFlag(e, "eval", err)
 	}
 	if *digits < 0 || *digits > 17 {
-		return fmt.Errorf("--digits %d: want 0 to 17", *digits)
+		return badFlag(e, "eval", fmt.Errorf("--digits %d: want 0 to 17", *digits))
 	}
 	if *prompts != "" && (len(templates) > 0 || *templateSet != "") {
 		fmt.Fprintln(e.stderr, "goclip eval: give --prompts or templates, not both")

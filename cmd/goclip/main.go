@@ -104,6 +104,13 @@ func usage(w io.Writer) {
 // errUsage marks a command-line mistake that was already explained.
 var errUsage = errors.New("usage")
 
+// badFlag reports a flag value that makes no sense on stderr and returns
+// errUsage (exit status 2), as a flag that does not parse does.
+func badFlag(e *env, cmd string, err error) error {
+	fmt.Fprintf(e.stderr, "goclip %s: %v\n", cmd, err)
+	return errUsage
+}
+
 // newFlags makes a FlagSet that reports errors on e.stderr.
 func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)

@@ -176,6 +176,62 @@ func TestUsageErrors(t *testing.T) {
 	if _, errs, code := goclip(t, "classify", "--model", "/nonexistent", "--labels", "a,b", "x.jpg"); code != 1 || !strings.Contains(errs, "/nonexistent") {
 		t.Errorf("missing model: exit %d, %q", code, errs)
 	}
+	// Every usage error says what is wrong before the usage text, and
+	// values that make no sense are refused before any work (exit 2).
+	model := kit + "models/tiny-synth"
+	img := kit + "images/chelsea.png"
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"embed", "--model", model}, "nothing to embed"},
+		{[]string{"classify", "--model", model, img}, "no classes"},
+		{[]string{"classify", "--model", model, "--labels", "a,b"}, "no images"},
+		{[]string{"eval", "--model", model}, "no dataset folder"},
+		{[]string{"classify", "--model", model, "--labels", "a,b", "--top", "-1", img}, "--top -1"},
+		{[]string{"classify", "--model", model, "--labels", "a,b", "--batch", "0", img}, "--batch 0"},
+		{[]string{"classify", "--model", model, "--labels", "a,b", "--workers", "-1", img}, "--workers -1"},
+		{[]string{"embed", "--model", model, "--text", "x", "--max-pixels", "-5"}, "--max-pixels -5"},
+		{[]string{"eval", "--model", model, "--digits", "-1", t.TempDir()}, "--digits -1"},
+	} {
+		_, errs, code := goclip(t, c.args...)
+		if code != 2 || !strings.HasPrefix(errs, "goclip ") || !strings.Contains(strings.SplitN(errs, "\n", 2)[0], c.says) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and a first line saying %q", c.args, code, errs, c.says)
+		}
+	}
+	// One rule for templates and labels: a template without {} or an
+	// empty label is refused, exit 1, whatever the command.
+	root, _ := evalDataset(t)
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"classify", "--model", model, "--labels", "cat,dog", "--template", "a photo", img}, "no {}"},
+		{[]string{"eval", "--model", model, "--template", "nobraces", "--no-cache", root}, "no {}"},
+		{[]string{"classify", "--model", model, "--labels", "cat,,dog", img}, "label 2"},
+		{[]string{"classify", "--model", model, "--labels", "cat,dog,", img}, "label 3"},
+		{[]string{"classify", "--model", model, "--prompts", "p.txt", "--template", "a {}", img}, "--template applies to --labels"},
+	} {
+		_, errs, code := goclip(t, c.args...)
+		if code != 1 || !strings.Contains(errs, c.says) {
+			t.Errorf("%q: exit %d, stderr %q; want 1 and %q", c.args, code, errs, c.says)
+		}
+	}
+}
+
+// Texts over the model's context are refused unless --truncate asks to cut
+// them, as OpenAI's clip.tokenize does.
+func TestTruncateFlag(t *testing.T) {
+	model := kit + "models/tiny-synth"
+	long := strings.Repeat("a photo of a very long prompt ", 12)
+	_, errs, code := goclip(t, "embed", "--model", model, "--text", long)
+	if code != 1 || !strings.Contains(errs, "77 tokens") || !strings.Contains(errs, "--truncate") {
+		t.Errorf("long text: exit %d, %q", code, errs)
+	}
+	out, errs, code := goclip(t, "embed", "--model", model, "--text", long, "--truncate")
+	if code != 0 || !strings.Contains(out, `"kind":"text"`) {
+		t.Errorf("long text with --truncate: exit %d, %q", code, errs)
+	}
 }
 
 // TestPrecisionFlag: --precision int8 gives embeddings close to fp32's
