@@ -213,6 +213,30 @@ func TestRunMatchesReference(t *testing.T) {
 		if res.Metrics == nil || res.Metrics.TotalSupport != 29 {
 			t.Fatalf("metrics %+v", res.Metrics)
 		}
+
+		// Shards: the dataset split in three (as workers of a distributed
+		// run see it), each run on its own, the counts merged: the report
+		// of the whole, byte for byte.
+		merged := NewConfusion(ds.Classes)
+		for k := range 3 {
+			part := *ds
+			part.Items = nil
+			for i, it := range ds.Items {
+				if i%3 == k {
+					part.Items = append(part.Items, it)
+				}
+			}
+			r, err := Run(context.Background(), Config{Model: m, Dataset: &part, Classes: classes, Ensemble: ens, Cache: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			merged.Merge(r.Counts)
+		}
+		for _, d := range []int{2, 4} {
+			if got, want := merged.Metrics().ClassificationReport(d), res.Metrics.ClassificationReport(d); got != want {
+				t.Errorf("%s: merged shards' report\n%s\nwhole run's\n%s", ens, got, want)
+			}
+		}
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -61,6 +63,10 @@ func main() {
 // run executes one goclip command line and returns the exit status.
 func run(ctx context.Context, e *env, args []string) int {
 	slog.SetDefault(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if len(args) > 0 && (args[0] == "version" || args[0] == "--version" || args[0] == "-version") {
+		fmt.Fprintln(e.stdout, version())
+		return 0
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			return run(ctx, e, []string{args[1], "--help"})
@@ -93,12 +99,40 @@ func run(ctx context.Context, e *env, args []string) int {
 	return 2
 }
 
+// version describes this build: the module version (a tagged release when
+// installed with go install …@vX.Y.Z, "(devel)" otherwise), the commit it
+// was built from when the build knew it, and the Go version.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "goclip (no build information)"
+	}
+	v := "goclip " + bi.Main.Version
+	var rev, when, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = ", modified"
+			}
+		}
+	}
+	if rev != "" {
+		v += fmt.Sprintf(" (commit %.12s, %s%s)", rev, when, dirty)
+	}
+	return v + ", " + bi.GoVersion + ", " + runtime.GOOS + "/" + runtime.GOARCH
+}
+
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "goclip: CLIP zero-shot image classification and embeddings, in Go.\n\nUsage: goclip COMMAND [flags] [args]\n\nCommands:\n")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun \"goclip help COMMAND\" for a command's flags.\n")
+	fmt.Fprintf(w, "\nRun \"goclip help COMMAND\" for a command's flags, \"goclip --version\" for the version.\n")
 }
 
 // errUsage marks a command-line mistake that was already explained.
@@ -112,11 +146,23 @@ func badFlag(e *env, cmd string, err error) error {
 }
 
 // newFlags makes a FlagSet that reports errors on e.stderr.
-func newFlags(e *env, name, synopsis string) *flag.FlagSet {
+// Paragraphs in notes follow the synopsis in the usage text; the flags, if
+// the command has any, come last.
+func newFlags(e *env, name, synopsis string, notes ...string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: goclip %s %s\n\nFlags:\n", name, synopsis)
+		fmt.Fprintf(e.stderr, "Usage: goclip %s %s\n", name, synopsis)
+		for _, n := range notes {
+			fmt.Fprintf(e.stderr, "\n%s\n", n)
+		}
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n == 0 {
+			fmt.Fprintf(e.stderr, "\n%s takes no flags.\n", name)
+			return
+		}
+		fmt.Fprintf(e.stderr, "\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	return fs

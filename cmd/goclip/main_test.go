@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -284,5 +285,27 @@ func TestBadKernelsEnv(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `GOCLIP_KERNELS="avx3"`) || !strings.Contains(string(out), "go") {
 		t.Errorf("err = %v, output:\n%s", err, out)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "version"} {
+		out, _, code := goclip(t, arg)
+		if code != 0 || !strings.HasPrefix(out, "goclip ") || !strings.Contains(out, runtime.Version()) {
+			t.Errorf("%s: exit %d, %q", arg, code, out)
+		}
+	}
+}
+
+// Every command's --help names what it takes: flags, or that it has none.
+func TestHelp(t *testing.T) {
+	for _, c := range commands() {
+		_, errs, code := goclip(t, c.name, "--help")
+		if code != 0 || !strings.HasPrefix(errs, "Usage: goclip "+c.name) || !(strings.Contains(errs, "Flags:") || strings.Contains(errs, "takes no flags")) {
+			t.Errorf("%s --help: exit %d\n%s", c.name, code, errs)
+		}
+	}
+	if _, errs, _ := goclip(t, "download", "--help"); !strings.Contains(errs, "HF_TOKEN") || !strings.Contains(errs, "org/name[@revision]") {
+		t.Errorf("download --help:\n%s", errs)
 	}
 }

@@ -197,8 +197,22 @@ func (p *downloadProgress) finishLocked() {
 	}
 }
 
+// hubEnvHelp lists the settings the Hub client reads, as huggingface_hub does.
+const hubEnvHelp = `Environment:
+  HF_TOKEN         access token for private and gated models (else the file
+                   $HF_TOKEN_PATH or $HF_HOME/token, as huggingface-cli login writes it)
+  HF_HUB_CACHE     the cache folder (else $HF_HOME/hub, else ~/.cache/huggingface/hub)
+  HF_ENDPOINT      the Hub's address (default https://huggingface.co)
+  HF_HUB_OFFLINE   1: never go online; use what is cached`
+
 func runDownload(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "download", "[MODEL]")
+	fs := newFlags(e, "download", "[MODEL]",
+		"Fetches a CLIP model from the Hugging Face Hub into the cache huggingface_hub uses\n"+
+			"(and reuses from it), then prints the snapshot folder. MODEL is a Hub id\n"+
+			"org/name[@revision]; default "+defaultModel+". Only the files goclip reads are\n"+
+			"fetched (config, preprocessor config, tokenizer, one weight format); an\n"+
+			"interrupted download resumes.",
+		hubEnvHelp)
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -223,7 +237,7 @@ func runDownload(ctx context.Context, e *env, args []string) error {
 }
 
 func runModels(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "models", "[--all]")
+	fs := newFlags(e, "models", "[--all]", "Lists the CLIP models in the Hugging Face cache, with their sizes and revisions.", hubEnvHelp)
 	all := fs.Bool("all", false, "list every cached model repository, not only CLIP ones")
 	if _, err := parse(fs, args); err != nil {
 		return err
