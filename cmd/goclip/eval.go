@@ -100,8 +100,9 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("dataset %s: no images in %v", root, ds.Classes)
 	}
 
+	// The embedding cache, unless --no-cache; the weight files' hashes are
+	// remembered next to it either way (they are not embeddings).
 	var c *cache.Cache
-	memo := ""
 	if !*noCache {
 		path := *cacheDir
 		if path == "" {
@@ -113,8 +114,8 @@ func runEval(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer c.Close()
-		memo = hashMemo(path)
 	}
+	memo := hashMemo(*cacheDir)
 
 	// Lazy: a run served from the cache never builds the towers.
 	opt, err := withPrecision(e, "eval", *precision, clip.Options{Lazy: true, HashMemo: memo, TruncateTexts: *truncate})

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -288,4 +289,42 @@ func TestEvalCacheAfterWeightEdit(t *testing.T) {
 	if read(out2) == read(out1) {
 		t.Errorf("the edited model predicts exactly what the original did: the test edits nothing")
 	}
+}
+
+// The README's first command runs on the shipped example as written (here
+// with the tiny model instead of the 605 MB download): the photos decode,
+// both prompt sets parse and name exactly the example's class folders.
+func TestExampleDataset(t *testing.T) {
+	for _, prompts := range []string{"prompts3.txt", "prompts8.txt"} {
+		out := t.TempDir()
+		stdout, errs, code := goclip(t, "eval", "--model", kit+"models/tiny-synth", "--prompts", "../../examples/"+prompts,
+			"--no-cache", "--quiet", "--out", out, "../../examples/afhq-mini")
+		if code != 0 || !strings.Contains(stdout, "accuracy") {
+			t.Fatalf("%s: exit %d\n%s\n%s", prompts, code, stdout, errs)
+		}
+		if images, _, _ := evalStats(t, errs+statsOf(t, out)); images != 5 {
+			t.Errorf("%s: %d images, want the example's 5", prompts, images)
+		}
+	}
+}
+
+// statsOf renders report.json's counts as the stats line evalStats reads
+// (--quiet leaves the line out of stderr).
+func statsOf(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Images int `json:"images"`
+		Cache  struct {
+			Decoded   int `json:"decoded"`
+			CacheHits int `json:"cache_hits"`
+		} `json:"cache"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%d images (%d encoded, %d from cache)", r.Images, r.Cache.Decoded, r.Cache.CacheHits)
 }
