@@ -92,12 +92,17 @@ type fetcher struct {
 
 // take is get for a run of tensors: after the first error it returns nil
 // and keeps that error in f.err, so a loader checks once at the end.
-func (f *fetcher) take(name string) []float32 {
+func (f *fetcher) take(name string) []float32 { return f.taking(f.get, name) }
+
+// takeUnscanned is take for unscanned.
+func (f *fetcher) takeUnscanned(name string) []float32 { return f.taking(f.unscanned, name) }
+
+func (f *fetcher) taking(get func(string) ([]float32, error), name string) []float32 {
 	if f.err != nil {
 		return nil
 	}
 	var x []float32
-	x, f.err = f.get(name)
+	x, f.err = get(name)
 	return x
 }
 
@@ -175,16 +180,6 @@ func (f *fetcher) unscanned(name string) ([]float32, error) {
 		return nil, fmt.Errorf("tensor %s has %d values, want %d", name, len(data), n)
 	}
 	return data, nil
-}
-
-// takeUnscanned is take for unscanned.
-func (f *fetcher) takeUnscanned(name string) []float32 {
-	if f.err != nil {
-		return nil
-	}
-	var x []float32
-	x, f.err = f.unscanned(name)
-	return x
 }
 
 // nonFinite returns the index of the first NaN or infinity in x, or -1.

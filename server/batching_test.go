@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goclip/goclip/clip"
 )
 
 // waitFor polls cond until it holds or 10 s pass.
@@ -193,24 +195,32 @@ func TestTimeout(t *testing.T) {
 	}
 }
 
-// TestShutdown serves on a real listener, holds three requests in the
-// encoder and its queue, cancels Serve's context, and checks: new requests
-// are refused, the three complete with 200, Serve returns cleanly.
-func TestShutdown(t *testing.T) {
-	probe := &probeModel{Encoder: loadTiny(t), gate: make(chan struct{}), entered: make(chan int, 16)}
-	s := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), BatchWait: time.Millisecond, MaxBatch: 8})
-	if err := s.SetModel(probe); err != nil {
+// serveReal runs Serve with m on a real listener on loopback: its URL, the
+// cancel that stops it (as SIGTERM does), and Serve's result.
+func serveReal(t *testing.T, m clip.Encoder, opt Options) (*Server, string, context.CancelFunc, <-chan error) {
+	t.Helper()
+	opt.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s := New(opt)
+	if err := s.SetModel(m); err != nil {
 		t.Fatal(err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := "http://" + l.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx, l) }()
+	return s, "http://" + l.Addr().String(), cancel, served
+}
 
+// TestShutdown serves on a real listener, holds three requests in the
+// encoder and its queue, cancels Serve's context, and checks: new requests
+// are refused, the three complete with 200, Serve returns cleanly.
+func TestShutdown(t *testing.T) {
+	probe := &probeModel{Encoder: loadTiny(t), gate: make(chan struct{}), entered: make(chan int, 16)}
+	s, url, cancel, served := serveReal(t, probe, Options{BatchWait: time.Millisecond, MaxBatch: 8})
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	first := classifyAsync(t, client, url, 1)
 	<-probe.entered
@@ -274,18 +284,7 @@ func TestShutdown(t *testing.T) {
 // load balancer polls) while /healthz still answers, and that Serve then
 // returns.
 func TestShutdownDelay(t *testing.T) {
-	s := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ShutdownDelay: 500 * time.Millisecond})
-	if err := s.SetModel(loadTiny(t)); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + l.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, l) }()
+	s, url, cancel, served := serveReal(t, loadTiny(t), Options{ShutdownDelay: 500 * time.Millisecond})
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	get := func(path string) (int, string) {
 		resp, err := client.Get(url + path)
