@@ -299,42 +299,34 @@ func (r *run) prepare(ctx context.Context, i int, src Source) (res Result, j *jo
 	return res, &job{index: i, name: src.Name, key: res.Key, pixels: px}, nil
 }
 
-// flushAfter is how long the encoder waits for more decoded images before
-// it encodes a partial batch. Decoding an image takes milliseconds, so
-// while images keep coming a batch fills; the wait only ends a batch that
-// cannot fill, because the rest of the input is cached, failed, or held
-// back by the window until earlier images are emitted.
-const flushAfter = 20 * time.Millisecond
+// recheck is how often the encoder, holding a partial batch, looks whether
+// more decoded images can still come. A partial batch is encoded only when
+// none can: the input is exhausted, or every slot of the window is taken
+// (the rest of the window is results waiting, in order, behind the images
+// the encoder holds, typically cache hits). Otherwise it waits for the
+// batch to fill, however slowly images decode, since a full batch is what
+// makes the image tower fast.
+const recheck = 5 * time.Millisecond
 
 // encode gathers decoded images into batches and runs the image tower.
 func (r *run) encode(ctx context.Context) {
 	var pending []job
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
+	tick := time.NewTicker(recheck)
+	defer tick.Stop()
 	for {
 		var (
 			j  job
 			ok bool
 		)
-		if len(pending) == 0 {
-			select {
-			case j, ok = <-r.toEncode:
-			case <-ctx.Done():
+		select {
+		case j, ok = <-r.toEncode:
+		case <-tick.C:
+			if len(pending) > 0 && len(r.window) == cap(r.window) && !r.flush(ctx, &pending) {
 				return
 			}
-		} else {
-			timer.Reset(flushAfter)
-			select {
-			case j, ok = <-r.toEncode:
-			case <-timer.C:
-				if !r.flush(ctx, &pending) {
-					return
-				}
-				continue
-			case <-ctx.Done():
-				return
-			}
-			timer.Stop()
+			continue
+		case <-ctx.Done():
+			return
 		}
 		if !ok {
 			r.flush(ctx, &pending)

@@ -171,6 +171,7 @@ func TestEmbedBytesAndCache(t *testing.T) {
 	c := &mapCache{}
 	enc := &fakeEncoder{}
 	first, st := collect(t, Config{Encoder: enc, Cache: c, Batch: 2}, mem)
+	// Batches wait to fill, however slowly images decode: 2 + 1.
 	if st.Encoded != 3 || c.puts != 2 {
 		t.Errorf("first run: %+v, %d cache commits; want 3 encoded in 2 batches", st, c.puts)
 	}
@@ -187,7 +188,8 @@ func TestEmbedBytesAndCache(t *testing.T) {
 }
 
 // Many sources, most cached, in a small window: the run neither stalls
-// (a partial batch is flushed when no more images come) nor reorders.
+// (a partial batch is encoded once the window is full of results waiting
+// behind it) nor reorders.
 func TestEmbedWindowWithHits(t *testing.T) {
 	hit, miss := filepath.Join(kit, "chelsea.png"), filepath.Join(kit, "coffee.png")
 	c := &mapCache{}
@@ -277,4 +279,17 @@ func ExampleEmbed() {
 	// Output:
 	// chelsea.png: 3 values
 	// unreadable: bad-text.png
+}
+
+// A batch waits for its images however slowly they decode (one worker
+// here): four images, batch 4, one encoder call.
+func TestEmbedBatchesFill(t *testing.T) {
+	var paths []string
+	for _, n := range []string{"astronaut.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg"} {
+		paths = append(paths, filepath.Join(kit, n))
+	}
+	enc := &fakeEncoder{}
+	if _, st := collect(t, Config{Encoder: enc, Workers: 1, Batch: 4}, Files(paths)); st.Encoded != 4 || enc.calls != 1 {
+		t.Errorf("%+v in %d encoder calls, want 4 in 1", st, enc.calls)
+	}
 }
