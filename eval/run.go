@@ -161,7 +161,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			it := d.Items[r.Index]
 			if r.Err != nil {
 				failed++
-				res.Failures = append(res.Failures, Failure{Path: it.Path, Reason: r.Err.Error()})
+				res.Failures = append(res.Failures, Failure{Path: it.Path, Reason: imageproc.Reason(r.Err)})
 			} else {
 				pred, err := cl.Classify(r.Embedding)
 				if err != nil {

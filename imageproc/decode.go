@@ -19,6 +19,30 @@ var (
 	ErrFileTooLarge = errors.New("file too large")
 )
 
+// An Error is an image input that could not be read, decoded or
+// preprocessed: what was being done, to which input (a path, a request
+// field), and why. Its message names the input; Err alone is the reason
+// (what a report listing inputs by name shows).
+type Error struct {
+	Op   string // "read", "decode" or "preprocess"
+	Name string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Op + " " + e.Name + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Reason returns why err happened without the input's name: for an *Error
+// its operation and cause ("decode: JPEG data: ..."), otherwise err's
+// message.
+func Reason(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Op + ": " + e.Err.Error()
+	}
+	return err.Error()
+}
+
 // DecodeFile decodes the image file at path within lim (see Decode).
 // Errors name the file.
 func DecodeFile(path string, lim Limits) (*RGB, error) {
@@ -28,7 +52,7 @@ func DecodeFile(path string, lim Limits) (*RGB, error) {
 	}
 	img, err := decode(data, lim)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
+		return nil, &Error{"decode", path, err}
 	}
 	return img, nil
 }
@@ -73,15 +97,15 @@ func decodeBytes(data []byte, lim Limits) (*RGB, error) {
 func readFile(path string, lim Limits) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, unwrapPath(err))
+		return nil, &Error{"read", path, unwrapPath(err)}
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
-		return nil, fmt.Errorf("read %s: is a folder, not an image", path)
+		return nil, &Error{"read", path, errors.New("is a folder, not an image")}
 	}
 	data, err := readAll(f, lim)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, unwrapPath(err))
+		return nil, &Error{"read", path, unwrapPath(err)}
 	}
 	return data, nil
 }

@@ -88,7 +88,7 @@ func (p *Pipeline) ReadFile(path string) (*Input, error) {
 func (p *Pipeline) Read(name string, r io.Reader) (*Input, error) {
 	data, err := readAll(r, p.limits)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		return nil, &Error{"read", name, err}
 	}
 	return &Input{Name: name, Data: data}, nil
 }
@@ -97,7 +97,7 @@ func (p *Pipeline) Read(name string, r io.Reader) (*Input, error) {
 // name in errors; it is refused if larger than Limits.MaxBytes.
 func (p *Pipeline) FromBytes(name string, data []byte) (*Input, error) {
 	if n := p.limits.maxBytes(); n >= 0 && int64(len(data)) > n {
-		return nil, fmt.Errorf("read %s: %w: %d bytes, above the limit of %d", name, ErrFileTooLarge, len(data), n)
+		return nil, &Error{"read", name, fmt.Errorf("%w: %d bytes, above the limit of %d", ErrFileTooLarge, len(data), n)}
 	}
 	return &Input{Name: name, Data: data}, nil
 }
@@ -110,16 +110,16 @@ func (p *Pipeline) FromBytes(name string, data []byte) (*Input, error) {
 func (p *Pipeline) Image(ctx context.Context, in *Input, use func(*RGB) error) error {
 	f, cfg, err := header(in.Data, p.limits)
 	if err != nil {
-		return fmt.Errorf("decode %s: %w", in.Name, err)
+		return &Error{"decode", in.Name, err}
 	}
 	n := min(int64(cfg.Width)*int64(cfg.Height), p.size)
 	if err := p.budget.Acquire(ctx, n); err != nil {
-		return fmt.Errorf("decode %s: %w", in.Name, err)
+		return &Error{"decode", in.Name, err}
 	}
 	defer p.budget.Release(n)
 	img, err := decodeAs(f, in.Data, cfg)
 	if err != nil {
-		return fmt.Errorf("decode %s: %w", in.Name, err)
+		return &Error{"decode", in.Name, err}
 	}
 	return use(img)
 }
@@ -131,7 +131,7 @@ func (p *Pipeline) Pixels(ctx context.Context, in *Input) ([]float32, error) {
 	err := p.Image(ctx, in, func(img *RGB) error {
 		var err error
 		if px, err = p.config.Preprocess(img); err != nil {
-			return fmt.Errorf("preprocess %s: %w", in.Name, err)
+			return &Error{"preprocess", in.Name, err}
 		}
 		return nil
 	})

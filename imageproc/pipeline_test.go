@@ -190,3 +190,27 @@ func TestPipelineBudget(t *testing.T) {
 		t.Errorf("image larger than the budget: %v", err)
 	}
 }
+
+// Errors name the input once; Reason gives the cause alone, for reports
+// that list inputs by name.
+func TestErrorNamesInput(t *testing.T) {
+	p := testPipeline(t, Limits{})
+	in, err := p.FromBytes("images[2]", []byte("not an image"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Pixels(context.Background(), in)
+	var ie *Error
+	if !errors.As(err, &ie) || ie.Name != "images[2]" || ie.Op != "decode" || !errors.Is(err, ErrUnknownFormat) {
+		t.Fatalf("err = %#v", err)
+	}
+	if got := err.Error(); strings.Count(got, "images[2]") != 1 || !strings.HasPrefix(got, "decode images[2]: unknown image format") {
+		t.Errorf("message %q", got)
+	}
+	if got := Reason(err); !strings.HasPrefix(got, "decode: unknown image format") || strings.Contains(got, "images[2]") {
+		t.Errorf("Reason = %q", got)
+	}
+	if got := Reason(errors.New("other")); got != "other" {
+		t.Errorf("Reason of another error = %q", got)
+	}
+}

@@ -202,7 +202,7 @@ func (s *Server) preprocess(ctx context.Context, b *backend, field string, data 
 	case errors.Is(err, imageproc.ErrTooLarge):
 		return nil, errorf(http.StatusRequestEntityTooLarge, CodeImageTooLarge, "%v", err)
 	case err != nil:
-		return nil, errorf(http.StatusBadRequest, CodeInvalidImage, "cannot read the image: %v", err)
+		return nil, errorf(http.StatusBadRequest, CodeInvalidImage, "%v", err)
 	}
 	return px, nil
 }
