@@ -469,7 +469,7 @@ func (r *Report) WriteText(w io.Writer) {
 		feat = "none of avx2 fma avx512f avx512vnni avx512bf16 asimd sve"
 	}
 	fmt.Fprintf(tw, "cpu features\t%s\n", feat)
-	fmt.Fprintf(tw, "kernels\t%s; int8: %s (GOCLIP_KERNELS=avx2 or go chooses a slower set)\n", mc.Kernels, mc.Int8Kernels)
+	fmt.Fprintf(tw, "kernels\t%s; int8: %s (GOCLIP_KERNELS and GOCLIP_INT8_KERNEL choose others)\n", mc.Kernels, mc.Int8Kernels)
 	fmt.Fprintf(tw, "load average\t%s at start, %s at end (1, 5, 15 min)\n", mc.LoadAvgStart, mc.LoadAvgEnd)
 	fmt.Fprintf(tw, "model\t%s\n", r.Model)
 	if r.Synthetic {

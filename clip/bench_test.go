@@ -20,13 +20,19 @@ const vitB32GFLOP = 8.817
 // 8, and reports ms/image and GFLOP/s besides ns/op (one op is one batch).
 //
 //	go test -run '^$' -bench ImageTower ./clip
-func BenchmarkImageTower(b *testing.B) {
+func BenchmarkImageTower(b *testing.B) { benchImageTower(b, clip.FP32) }
+
+// BenchmarkImageTowerInt8 is BenchmarkImageTower with Int8 encoder blocks
+// (the int8 kernel of this CPU; GOCLIP_INT8_KERNEL picks another).
+func BenchmarkImageTowerInt8(b *testing.B) { benchImageTower(b, clip.Int8) }
+
+func benchImageTower(b *testing.B, prec clip.Precision) {
 	cfg := clip.DefaultConfig() // exactly ViT-B/32
 	w, err := synth.Generate(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := clip.New(cfg, w, clip.Options{})
+	m, err := clip.New(cfg, w, clip.Options{Precision: prec})
 	if err != nil {
 		b.Fatal(err)
 	}

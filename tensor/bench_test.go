@@ -159,27 +159,33 @@ func BenchmarkTile(b *testing.B) {
 }
 
 // BenchmarkLinearInt8 is BenchmarkLinear for int8 weights (PackInt8), at 8
-// images, with the int8 kernel of this CPU; GOP/s counts multiply-adds as 2.
+// images, with each int8 kernel this CPU runs; GOP/s counts multiply-adds
+// as 2.
 func BenchmarkLinearInt8(b *testing.B) {
 	for _, s := range benchShapes[:4] {
 		for _, workers := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%s/m=400/w=%d/%s", s.name, workers, bestKernels.i8name), func(b *testing.B) {
-				p := newPool(workers, bestKernels)
-				defer p.Close()
-				r := rand.New(rand.NewPCG(1, 1))
-				const m = 400
-				x := randSlice(r, m*s.k, 1)
-				w, err := PackInt8(randSlice(r, s.n*s.k, 0.1), s.n, s.k)
-				if err != nil {
-					b.Fatal(err)
-				}
-				y := make([]float32, m*s.n)
-				ep := Epilogue{Bias: randSlice(r, s.n, 0.1), Act: s.act, Accumulate: s.acc}
-				for b.Loop() {
-					p.Linear(y, x, m, w, ep)
-				}
-				b.ReportMetric(2*float64(m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
-			})
+			for _, kn := range int8Variants(bestKernels) {
+				b.Run(fmt.Sprintf("%s/m=400/w=%d/%s", s.name, workers, kn.i8name), func(b *testing.B) {
+					benchLinearInt8(b, newPool(workers, kn), s.n, s.k, s.act, s.acc)
+				})
+			}
 		}
 	}
+}
+
+func benchLinearInt8(b *testing.B, p *Pool, n, k int, act Activation, acc bool) {
+	defer p.Close()
+	r := rand.New(rand.NewPCG(1, 1))
+	const m = 400
+	x := randSlice(r, m*k, 1)
+	w, err := packInt8(randSlice(r, n*k, 0.1), n, k, p.kernels().layI8)
+	if err != nil {
+		b.Fatal(err)
+	}
+	y := make([]float32, m*n)
+	ep := Epilogue{Bias: randSlice(r, n, 0.1), Act: act, Accumulate: acc}
+	for b.Loop() {
+		p.Linear(y, x, m, w, ep)
+	}
+	b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
 }

@@ -65,7 +65,10 @@ type kernels struct {
 	// panel of s8 weights (k4×nr×4 bytes), exact int32 sums into c.
 	tileI8 func(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool)
 	rowsI8 int
-	i8name string // names tileI8: "avx512vnni" or "go"
+	i8name string // names tileI8: "avx512vnni", "avxvnni", "avx2" or "go"
+	// wideA says tileI8 reads the activations as 16-bit little-endian
+	// values (2 bytes each, the u8 values zero-extended), not as bytes.
+	wideA bool
 
 	// minMax, quantRow and dequant are the row helpers of int8 Linear
 	// (see quant.go): every set computes them identically.
@@ -77,6 +80,10 @@ type kernels struct {
 	// strip starts at a[i·lda]; all smr rows must exist) and a packed B
 	// panel (k×snr, k-major).
 	tileStrided func(k int, a []float32, lda int, b, c []float32, ldc int, add bool)
+	// stridedAsm says tileStrided is the AVX2 assembly one, which the
+	// package-level tileStrided calls directly (an indirect call would make
+	// MatMulNT's stack buffers escape).
+	stridedAsm bool
 
 	// epilogue writes dst[j] = act(src[j] + bias[j]) (bias may be nil),
 	// adding to dst instead when acc is set.
@@ -124,28 +131,43 @@ var goKernels = &kernels{
 // is chosen once, at package initialisation, and never changes.
 func defaultKernels() *kernels { return bestKernels }
 
-var bestKernels, kernelsErr = selectKernels(os.Getenv("GOCLIP_KERNELS"))
+var bestKernels, kernelsErr = selectKernels(os.Getenv("GOCLIP_KERNELS"), os.Getenv("GOCLIP_INT8_KERNEL"))
 
 // selectKernels returns the kernel set named want, or the fastest this CPU
-// has when want is empty. A name this CPU cannot run (a typo, a set of
+// has when want is empty, with the int8 tile named wantI8, or the set's
+// own when that is empty. A name this CPU cannot run (a typo, a set of
 // another CPU) is an error; the fastest set is returned with it.
-func selectKernels(want string) (*kernels, error) {
+func selectKernels(want, wantI8 string) (*kernels, error) {
 	sets := availableKernels()
-	if want == "" {
-		return sets[0], nil
+	set := sets[0]
+	if want != "" {
+		var names []string
+		set = nil
+		for _, k := range sets {
+			names = append(names, k.name)
+			if k.name == want {
+				set = k
+			}
+		}
+		if set == nil {
+			return sets[0], fmt.Errorf("GOCLIP_KERNELS=%q: not a kernel set this CPU runs (it has %s)", want, strings.Join(names, ", "))
+		}
+	}
+	if wantI8 == "" {
+		return set, nil
 	}
 	var names []string
-	for _, k := range sets {
-		if k.name == want {
+	for _, k := range int8Variants(set) {
+		names = append(names, k.i8name)
+		if k.i8name == wantI8 {
 			return k, nil
 		}
-		names = append(names, k.name)
 	}
-	return sets[0], fmt.Errorf("GOCLIP_KERNELS=%q: not a kernel set this CPU runs (it has %s)", want, strings.Join(names, ", "))
+	return sets[0], fmt.Errorf("GOCLIP_INT8_KERNEL=%q: not an int8 kernel this CPU runs (it has %s)", wantI8, strings.Join(names, ", "))
 }
 
 // KernelsError reports a GOCLIP_KERNELS value that names no kernel set this
-// CPU runs. The fastest set is in use meanwhile; loading a model (package
+// CPU runs, or a GOCLIP_INT8_KERNEL that names no int8 kernel it runs. The fastest set is in use meanwhile; loading a model (package
 // clip) refuses to go on, so a misspelt choice is never ignored silently.
 func KernelsError() error { return kernelsErr }
 
@@ -156,6 +178,7 @@ func KernelsError() error { return kernelsErr }
 func KernelName() string { return bestKernels.name }
 
 // Int8KernelName names the kernel int8 matrices (PackInt8) use:
-// "avx512vnni", or "go" (portable, and much slower than float32) on CPUs
-// without AVX-512 VNNI.
+// "avx512vnni" (AVX-512 VNNI), "avxvnni" (AVX-VNNI: Alder Lake, Zen 5),
+// "avx2" (VPMADDWD on 16-bit values, exact, any AVX2 CPU), or "go"
+// (portable, much slower than float32) on CPUs without AVX2.
 func Int8KernelName() string { return bestKernels.i8name }

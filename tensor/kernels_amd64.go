@@ -31,19 +31,21 @@ func newAVX2Kernels() *kernels {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
 		return nil
 	}
-	return &kernels{
+	k := &kernels{
 		name:        "avx2",
 		lay:         layout24,
 		rows:        mr,
 		tile:        tileAVX2,
 		layI8:       layoutI8,
-		tileI8:      tileI8Go,
+		tileI8:      tileI8Madd,
 		rowsI8:      mr,
-		i8name:      "go",
+		i8name:      "avx2",
+		wideA:       true,
 		minMax:      minMaxAVX2,
 		quantRow:    quantRowAVX2,
 		dequant:     dequantAVX2,
 		tileStrided: tileStridedAVX2,
+		stridedAsm:  true,
 		epilogue:    epilogueAVX2,
 		dot:         dotAVX2,
 		axpy:        axpyAVX2,
@@ -54,6 +56,34 @@ func newAVX2Kernels() *kernels {
 		scale:       scaleAVX2,
 		max:         maxAVX2,
 	}
+	if cpu.X86.HasAVXVNNI {
+		k.tileI8, k.i8name, k.wideA = tileI8AVXVNNI, "avxvnni", false
+	}
+	return k
+}
+
+// int8Variants returns k and, for each other int8 tile this CPU runs in
+// k's int8 layout, a copy of k using it: the tests check every one.
+func int8Variants(k *kernels) []*kernels {
+	out := []*kernels{k}
+	add := func(name string, tile func(int, []uint8, []int8, []int32, int, int, bool), rows int, wide bool) {
+		if k.i8name == name {
+			return
+		}
+		v := *k
+		v.tileI8, v.i8name, v.rowsI8, v.wideA = tile, name, rows, wide
+		out = append(out, &v)
+	}
+	if cpu.X86.HasAVX2 {
+		add("avx2", tileI8Madd, mr, true)
+	}
+	if cpu.X86.HasAVXVNNI {
+		add("avxvnni", tileI8AVXVNNI, mr, false)
+	}
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI {
+		add("avx512vnni", tileI8VNNI, 2*mr, false)
+	}
+	return out
 }
 
 // newAVX512Kernels returns the AVX-512F set: the GEMM tile reads 8 rows
@@ -70,13 +100,15 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.rows = 2 * mr
 	k.tile = tileAVX512
 	if cpu.X86.HasAVX512VNNI {
-		k.tileI8, k.rowsI8, k.i8name = tileI8VNNI, 2*mr, "avx512vnni"
+		k.tileI8, k.rowsI8, k.i8name, k.wideA = tileI8VNNI, 2*mr, "avx512vnni", false
 	}
 	return &k
 }
 
-// Assembly routines (kernels_amd64.s, kernels_avx512_amd64.s and
-// quant_amd64.s). Lengths are in elements; routines taking n process a
+//go:generate sh -c "cd ../internal/asmgen && go run . -out ../../tensor/qgemm_amd64.s -pkg tensor"
+
+// Assembly routines (kernels_amd64.s, kernels_avx512_amd64.s, quant_amd64.s,
+// and qgemm_amd64.s, which internal/asmgen generates). Lengths are in elements; routines taking n process a
 // multiple of 8 elements and leave the tail to Go.
 
 //go:noescape
@@ -96,6 +128,12 @@ func gemm8x48i8(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
 
 //go:noescape
 func gemm4x48i8(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
+
+//go:noescape
+func gemm4x8i8madd(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)
+
+//go:noescape
+func gemm4x24i8vnni(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)
 
 //go:noescape
 func gemm6x16s(k int, a *float32, lda int, b, c *float32, ldc int, add bool)
@@ -162,6 +200,32 @@ func tileAVX512(k int, a, b, c []float32, ldc, rows int, add bool) {
 	gemm4x48(k, &a[0], &b[0], &c[0], ldc, add)
 }
 
+// tileI8Madd is the int8 tile of AVX2 CPUs without VNNI: one strip of 4
+// rows of 16-bit activations (wideA) times the 48 columns of a panel,
+// 8 columns per call of gemm4x8i8madd. It always computes the 4 rows.
+func tileI8Madd(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
+	const nr = 48
+	_ = b[k4*4*nr-1]
+	_ = a[2*k4*4*mr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	for j := 0; j < nr; j += 8 {
+		gemm4x8i8madd(k4, &a[0], &b[4*j], &c[j], ldc, 4*nr, add)
+	}
+}
+
+// tileI8AVXVNNI is the int8 tile of CPUs with AVX-VNNI: one strip of 4
+// rows of u8 activations times the 48 columns of a panel, 24 columns per
+// call of gemm4x24i8vnni. It always computes the 4 rows.
+func tileI8AVXVNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
+	const nr = 48
+	_ = b[k4*4*nr-1]
+	_ = a[k4*4*mr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	for j := 0; j < nr; j += 24 {
+		gemm4x24i8vnni(k4, &a[0], &b[4*j], &c[j], ldc, 4*nr, add)
+	}
+}
+
 func tileI8VNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
 	const nr = 48
 	_ = b[k4*4*nr-1]
@@ -221,7 +285,7 @@ func dequantAVX2(dst []float32, c, cs []int32, sw []float32, zx int32, sx float3
 // see that the stack buffers of matMul do not escape (an indirect call
 // would move them to the heap).
 func tileStrided(kn *kernels, k int, a []float32, lda int, b, c []float32, ldc int, add bool) {
-	if kn == avx2Kernels || kn == avx512Kernels {
+	if kn.stridedAsm {
 		tileStridedAVX2(k, a, lda, b, c, ldc, add)
 		return
 	}

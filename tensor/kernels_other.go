@@ -10,3 +10,6 @@ func availableKernels() []*kernels { return []*kernels{goKernels} }
 func tileStrided(_ *kernels, k int, a []float32, lda int, b, c []float32, ldc int, add bool) {
 	tileStridedGo(k, a, lda, b, c, ldc, add)
 }
+
+// int8Variants returns k: only the portable int8 tile exists here.
+func int8Variants(k *kernels) []*kernels { return []*kernels{k} }

@@ -13,6 +13,25 @@ import (
 // CPU can run, the portable one included.
 func kernelSets() []*kernels { return availableKernels() }
 
+// int8Sets is every kernel set with every int8 tile this CPU runs.
+func int8Sets() []*kernels {
+	var out []*kernels
+	for _, k := range availableKernels() {
+		out = append(out, int8Variants(k)...)
+	}
+	return out
+}
+
+// wideBytes turns packed u8 activations into the 16-bit form a wideA
+// kernel reads.
+func wideBytes(a []uint8) []uint8 {
+	out := make([]uint8, 2*len(a))
+	for i, v := range a {
+		out[2*i] = v
+	}
+	return out
+}
+
 // layoutCase is a kernel set and the layout its matrices are packed in:
 // its own, or another one (then Linear falls back to the portable kernel).
 type layoutCase struct {
@@ -263,7 +282,7 @@ func TestLinearAllocs(t *testing.T) {
 func TestSelectKernels(t *testing.T) {
 	// Read at package start-up, which go test's cache does not see: reading
 	// it here makes a change of GOCLIP_KERNELS rerun the tests.
-	if want := os.Getenv("GOCLIP_KERNELS"); want != "" {
+	if want := os.Getenv("GOCLIP_KERNELS") + os.Getenv("GOCLIP_INT8_KERNEL"); want != "" {
 		t.Logf("GOCLIP_KERNELS=%s: testing with %s", want, bestKernels.name)
 	}
 	sets := availableKernels()
@@ -274,20 +293,28 @@ func TestSelectKernels(t *testing.T) {
 		t.Errorf("portable set is not the last resort: %v", sets)
 	}
 	for _, k := range sets {
-		if got, err := selectKernels(k.name); got != k || err != nil {
+		if got, err := selectKernels(k.name, ""); got != k || err != nil {
 			t.Errorf("selectKernels(%q) = %s, %v", k.name, got.name, err)
 		}
 	}
-	if got, err := selectKernels(""); got != sets[0] || err != nil {
-		t.Errorf(`selectKernels("") = %s, %v; want %s`, got.name, err, sets[0].name)
+	if got, err := selectKernels("", ""); got != sets[0] || err != nil {
+		t.Errorf(`selectKernels("", "") = %s, %v; want %s`, got.name, err, sets[0].name)
 	}
 	for _, want := range []string{"sse9", "AVX2 ", "avx-512"} {
-		got, err := selectKernels(want)
+		got, err := selectKernels(want, "")
 		if got != sets[0] || err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "go") {
 			t.Errorf("selectKernels(%q) = %s, %v: want the fastest set and an error naming the choices", want, got.name, err)
 		}
 	}
-	if os.Getenv("GOCLIP_KERNELS") == "" && KernelsError() != nil {
+	for _, v := range int8Variants(sets[0]) {
+		if got, err := selectKernels("", v.i8name); err != nil || got.i8name != v.i8name || got.name != sets[0].name {
+			t.Errorf("int8 kernel %q: %s/%s, %v", v.i8name, got.name, got.i8name, err)
+		}
+	}
+	if _, err := selectKernels("", "vnni9"); err == nil || !strings.Contains(err.Error(), "GOCLIP_INT8_KERNEL") {
+		t.Errorf("unknown int8 kernel: err = %v", err)
+	}
+	if os.Getenv("GOCLIP_KERNELS") == "" && os.Getenv("GOCLIP_INT8_KERNEL") == "" && KernelsError() != nil {
 		t.Errorf("KernelsError() = %v without GOCLIP_KERNELS", KernelsError())
 	}
 	if KernelName() != bestKernels.name {

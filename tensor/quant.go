@@ -177,7 +177,7 @@ func (j *gemmQJob) scratch() *gemmQScratch {
 		s = new(gemmQScratch)
 	}
 	cols := j.jcPanels * j.w.lay.nr
-	s.a = grow(s.a, j.mc*4*j.w.q.k4)
+	s.a = grow(s.a, j.mc*4*j.w.q.k4*j.aWidth())
 	s.q = grow(s.q, 4*j.w.q.k4)
 	s.sx = grow(s.sx, j.mc)
 	s.zx = grow(s.zx, j.mc)
@@ -194,9 +194,19 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
+// aWidth is the bytes of one packed activation: 2 for kernels that read
+// them widened to 16 bits (wideA), else 1.
+func (j *gemmQJob) aWidth() int {
+	if j.kern.wideA {
+		return 2
+	}
+	return 1
+}
+
 // packA quantizes rows [ic·mc, +mc) of x to u8 and packs them: per K block,
 // strips of mr rows, each [kk/4][mr][4] (the 4 inputs of one group side by
-// side, as vpdpbusd broadcasts them). Padding rows and inputs are 0.
+// side, as vpdpbusd broadcasts them), each value a byte or, for a wideA
+// kernel, a 16-bit little-endian word. Padding rows and inputs are 0.
 //
 // Row i gets the scale sx = (hi−lo)/255 of its range [lo, hi] (widened to
 // hold 0, so zeros stay exact) and the zero point zx = round(−lo/sx); its
@@ -208,7 +218,8 @@ func (j *gemmQJob) packA(s *gemmQScratch, ic int) {
 	r0 := ic * mc
 	rows := min(mc, j.m-r0)
 	strips := (rows + mr - 1) / mr
-	a := s.a[:strips*mr*4*k4]
+	w := j.aWidth()
+	a := s.a[:strips*mr*4*k4*w]
 	q := s.q[:4*k4]
 	clear(q)
 	for r := 0; r < strips*mr; r++ {
@@ -231,9 +242,16 @@ func (j *gemmQJob) packA(s *gemmQScratch, ic int) {
 		st, i := r/mr, r%mr
 		for pc := 0; pc < 4*k4; pc += kc {
 			kk := min(kc, 4*k4-pc)
-			dst := a[pc*strips*mr+st*mr*kk : pc*strips*mr+(st+1)*mr*kk]
+			dst := a[(pc*strips*mr+st*mr*kk)*w : (pc*strips*mr+(st+1)*mr*kk)*w]
+			if w == 1 {
+				for g := 0; g < kk/4; g++ {
+					binary.LittleEndian.PutUint32(dst[g*mr*4+i*4:], binary.LittleEndian.Uint32(q[pc+4*g:]))
+				}
+				continue
+			}
 			for g := 0; g < kk/4; g++ {
-				binary.LittleEndian.PutUint32(dst[g*mr*4+i*4:], binary.LittleEndian.Uint32(q[pc+4*g:]))
+				v := q[pc+4*g : pc+4*g+4]
+				binary.LittleEndian.PutUint64(dst[g*mr*8+i*8:], uint64(v[0])|uint64(v[1])<<16|uint64(v[2])<<32|uint64(v[3])<<48)
 			}
 		}
 	}
@@ -257,14 +275,15 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 		clear(c)
 	}
 	tile, step := j.kern.tileI8, j.kern.rowsI8/mr
+	w := j.aWidth()
 	for pc := 0; pc < k; pc += kc {
 		kk := min(kc, k-pc)
-		blk := s.a[pc*strips*mr : (pc+kk)*strips*mr]
+		blk := s.a[pc*strips*mr*w : (pc+kk)*strips*mr*w]
 		for jp := p0; jp < p1; jp++ {
 			b := q.b[pc*j.w.panels*nr+jp*kk*nr : pc*j.w.panels*nr+(jp+1)*kk*nr]
 			for st := 0; st < strips; st += step {
 				st1 := min(st+step, strips)
-				tile(kk/4, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(step*mr, rows-st*mr), pc > 0)
+				tile(kk/4, blk[st*mr*kk*w:st1*mr*kk*w], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(step*mr, rows-st*mr), pc > 0)
 			}
 		}
 	}

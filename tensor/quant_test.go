@@ -14,7 +14,7 @@ import (
 // k4 covers the unrolled loop, its tail and a single step.
 func TestTileI8Exact(t *testing.T) {
 	const nr = 48
-	for _, kn := range kernelSets() {
+	for _, kn := range int8Sets() {
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, k4 := range []int{1, 2, 3, 4, 5, 7, 64, 128} {
 			for rows := 1; rows <= kn.rowsI8; rows++ {
@@ -42,7 +42,11 @@ func TestTileI8Exact(t *testing.T) {
 						c[i] = int32(r.IntN(2001) - 1000)
 					}
 					c0 := append([]int32(nil), c...)
-					kn.tileI8(k4, a, b, c, ldc, rows, add)
+					if kn.wideA {
+						kn.tileI8(k4, wideBytes(a), b, c, ldc, rows, add)
+					} else {
+						kn.tileI8(k4, a, b, c, ldc, rows, add)
+					}
 					for i := 0; i < rows; i++ {
 						st, ri := i/mr, i%mr
 						for j := 0; j < nr; j++ {
@@ -136,7 +140,7 @@ func refLinearInt8(y, x, w, bias []float32, m, n, k int, act Activation, acc boo
 // depths not a multiple of 4 and across K blocks), against refLinearInt8,
 // and its distance to the float32 result.
 func TestLinearInt8(t *testing.T) {
-	for _, kn := range kernelSets() {
+	for _, kn := range int8Sets() {
 		t.Run(kn.name+"/"+kn.i8name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(7, 8))
 			for _, workers := range []int{1, 3} {

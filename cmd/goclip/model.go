@@ -63,17 +63,17 @@ func resolveModel(ctx context.Context, e *env, ref string) (string, error) {
 
 const truncateFlagHelp = "cut prompts and texts longer than the model's context (77 tokens) instead of refusing them, as clip.tokenize(truncate=True) does"
 
-const precisionFlagHelp = "arithmetic of the encoder blocks: fp32 (matches PyTorch) or int8 (8-bit weights and activations: a quarter of the memory, slightly different embeddings; fast only on CPUs with AVX-512 VNNI)"
+const precisionFlagHelp = "arithmetic of the encoder blocks: fp32 (matches PyTorch) or int8 (8-bit weights and activations: a quarter of the memory, slightly different embeddings; fast on CPUs with AVX2, fastest with AVX-512 VNNI or AVX-VNNI)"
 
 // withPrecision parses a --precision value into opt. int8 on a CPU without
-// AVX-512 VNNI works but is slow, which the user is told on stderr.
+// AVX2 works but is slow, which the user is told on stderr.
 func withPrecision(e *env, cmd, s string, opt clip.Options) (clip.Options, error) {
 	p, err := clip.ParsePrecision(s)
 	if err != nil {
 		return opt, fmt.Errorf("--precision: %w", err)
 	}
 	if p == clip.Int8 && tensor.Int8KernelName() == "go" {
-		fmt.Fprintf(e.stderr, "goclip %s: warning: this CPU has no AVX-512 VNNI, so int8 runs a portable kernel, many times slower than fp32\n", cmd)
+		fmt.Fprintf(e.stderr, "goclip %s: warning: this CPU has no AVX2, so int8 runs a portable kernel, many times slower than fp32\n", cmd)
 	}
 	opt.Precision = p
 	return opt, nil

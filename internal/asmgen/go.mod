@@ -1,0 +1,14 @@
+// The assembly generator of package tensor (go generate in tensor): a
+// module of its own, so avo is a dependency of the generator only, never of
+// goclip's users.
+module github.com/goclip/goclip/internal/asmgen
+
+go 1.26.0
+
+require github.com/mmcloughlin/avo v0.5.0
+
+require (
+	golang.org/x/mod v0.6.0 // indirect
+	golang.org/x/sys v0.1.0 // indirect
+	golang.org/x/tools v0.2.0 // indirect
+)

@@ -1,0 +1,169 @@
+// Command asmgen writes the generated assembly of package tensor: the
+// int8 GEMM micro-kernels for CPUs without AVX-512 (go generate in tensor
+// runs it; its output, tensor/qgemm_amd64.s, is committed).
+//
+// Two kernels compute the exact int32 products of u8 activations and s8
+// weights in the int8 layout (layoutI8: per group of 4 inputs, the 4
+// weights of each of the 48 columns side by side):
+//
+//   - gemm4x8i8madd, for every CPU with AVX2: the weights are sign-extended
+//     to 16 bits (VPMOVSXBW) and the activations come packed as 16-bit
+//     values, so VPMADDWD multiplies and adds pairs exactly (|255·127·2| fits
+//     in 32 bits; VPMADDUBSW's 16-bit sums would saturate). A 4-row × 8-column
+//     tile keeps two partial sums per column in 8 accumulators and adds them
+//     at the end (VPHADDD).
+//   - gemm4x24i8vnni, for CPUs with AVX-VNNI (Intel Alder Lake and later, AMD
+//     Zen 5): VPDPBUSD in its VEX (256-bit) form adds the four u8×s8 products
+//     of each lane into 12 accumulators of a 4-row × 24-column tile. Go's
+//     assembler knows only the EVEX (AVX-512) form of VPDPBUSD, so its VEX
+//     form is written as bytes.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/ir"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("amd64,!purego")
+	madd()
+	vnni()
+	Generate()
+}
+
+// ys are the 16 YMM registers by number.
+var ys = []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
+
+// args loads the common arguments: k4 (CX), a (SI), b (DI), c (DX), ldc in
+// bytes (R8), the B group stride in bytes (R9), add (BX).
+func args() {
+	Load(Param("k4"), RCX)
+	Load(Param("a"), RSI)
+	Load(Param("b"), RDI)
+	Load(Param("c"), RDX)
+	Load(Param("ldc"), R8)
+	SHLQ(U8(2), R8)
+	Load(Param("bs"), R9)
+	Load(Param("add"), RBX)
+}
+
+// rows computes the addresses of the tile's rows 1-3 in c (row 0 is DX).
+func rows() {
+	LEAQ(Mem{Base: RDX, Index: R8, Scale: 1}, R10)
+	LEAQ(Mem{Base: R10, Index: R8, Scale: 1}, R11)
+	LEAQ(Mem{Base: R11, Index: R8, Scale: 1}, R12)
+}
+
+// rowBase is the register holding the address of row r in c.
+var rowBase = []GPPhysical{RDX, R10, R11, R12}
+
+// store writes (or, when BX is set, adds) the 8 int32 of row r's result in
+// y to its place in c, off bytes into the row.
+func store(y VecPhysical, r, off int) {
+	addr := Mem{Base: rowBase[r], Disp: off}
+	done := fmt.Sprintf("%s_stored_%d_%d", currentName, r, off)
+	TESTQ(RBX, RBX)
+	JZ(LabelRef(done))
+	VPADDD(addr, y, y)
+	Label(done)
+	VMOVDQU(y, addr)
+}
+
+var currentName string
+
+func madd() {
+	currentName = "madd"
+	TEXT("gemm4x8i8madd", NOSPLIT, "func(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)")
+	Doc("gemm4x8i8madd computes a 4×8 int32 tile: 4 rows of activations as",
+		"16-bit little-endian values (k4 groups of [4 rows][4]) times 8 columns of",
+		"s8 weights (k4 groups, bs bytes apart, of [8 columns][4]), into c (row",
+		"stride ldc), or adds to it.")
+	args()
+	for i := 0; i < 8; i++ {
+		VPXOR(ys[i], ys[i], ys[i])
+	}
+	Label("madd_loop")
+	VPMOVSXBW(Mem{Base: RDI}, Y8)           // columns 0-3, 4 weights each
+	VPMOVSXBW(Mem{Base: RDI, Disp: 16}, Y9) // columns 4-7
+	for r := 0; r < 4; r++ {
+		VPBROADCASTQ(Mem{Base: RSI, Disp: 8 * r}, Y10) // row r's 4 activations
+		VPMADDWD(Y8, Y10, Y11)
+		VPADDD(Y11, ys[2*r], ys[2*r])
+		VPMADDWD(Y9, Y10, Y12)
+		VPADDD(Y12, ys[2*r+1], ys[2*r+1])
+	}
+	ADDQ(U8(32), RSI)
+	ADDQ(R9, RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("madd_loop"))
+	// Row r holds, per column, the sums of inputs 0-1 and 2-3 side by side:
+	// [c0 c0 c1 c1 | c2 c2 c3 c3] and the same for columns 4-7. Adding
+	// neighbours gives [c0 c1 c4 c5 | c2 c3 c6 c7]; VPERMQ puts them in order.
+	rows()
+	for r := 0; r < 4; r++ {
+		VPHADDD(ys[2*r+1], ys[2*r], Y13)
+		VPERMQ(U8(0xD8), Y13, Y13)
+		store(Y13, r, 0)
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// vpdpbusd writes VEX.256.66.0F38.W0 50 /r: VPDPBUSD ymm(acc), ymm(u8),
+// ymm(s8): acc += the four u8×s8 products of each lane.
+func vpdpbusd(acc, u8, s8 int) {
+	rBar, bBar := 1, 1
+	if acc >= 8 {
+		rBar = 0
+	}
+	if s8 >= 8 {
+		bBar = 0
+	}
+	b1 := rBar<<7 | 1<<6 | bBar<<5 | 0x02
+	b2 := (^u8&15)<<3 | 1<<2 | 0x01
+	modrm := 0xC0 | (acc&7)<<3 | s8&7
+	Comment(fmt.Sprintf("VPDPBUSD Y%d, Y%d, Y%d (VEX)", s8, u8, acc))
+	for _, b := range []int{0xC4, b1, b2, 0x50, modrm} {
+		Instruction(&ir.Instruction{Opcode: "BYTE", Operands: []Op{U8(b)}})
+	}
+}
+
+func vnni() {
+	currentName = "vnni"
+	TEXT("gemm4x24i8vnni", NOSPLIT, "func(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)")
+	Doc("gemm4x24i8vnni computes a 4×24 int32 tile with AVX-VNNI: 4 rows of u8",
+		"activations (k4 groups of [4 rows][4]) times 24 columns of s8 weights (k4",
+		"groups, bs bytes apart, of [24 columns][4]), into c (row stride ldc), or",
+		"adds to it.")
+	Comment("Requires AVX-VNNI (CPUID.(EAX=7,ECX=1):EAX[4]), which avo does not list.")
+	args()
+	for i := 0; i < 12; i++ {
+		VPXOR(ys[i], ys[i], ys[i])
+	}
+	Label("vnni_loop")
+	for j := 0; j < 3; j++ {
+		VMOVDQU(Mem{Base: RDI, Disp: 32 * j}, ys[12+j]) // columns 8j..8j+7
+	}
+	for r := 0; r < 4; r++ {
+		VPBROADCASTD(Mem{Base: RSI, Disp: 4 * r}, Y15) // row r's 4 activations
+		for j := 0; j < 3; j++ {
+			vpdpbusd(3*r+j, 15, 12+j)
+		}
+	}
+	ADDQ(U8(16), RSI)
+	ADDQ(R9, RDI)
+	DECQ(RCX)
+	JNZ(LabelRef("vnni_loop"))
+	rows()
+	for r := 0; r < 4; r++ {
+		for j := 0; j < 3; j++ {
+			store(ys[3*r+j], r, 32*j)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
