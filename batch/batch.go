@@ -120,6 +120,7 @@ func Embed(ctx context.Context, cfg Config, sources []Source, emit func(Result) 
 		window:   make(chan struct{}, max(4*size, 2*workers)),
 		next:     make(chan int),
 		toEncode: make(chan job, 2*size),
+		free:     make(chan []float32, max(4*size, 2*workers)+2*size),
 		done:     make(chan Result, 2*size),
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -197,10 +198,11 @@ type run struct {
 	batch  int
 	cancel context.CancelCauseFunc
 
-	window   chan struct{} // a slot per source admitted and not yet emitted
-	next     chan int      // sources for the workers
-	toEncode chan job      // cache misses, decoded
-	done     chan Result   // finished sources, in any order
+	window   chan struct{}  // a slot per source admitted and not yet emitted
+	next     chan int       // sources for the workers
+	toEncode chan job       // cache misses, decoded
+	done     chan Result    // finished sources, in any order
+	free     chan []float32 // pixel tensors of encoded images, for reuse
 
 	mu         sync.Mutex
 	encodeTime time.Duration
@@ -288,8 +290,14 @@ func (r *run) prepare(ctx context.Context, i int, src Source) (res Result, j *jo
 			return res, nil, nil
 		}
 	}
-	px, err := r.p.Pixels(ctx, in)
+	var buf []float32
+	select {
+	case buf = <-r.free:
+	default:
+	}
+	px, err := r.p.PixelsInto(ctx, in, buf)
 	if err != nil {
+		r.recycle(buf)
 		if ctx.Err() != nil {
 			return res, nil, context.Cause(ctx)
 		}
@@ -297,6 +305,19 @@ func (r *run) prepare(ctx context.Context, i int, src Source) (res Result, j *jo
 		return res, nil, nil
 	}
 	return res, &job{index: i, name: src.Name, key: res.Key, pixels: px}, nil
+}
+
+// recycle keeps an encoded image's pixel tensor for the next image to be
+// decoded into (fresh memory costs page faults; see imageproc.scratch). The
+// free list holds at most as many tensors as can be in flight.
+func (r *run) recycle(px []float32) {
+	if px == nil {
+		return
+	}
+	select {
+	case r.free <- px:
+	default:
+	}
 }
 
 // recheck is how often the encoder, holding a partial batch, looks whether
@@ -362,6 +383,9 @@ func (r *run) flush(ctx context.Context, pending *[]job) bool {
 	if err != nil {
 		r.cancel(err)
 		return false
+	}
+	for _, j := range jobs {
+		r.recycle(j.pixels)
 	}
 	if r.cfg.Cache != nil {
 		put := make(map[string][]float32, len(jobs))

@@ -168,13 +168,13 @@ func loadLayer(f *fetcher, pack func(w []float32, out, in int) (*tensor.Matrix, 
 // rest of its work (attention output, out_proj, MLP) for those rows alone:
 // their values are exactly what the full block gives them, at a fraction of
 // the cost (for ViT-B/32, one row of fifty).
-func (e *encoder) forward(ctx context.Context, pool *tensor.Pool, x []float32, bounds, pooled []int) ([]float32, error) {
+func (e *encoder) forward(ctx context.Context, pool *tensor.Pool, w *workspace, x []float32, bounds, pooled []int) ([]float32, error) {
 	rows := bounds[len(bounds)-1]
 	d := e.d
-	h := make([]float32, rows*d)
-	qkv := make([]float32, rows*3*d)
-	attn := make([]float32, rows*d)
-	mlp := make([]float32, rows*e.ff)
+	h := w.floats(rows * d)
+	qkv := w.floats(rows * 3 * d)
+	attn := w.floats(rows * d)
+	mlp := w.floats(rows * e.ff)
 	last := len(e.layers) - 1
 	for i := range e.layers {
 		if err := ctx.Err(); err != nil {
@@ -195,7 +195,7 @@ func (e *encoder) forward(ctx context.Context, pool *tensor.Pool, x []float32, b
 	// The last block, for the pooled rows only.
 	n := len(pooled)
 	l := &e.layers[last]
-	xp := make([]float32, n*d)
+	xp := w.floats(n * d)
 	for s, r := range pooled {
 		copy(xp[s*d:(s+1)*d], x[r*d:(r+1)*d])
 	}

@@ -319,6 +319,15 @@ func TestBatchEqualsSingle(t *testing.T) {
 					t.Errorf("prompt %d: batch vs single max |Δ| %g", i, d)
 				}
 			}
+			// Passes reuse their activation memory (workspace): the batch
+			// again, after smaller image and text passes, is unchanged.
+			again, err := m.EncodeImages(ctx, px)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxDiff(again, batch); d > 1e-5 {
+				t.Errorf("the batch again, after other passes: max |Δ| %g", d)
+			}
 		})
 	}
 }

@@ -20,7 +20,8 @@ import (
 // safe for concurrent use.
 type Encoder interface {
 	// EncodeImages maps preprocessed images (see ImageConfig) to
-	// projected, unnormalised embeddings, one per image, in order.
+	// projected, unnormalised embeddings, one per image, in order. It
+	// does not keep pixels after it returns (callers reuse them).
 	EncodeImages(ctx context.Context, pixels [][]float32) ([][]float32, error)
 	// EncodeTexts maps texts to projected, unnormalised embeddings.
 	EncodeTexts(ctx context.Context, texts []string) ([][]float32, error)
@@ -58,6 +59,7 @@ type Model struct {
 
 	pool        *tensor.Pool
 	ownsPool    bool
+	work        workspaces // activation memory, reused between passes
 	maxBatch    int
 	fingerprint string
 	closers     []io.Closer
@@ -310,10 +312,14 @@ func (m *Model) EncodeImages(ctx context.Context, pixels [][]float32) ([][]float
 	}
 	p := m.cfg.ProjectionDim
 	out := make([][]float32, 0, len(pixels))
+	w := m.work.get()
+	defer m.work.put(w)
 	for lo := 0; lo < len(pixels); lo += m.maxBatch {
 		hi := min(lo+m.maxBatch, len(pixels))
 		buf := make([]float32, (hi-lo)*p)
-		if err := vision.forward(ctx, m.pool, pixels[lo:hi], buf); err != nil {
+		err := vision.forward(ctx, m.pool, w, pixels[lo:hi], buf)
+		w.reset()
+		if err != nil {
 			return nil, fmt.Errorf("encode images: %w", err)
 		}
 		for i := 0; i < hi-lo; i++ {
@@ -333,10 +339,14 @@ func (m *Model) EncodeTokens(ctx context.Context, ids [][]int) ([][]float32, err
 	p := m.cfg.ProjectionDim
 	out := make([][]float32, 0, len(ids))
 	const maxSeqs = 256 // bounds the activation memory of one pass
+	w := m.work.get()
+	defer m.work.put(w)
 	for lo := 0; lo < len(ids); lo += maxSeqs {
 		hi := min(lo+maxSeqs, len(ids))
 		buf := make([]float32, (hi-lo)*p)
-		if err := text.forward(ctx, m.pool, ids[lo:hi], buf); err != nil {
+		err := text.forward(ctx, m.pool, w, ids[lo:hi], buf)
+		w.reset()
+		if err != nil {
 			return nil, fmt.Errorf("encode texts: %w", err)
 		}
 		for i := 0; i < hi-lo; i++ {

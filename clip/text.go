@@ -66,7 +66,7 @@ func (t *textTower) poolIndex(ids []int) int {
 // written to out (len(seqs) × proj). Attention is causal, so every position
 // after the pooled one is dropped before the encoder runs: the embedding is
 // unchanged and the work shrinks to what is needed.
-func (t *textTower) forward(ctx context.Context, pool *tensor.Pool, seqs [][]int, out []float32) error {
+func (t *textTower) forward(ctx context.Context, pool *tensor.Pool, w *workspace, seqs [][]int, out []float32) error {
 	d := t.cfg.HiddenSize
 	bounds := make([]int, len(seqs)+1)
 	for i, ids := range seqs {
@@ -84,7 +84,7 @@ func (t *textTower) forward(ctx context.Context, pool *tensor.Pool, seqs [][]int
 		bounds[i+1] = bounds[i] + t.poolIndex(ids) + 1
 	}
 	rows := bounds[len(seqs)]
-	x := make([]float32, rows*d)
+	x := w.floats(rows * d)
 	for i, ids := range seqs {
 		for pos := 0; pos < bounds[i+1]-bounds[i]; pos++ {
 			row := x[(bounds[i]+pos)*d : (bounds[i]+pos+1)*d]
@@ -102,11 +102,11 @@ func (t *textTower) forward(ctx context.Context, pool *tensor.Pool, seqs [][]int
 	for i := range seqs {
 		last[i] = bounds[i+1] - 1
 	}
-	hidden, err := t.encoder.forward(ctx, pool, x, bounds, last)
+	hidden, err := t.encoder.forward(ctx, pool, w, x, bounds, last)
 	if err != nil {
 		return err
 	}
-	pooled := make([]float32, len(seqs)*d)
+	pooled := w.floats(len(seqs) * d)
 	t.finalLayerNorm.apply(pooled, hidden, len(seqs))
 	pool.Linear(out, pooled, len(seqs), t.projection, tensor.Epilogue{})
 	return nil

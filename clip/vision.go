@@ -54,7 +54,7 @@ func (t *visionTower) pixelCount() int {
 
 // forward maps preprocessed images (CHW float32 each) to projected,
 // unnormalised embeddings, written to out (len(images) × proj).
-func (t *visionTower) forward(ctx context.Context, pool *tensor.Pool, images [][]float32, out []float32) error {
+func (t *visionTower) forward(ctx context.Context, pool *tensor.Pool, w *workspace, images [][]float32, out []float32) error {
 	v := t.cfg
 	d, p, s, ch := v.HiddenSize, v.PatchSize, v.ImageSize, v.NumChannels
 	g := s / p
@@ -69,7 +69,7 @@ func (t *visionTower) forward(ctx context.Context, pool *tensor.Pool, images [][
 	// im2col: one row per patch, in the (channel, row, column) order of the
 	// convolution weight, so the convolution becomes a matrix product.
 	b := len(images)
-	cols := make([]float32, b*np*kp)
+	cols := w.floats(b * np * kp)
 	pool.Parallel(b*np, 8, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			img, patch := images[r/np], r%np
@@ -84,9 +84,9 @@ func (t *visionTower) forward(ctx context.Context, pool *tensor.Pool, images [][
 			}
 		}
 	})
-	patches := make([]float32, b*np*d)
+	patches := w.floats(b * np * d)
 	pool.Linear(patches, cols, b*np, t.patchEmbedding, tensor.Epilogue{})
-	x := make([]float32, b*seq*d)
+	x := w.floats(b * seq * d)
 	bounds := make([]int, b+1)
 	for i := 0; i < b; i++ {
 		bounds[i+1] = (i + 1) * seq
@@ -102,11 +102,11 @@ func (t *visionTower) forward(ctx context.Context, pool *tensor.Pool, images [][
 	for i := range cls {
 		cls[i] = i * seq
 	}
-	hidden, err := t.encoder.forward(ctx, pool, x, bounds, cls)
+	hidden, err := t.encoder.forward(ctx, pool, w, x, bounds, cls)
 	if err != nil {
 		return err
 	}
-	pooled := make([]float32, b*d)
+	pooled := w.floats(b * d)
 	t.postLayernorm.apply(pooled, hidden, b)
 	pool.Linear(out, pooled, b, t.projection, tensor.Epilogue{})
 	return nil

@@ -100,10 +100,14 @@ func readFile(path string, lim Limits) ([]byte, error) {
 		return nil, &Error{"read", path, unwrapPath(err)}
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
-		return nil, &Error{"read", path, errors.New("is a folder, not an image")}
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		if fi.IsDir() {
+			return nil, &Error{"read", path, errors.New("is a folder, not an image")}
+		}
+		size = fi.Size()
 	}
-	data, err := readAll(f, lim)
+	data, err := readAllSize(f, lim, size)
 	if err != nil {
 		return nil, &Error{"read", path, unwrapPath(err)}
 	}
@@ -122,14 +126,25 @@ func unwrapPath(err error) error {
 
 // readAll reads r to the end, or fails with ErrFileTooLarge after
 // lim.MaxBytes+1 bytes.
-func readAll(r io.Reader, lim Limits) ([]byte, error) {
+func readAll(r io.Reader, lim Limits) ([]byte, error) { return readAllSize(r, lim, 0) }
+
+// readAllSize is readAll expecting about size bytes (a file's size), so
+// that the data is read into one buffer of the right size rather than a
+// doubling series of them.
+func readAllSize(r io.Reader, lim Limits, size int64) ([]byte, error) {
 	n := lim.maxBytes()
-	if n < 0 {
-		return io.ReadAll(r)
+	if n >= 0 {
+		r = io.LimitReader(r, n+1)
+		size = min(size, n+1)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, n+1))
+	buf := bytes.NewBuffer(make([]byte, 0, max(size, 0)+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
 	if err != nil {
 		return nil, err
+	}
+	data := buf.Bytes()
+	if n < 0 {
+		return data, nil
 	}
 	if int64(len(data)) > n {
 		return nil, fmt.Errorf("%w: more than the limit of %d bytes", ErrFileTooLarge, n)
@@ -161,10 +176,11 @@ func header(data []byte, lim Limits) (format, image.Config, error) {
 	return f, cfg, nil
 }
 
-// decode decodes data, whose header says it is a cfg-sized image of format
-// f, checking the result against the header.
-func decodeAs(f format, data []byte, cfg image.Config) (*RGB, error) {
-	img, err := f.decode(data, cfg)
+// decodeAs decodes data, whose header says it is a cfg-sized image of
+// format f, checking the result against the header. The image may live in
+// s's memory (nil: its own).
+func decodeAs(f format, data []byte, cfg image.Config, s *scratch) (*RGB, error) {
+	img, err := f.decode(data, cfg, s)
 	if err != nil {
 		return nil, fmt.Errorf("%s data: %w", f.name, eofIsUnexpected(err))
 	}
@@ -180,7 +196,7 @@ func decode(data []byte, lim Limits) (*RGB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeAs(f, data, cfg)
+	return decodeAs(f, data, cfg, nil)
 }
 
 // eofIsUnexpected reports running out of data inside an image as

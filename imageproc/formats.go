@@ -19,8 +19,9 @@ import (
 type format struct {
 	name   string
 	config func(io.Reader) (image.Config, error)
-	// decode decodes the whole file; cfg is what config returned.
-	decode func(data []byte, cfg image.Config) (*RGB, error)
+	// decode decodes the whole file; cfg is what config returned. It may
+	// decode into s's memory (nil: its own).
+	decode func(data []byte, cfg image.Config, s *scratch) (*RGB, error)
 }
 
 // converter turns a decoded image into PIL's RGB; data is the whole file,
@@ -29,8 +30,8 @@ type format struct {
 type converter func(m image.Image, data []byte, cfg image.Config) (*RGB, error)
 
 // via builds a format's decode step from a Go decoder and a converter.
-func via(dec func(io.Reader) (image.Image, error), conv converter) func([]byte, image.Config) (*RGB, error) {
-	return func(data []byte, cfg image.Config) (*RGB, error) {
+func via(dec func(io.Reader) (image.Image, error), conv converter) func([]byte, image.Config, *scratch) (*RGB, error) {
+	return func(data []byte, cfg image.Config, _ *scratch) (*RGB, error) {
 		m, err := dec(bytes.NewReader(data))
 		if err != nil {
 			return nil, err

@@ -18,9 +18,14 @@ func jpegConfig(r io.Reader) (image.Config, error) { return jpegdec.DecodeConfig
 // cap of the decoder's own: the caller has checked the header against its
 // Limits. (With image/jpeg, which has no such function, this would be
 // jpegToRGB(jpegdec.Decode(bytes.NewReader(data))), jpegToRGB being the
-// libjpeg colour conversion jpegstd_test.go checks that swap with.)
-func jpegDecodeRGB(data []byte, _ image.Config) (*RGB, error) {
-	w, h, pix, err := jpegdec.DecodeRGBBytesLimit(data, 0)
+// libjpeg colour conversion jpegstd_test.go checks that swap with.) With
+// a scratch, the image is the scratch's memory.
+func jpegDecodeRGB(data []byte, _ image.Config, s *scratch) (*RGB, error) {
+	b := new(jpegdec.Buffers)
+	if s != nil {
+		b = &s.jpeg
+	}
+	w, h, pix, err := b.DecodeRGBBytesLimit(data, 0)
 	if err != nil {
 		return nil, err
 	}

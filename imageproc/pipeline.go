@@ -33,10 +33,11 @@ import (
 // many goroutines call in. Share one Pipeline per process (or per model)
 // for the budget to mean that. A Pipeline is safe for concurrent use.
 type Pipeline struct {
-	config Config
-	limits Limits
-	budget *semaphore.Weighted
-	size   int64 // of budget
+	config  Config
+	limits  Limits
+	budget  *semaphore.Weighted
+	size    int64     // of budget
+	scratch scratches // decode and resize memory, reused between images
 }
 
 // NewPipeline returns the pipeline that preprocesses images with c (a
@@ -103,11 +104,17 @@ func (p *Pipeline) FromBytes(name string, data []byte) (*Input, error) {
 }
 
 // Image decodes in and calls use with the image, holding the image's
-// share of the pixel budget until use returns (so use should not keep the
-// image). It waits for budget until ctx is done. An image above
-// Limits.MaxPixels is refused from its header with ErrTooLarge. Errors
-// name the input.
+// share of the pixel budget until use returns. The image is valid only
+// until then: its memory is reused for the next one. Image waits for
+// budget until ctx is done. An image above Limits.MaxPixels is refused
+// from its header with ErrTooLarge. Errors name the input.
 func (p *Pipeline) Image(ctx context.Context, in *Input, use func(*RGB) error) error {
+	return p.image(ctx, in, func(img *RGB, _ *scratch) error { return use(img) })
+}
+
+// image is Image handing use the scratch the image lives in, for the rest
+// of use's work.
+func (p *Pipeline) image(ctx context.Context, in *Input, use func(*RGB, *scratch) error) error {
 	f, cfg, err := header(in.Data, p.limits)
 	if err != nil {
 		return &Error{"decode", in.Name, err}
@@ -117,20 +124,37 @@ func (p *Pipeline) Image(ctx context.Context, in *Input, use func(*RGB) error) e
 		return &Error{"decode", in.Name, err}
 	}
 	defer p.budget.Release(n)
-	img, err := decodeAs(f, in.Data, cfg)
+	s := p.scratch.get()
+	defer p.scratch.put(s)
+	img, err := decodeAs(f, in.Data, cfg, s)
 	if err != nil {
 		return &Error{"decode", in.Name, err}
 	}
-	return use(img)
+	return use(img, s)
 }
 
 // Pixels decodes and preprocesses in: the [3, h, w] float32 tensor the
 // vision tower takes (see Config.Preprocess).
 func (p *Pipeline) Pixels(ctx context.Context, in *Input) ([]float32, error) {
+	return p.PixelsInto(ctx, in, nil)
+}
+
+// PixelsInto is Pixels writing into dst when it has the capacity (else
+// into new memory), so that a caller can recycle the tensors of images it
+// has encoded. It returns the tensor, dst[:3*h*w] or the new one.
+func (p *Pipeline) PixelsInto(ctx context.Context, in *Input, dst []float32) ([]float32, error) {
 	var px []float32
-	err := p.Image(ctx, in, func(img *RGB) error {
-		var err error
-		if px, err = p.config.Preprocess(img); err != nil {
+	err := p.image(ctx, in, func(img *RGB, s *scratch) error {
+		if err := img.valid(); err != nil {
+			return &Error{"preprocess", in.Name, err}
+		}
+		h, w := p.config.OutputSizeOf(img)
+		if n := 3 * h * w; cap(dst) >= n {
+			px = dst[:n]
+		} else {
+			px = make([]float32, n)
+		}
+		if err := p.config.preprocessInto(px, img, s); err != nil {
 			return &Error{"preprocess", in.Name, err}
 		}
 		return nil

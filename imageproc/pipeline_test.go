@@ -214,3 +214,45 @@ func TestErrorNamesInput(t *testing.T) {
 		t.Errorf("Reason of another error = %q", got)
 	}
 }
+
+// A pipeline reusing its decode memory, and the caller's tensors through
+// PixelsInto, gives each image the pixels of a fresh decode and
+// preprocess, whatever came before it (sizes, formats, failures).
+func TestPipelineReuse(t *testing.T) {
+	p := testPipeline(t, Limits{})
+	names := []string{"retina.jpg", "chelsea_progressive.jpg", "tall_40x512.png", "chelsea_cmyk.jpg",
+		"bad-truncated.jpg", "chelsea_512.jpg", "one_pixel.png", "chelsea_gray.jpg", "odd_225x301.png", "coffee_444.jpg"}
+	var px []float32
+	for round := 0; round < 2; round++ {
+		for _, name := range names {
+			path := filepath.Join(kitDir, "images", name)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, err := p.FromBytes(path, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []float32
+			img, errWant := DecodeBytes(data, Limits{})
+			if errWant == nil {
+				want, errWant = DefaultConfig().Preprocess(img)
+			}
+			got, errGot := p.PixelsInto(context.Background(), in, px)
+			if (errWant == nil) != (errGot == nil) {
+				t.Fatalf("%s: fresh: %v; pipeline: %v", name, errWant, errGot)
+			}
+			if errGot != nil {
+				continue
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: PixelsInto after other images differs from Preprocess(DecodeBytes)", name)
+			}
+			if px != nil && &got[0] != &px[0] {
+				t.Errorf("%s: PixelsInto did not write into the tensor it was given", name)
+			}
+			px = got
+		}
+	}
+}

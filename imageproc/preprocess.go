@@ -71,6 +71,11 @@ func (c Config) Preprocess(img *RGB) ([]float32, error) {
 // the image is smaller than the crop, rescale as float32(float64(v)*factor),
 // then (x-mean)/std in float32.
 func (c Config) PreprocessInto(dst []float32, img *RGB) error {
+	return c.preprocessInto(dst, img, nil)
+}
+
+// preprocessInto is PreprocessInto with its working memory from s.
+func (c Config) preprocessInto(dst []float32, img *RGB, s *scratch) error {
 	if err := img.valid(); err != nil {
 		return err
 	}
@@ -96,13 +101,13 @@ func (c Config) PreprocessInto(dst []float32, img *RGB) error {
 	x0, y0 := max(left, 0), max(top, 0)
 	x1, y1 := min(left+ow, rw), min(top+oh, rh)
 	cw, ch := x1-x0, y1-y0
-	win := make([]uint8, 3*cw*ch)
+	win := s.window(3 * cw * ch)
 	if c.DoResize && (rw != img.W || rh != img.H) {
 		spec, err := c.Resample.spec()
 		if err != nil {
 			return err
 		}
-		resampleWindow(win, img, rw, rh, spec, x0, y0, cw, ch)
+		resampleWindow(win, img, rw, rh, spec, x0, y0, cw, ch, s)
 	} else {
 		for y := range ch {
 			s := 3 * ((y0+y)*img.W + x0)

@@ -181,10 +181,11 @@ func TestWindowedResizeMatchesFull(t *testing.T) {
 				t.Fatal(err)
 			}
 			spec, _ := f.spec()
+			var s scratch // reused by every window, as a Pipeline reuses it
 			for _, win := range [][4]int{{0, 0, sz[0], sz[1]}, {3, 2, 7, 5}, {sz[0] - 4, sz[1] - 3, 4, 3}, {1, 0, 1, sz[1]}} {
 				x0, y0, cw, ch := win[0], win[1], win[2], win[3]
 				got := make([]uint8, 3*cw*ch)
-				resampleWindow(got, img, sz[0], sz[1], spec, x0, y0, cw, ch)
+				resampleWindow(got, img, sz[0], sz[1], spec, x0, y0, cw, ch, &s)
 				for y := range ch {
 					row := full.Pix[3*((y0+y)*full.W+x0):][:3*cw]
 					if !reflect.DeepEqual(got[3*y*cw:3*(y+1)*cw], row) {

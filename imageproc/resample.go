@@ -111,7 +111,7 @@ func Resize(src *RGB, w, h int, f Filter) (*RGB, error) {
 		return nil, err
 	}
 	dst := NewRGB(w, h)
-	resampleWindow(dst.Pix, src, w, h, spec, 0, 0, w, h)
+	resampleWindow(dst.Pix, src, w, h, spec, 0, 0, w, h, nil)
 	return dst, nil
 }
 
@@ -122,8 +122,9 @@ func Resize(src *RGB, w, h int, f Filter) (*RGB, error) {
 // coordinates, so computing a window (the centre crop) gives the same bytes as
 // resizing everything and cropping, for less work. Like Pillow, the
 // horizontal pass runs first and only on the source rows the vertical pass
-// reads, and a pass whose size does not change is skipped.
-func resampleWindow(dst []uint8, src *RGB, outW, outH int, f filterSpec, x0, y0, cw, ch int) {
+// reads, and a pass whose size does not change is skipped. The pass's rows
+// come from s (nil: allocated).
+func resampleWindow(dst []uint8, src *RGB, outW, outH int, f filterSpec, x0, y0, cw, ch int, s *scratch) {
 	if cw <= 0 || ch <= 0 {
 		return
 	}
@@ -148,7 +149,7 @@ func resampleWindow(dst []uint8, src *RGB, outW, outH int, f filterSpec, x0, y0,
 	if needH {
 		kh := newKernel(src.W, outW, f, x0, cw)
 		stride = 3 * cw
-		tmp = make([]uint8, (rowLast-rowFirst)*stride)
+		tmp = s.passRows((rowLast - rowFirst) * stride)
 		horizontalPass(tmp, src, rowFirst, rowLast, kh)
 		off = -rowFirst * stride
 	} else {

@@ -153,3 +153,33 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// One Buffers decoding a mix of images, large and small, sequential and
+// progressive, colour, grey and CMYK, corrupt ones in between, gives every
+// image the pixels a fresh decode gives: nothing of an earlier image leaks
+// into a later one.
+func TestBuffersReuse(t *testing.T) {
+	gen, err := filepath.Glob("testdata/gen/*.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := append([]string{kit + "retina.jpg", kit + "chelsea_progressive.jpg", kit + "chelsea_cmyk.jpg",
+		kit + "chelsea_512.jpg", kit + "chelsea_gray.jpg", kit + "bad-truncated.jpg"}, gen...)
+	var b Buffers
+	for round := 0; round < 2; round++ {
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, h, want, errWant := DecodeRGBBytesLimit(data, 0)
+			gw, gh, got, errGot := b.DecodeRGBBytesLimit(data, 0)
+			if (errWant == nil) != (errGot == nil) {
+				t.Fatalf("%s: fresh decode: %v; reused buffers: %v", f, errWant, errGot)
+			}
+			if errWant == nil && (w != gw || h != gh || !bytes.Equal(want, got)) {
+				t.Errorf("%s: reused buffers decode %dx%d differently from a fresh decode (%dx%d)", f, gw, gh, w, h)
+			}
+		}
+	}
+}

@@ -7,7 +7,7 @@ func (d *decoder) finishBuffered() {
 	smooth := d.smoothingOK()
 	for i := 0; i < d.ncomp; i++ {
 		c := &d.comp[i]
-		c.plane = make([]uint8, c.stride*c.pbh*8)
+		c.plane = d.buf.plane(i, c.stride*c.pbh*8)
 		if smooth {
 			d.smoothComponent(c)
 			continue

@@ -71,6 +71,7 @@ type decoder struct {
 	data      []byte
 	pos       int
 	maxPixels int64 // 0: no cap beyond maxDimension
+	buf       *Buffers
 
 	width, height int
 	ncomp         int

@@ -53,9 +53,9 @@ func (d *decoder) scan(seg []byte) error {
 		for i := 0; i < d.ncomp; i++ {
 			c := &d.comp[i]
 			if d.buffered {
-				c.coefs = make([]int16, c.pbw*c.pbh*64)
+				c.coefs = d.buf.coefs(i, c.pbw*c.pbh*64)
 			} else {
-				c.plane = make([]uint8, c.stride*c.pbh*8)
+				c.plane = d.buf.plane(i, c.stride*c.pbh*8)
 			}
 		}
 	}
