@@ -90,14 +90,17 @@ type Machine struct {
 
 // Report is everything a bench run measured; goclip bench --json prints it.
 type Report struct {
-	Machine      Machine      `json:"machine"`
-	Model        string       `json:"model"`
-	Synthetic    bool         `json:"synthetic"`
-	LoadMs       float64      `json:"load_ms"`
-	GenerateMs   float64      `json:"generate_ms,omitempty"` // synthetic weights, before load
-	Threads      int          `json:"threads"`
-	Precision    string       `json:"precision"`
-	GFLOPPerImg  float64      `json:"gflop_per_image"`
+	Machine     Machine `json:"machine"`
+	Model       string  `json:"model"`
+	Synthetic   bool    `json:"synthetic"`
+	LoadMs      float64 `json:"load_ms"`
+	GenerateMs  float64 `json:"generate_ms,omitempty"` // synthetic weights, before load
+	Threads     int     `json:"threads"`
+	Precision   string  `json:"precision"`
+	GFLOPPerImg float64 `json:"gflop_per_image"`
+	// FMAPeak is tensor.FMAPeak on Threads threads (GFLOP/s): the most
+	// the image tower could reach here. 0 where not measured.
+	FMAPeak      float64      `json:"fma_peak_gflops,omitempty"`
 	Image        []ImagePoint `json:"image_tower,omitempty"`
 	Text         *Timing      `json:"text_tower,omitempty"`
 	Preprocess   *Timing      `json:"preprocess,omitempty"`
@@ -147,6 +150,11 @@ func Run(ctx context.Context, m *clip.Model, opt Options, r *Report) error {
 	}
 	r.GFLOPPerImg = VisionGFLOP(m.Config())
 	if want["image"] {
+		peak, err := tensor.FMAPeak(ctx, r.Threads, min(max(opt.Duration, 200*time.Millisecond), time.Second))
+		if err != nil {
+			return err
+		}
+		r.FMAPeak = peak
 		for _, b := range opt.Batches {
 			p, err := imageTower(ctx, m, b, opt.Duration)
 			if err != nil {
@@ -165,7 +173,7 @@ func Run(ctx context.Context, m *clip.Model, opt Options, r *Report) error {
 	var jpegs [][]byte
 	if want["preprocess"] || want["e2e"] {
 		var err error
-		if jpegs, err = JPEGs(min(opt.Images, 16)); err != nil {
+		if jpegs, err = JPEGs(min(opt.Images, PreprocessImages)); err != nil {
 			return err
 		}
 	}
@@ -269,20 +277,21 @@ func textTower(ctx context.Context, m *clip.Model, d time.Duration) (Timing, err
 }
 
 // preprocess times decoding and preprocessing one JPEG at a time (through
-// imageproc.Pipeline, as every front end), on one goroutine: the cost per
-// image per core.
+// imageproc.Pipeline, as every front end, into a recycled tensor as package
+// batch does), on one goroutine: the cost per image per core.
 func preprocess(ctx context.Context, cfg imageproc.Config, jpegs [][]byte, d time.Duration) (Timing, error) {
 	p, err := imageproc.NewPipeline(cfg, imageproc.Limits{})
 	if err != nil {
 		return Timing{}, err
 	}
+	var px []float32
 	times, err := measure(ctx, d, func() error {
 		for _, b := range jpegs {
 			in, err := p.FromBytes("generated.jpg", b)
 			if err != nil {
 				return err
 			}
-			if _, err := p.Pixels(ctx, in); err != nil {
+			if px, err = p.PixelsInto(ctx, in, px); err != nil {
 				return err
 			}
 		}
@@ -347,6 +356,10 @@ func endToEnd(ctx context.Context, m *clip.Model, jpegs [][]byte, n, workers int
 		ImagesPerSec: float64(st.Images) / secs, EncodeShare: st.EncodeTime.Seconds() / secs,
 	}, nil
 }
+
+// PreprocessImages is how many different JPEGs the preprocessing
+// measurement decodes (and the end-to-end dataset repeats).
+const PreprocessImages = 16
 
 // JPEGs makes n different 512×512 JPEGs (quality 90, 4:2:0, as Go's
 // encoder writes colour images): soft gradients, discs and noise, so
@@ -436,6 +449,7 @@ func cpuFeatures() []string {
 		add("fma", cpu.X86.HasFMA)
 		add("avx512f", cpu.X86.HasAVX512F)
 		add("avx512vnni", cpu.X86.HasAVX512VNNI)
+		add("avxvnni", cpu.X86.HasAVXVNNI)
 		add("avx512bf16", cpu.X86.HasAVX512BF16)
 	case "arm64":
 		add("asimd", cpu.ARM64.HasASIMD)
@@ -466,7 +480,7 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(tw, "cpu\t%s, %d cores, GOMAXPROCS %d, %s/%s, %s\n", mc.CPU, mc.Cores, mc.GOMAXPROCS, mc.OS, mc.Arch, mc.Go)
 	feat := strings.Join(mc.CPUFeatures, " ")
 	if feat == "" {
-		feat = "none of avx2 fma avx512f avx512vnni avx512bf16 asimd sve"
+		feat = "none of avx2 fma avx512f avx512vnni avxvnni avx512bf16 asimd sve"
 	}
 	fmt.Fprintf(tw, "cpu features\t%s\n", feat)
 	fmt.Fprintf(tw, "kernels\t%s; int8: %s (GOCLIP_KERNELS and GOCLIP_INT8_KERNEL choose others)\n", mc.Kernels, mc.Int8Kernels)
@@ -478,6 +492,9 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(tw, "load\t%.0f ms (clip.Load; safetensors is memory-mapped, so this includes reading it unless the page cache has it)\n", r.LoadMs)
 	}
 	fmt.Fprintf(tw, "threads\t%d\n", r.Threads)
+	if r.FMAPeak > 0 {
+		fmt.Fprintf(tw, "fma peak\t%.0f GFLOP/s on %d threads (%s kernels' loop of independent FMAs: the most any GEMM can reach here)\n", r.FMAPeak, r.Threads, mc.Kernels)
+	}
 	fmt.Fprintf(tw, "precision\t%s\n", r.Precision)
 	rss := "n/a"
 	if r.PeakRSSBytes != nil {
@@ -507,7 +524,11 @@ func (r *Report) printTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "measure\tbatch\truns\tmedian ms/item\tmin ms/item\titems/s\tGFLOP/s\n")
 	for _, p := range r.Image {
-		fmt.Fprintf(tw, "image tower\t%d\t%d\t%.2f\t%.2f\t%.1f\t%.1f\n", p.Batch, p.Runs, p.MedianMs, p.MinMs, 1000/p.MedianMs, p.GFLOPS)
+		of := ""
+		if r.FMAPeak > 0 && r.Precision == string(clip.FP32) {
+			of = fmt.Sprintf(" (%.0f%% of peak)", 100*p.GFLOPS/r.FMAPeak)
+		}
+		fmt.Fprintf(tw, "image tower\t%d\t%d\t%.2f\t%.2f\t%.1f\t%.1f%s\n", p.Batch, p.Runs, p.MedianMs, p.MinMs, 1000/p.MedianMs, p.GFLOPS, of)
 	}
 	if t := r.Text; t != nil {
 		fmt.Fprintf(tw, "text tower (write-up's prompts)\t%d\t%d\t%.2f\t%.2f\t%.1f\t\n", t.Items, t.Runs, t.MedianMs, t.MinMs, 1000/t.MedianMs)

@@ -99,6 +99,12 @@ type kernels struct {
 	expSub     func(x []float32, m float32) float32
 	scale      func(x []float32, s float32)
 	max        func(x []float32) float32
+
+	// peak runs n iterations of independent fused multiply-adds of the
+	// set's vector width, peakFLOP FLOP each (see FMAPeak); nil in sets
+	// without one.
+	peak     func(n int)
+	peakFLOP int
 }
 
 // goKernels is the portable implementation, used on every architecture

@@ -55,6 +55,8 @@ func newAVX2Kernels() *kernels {
 		expSub:      expSubAVX2,
 		scale:       scaleAVX2,
 		max:         maxAVX2,
+		peak:        fmaPeakAVX2,
+		peakFLOP:    2 * 8 * 12,
 	}
 	if cpu.X86.HasAVXVNNI {
 		k.tileI8, k.i8name, k.wideA = tileI8AVXVNNI, "avxvnni", false
@@ -99,16 +101,18 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.lay = layout48
 	k.rows = 2 * mr
 	k.tile = tileAVX512
+	k.peak, k.peakFLOP = fmaPeakAVX512, 2*16*12
 	if cpu.X86.HasAVX512VNNI {
 		k.tileI8, k.rowsI8, k.i8name, k.wideA = tileI8VNNI, 2*mr, "avx512vnni", false
 	}
 	return &k
 }
 
-//go:generate sh -c "cd ../internal/asmgen && go run . -out ../../tensor/qgemm_amd64.s -pkg tensor"
+//go:generate sh -c "cd ../internal/asmgen && go run . -out ../../tensor/generated_amd64.s -pkg tensor"
 
 // Assembly routines (kernels_amd64.s, kernels_avx512_amd64.s, quant_amd64.s,
-// and qgemm_amd64.s, which internal/asmgen generates). Lengths are in elements; routines taking n process a
+// and generated_amd64.s, which internal/asmgen generates: the int8 tiles
+// without AVX-512 and the FMA peak loops). Lengths are in elements; routines taking n process a
 // multiple of 8 elements and leave the tail to Go.
 
 //go:noescape
@@ -134,6 +138,10 @@ func gemm4x8i8madd(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)
 
 //go:noescape
 func gemm4x24i8vnni(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)
+
+func fmaPeakAVX2(n int)
+
+func fmaPeakAVX512(n int)
 
 //go:noescape
 func gemm6x16s(k int, a *float32, lda int, b, c *float32, ldc int, add bool)

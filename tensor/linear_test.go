@@ -1,12 +1,14 @@
 package tensor
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // kernelSets lists the implementations to check: every set this build and
@@ -377,4 +379,27 @@ func TestTile(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FMAPeak measures a positive rate where the kernel set has a peak loop
+// (and 0 where it has none), and stops with ctx. Every set's loop runs.
+func TestFMAPeak(t *testing.T) {
+	for _, k := range availableKernels() {
+		if k.peak != nil {
+			k.peak(1000)
+		}
+	}
+	g, err := FMAPeak(context.Background(), 2, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has := defaultKernels().peak != nil; has != (g > 0) {
+		t.Errorf("FMAPeak = %.1f GFLOP/s with kernels %s", g, KernelName())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := FMAPeak(ctx, 2, time.Hour); defaultKernels().peak != nil && err == nil {
+		t.Error("FMAPeak with a cancelled context returned no error")
+	}
+	t.Logf("%s: %.0f GFLOP/s on 2 threads", KernelName(), g)
 }

@@ -1,6 +1,7 @@
 // Command asmgen writes the generated assembly of package tensor: the
-// int8 GEMM micro-kernels for CPUs without AVX-512 (go generate in tensor
-// runs it; its output, tensor/qgemm_amd64.s, is committed).
+// int8 GEMM micro-kernels for CPUs without AVX-512 and the FMA peak loops
+// (go generate in tensor runs it; its output, tensor/generated_amd64.s, is
+// committed).
 //
 // Two kernels compute the exact int32 products of u8 activations and s8
 // weights in the int8 layout (layoutI8: per group of 4 inputs, the 4
@@ -17,6 +18,12 @@
 //     of each lane into 12 accumulators of a 4-row × 24-column tile. Go's
 //     assembler knows only the EVEX (AVX-512) form of VPDPBUSD, so its VEX
 //     form is written as bytes.
+//
+// The peak loops (fmaPeakAVX2, fmaPeakAVX512) run nothing but independent
+// fused multiply-adds, enough chains to cover the FMA units' latency on
+// every x86 core (4 cycles × 2 units needs 8; they run 12): the fp32 rate
+// no GEMM on the machine can beat, which goclip bench reports the towers
+// against.
 package main
 
 import (
@@ -32,11 +39,48 @@ func main() {
 	ConstraintExpr("amd64,!purego")
 	madd()
 	vnni()
+	peak("fmaPeakAVX2", ys[:14], 8)
+	peak("fmaPeakAVX512", zs, 16)
 	Generate()
 }
 
-// ys are the 16 YMM registers by number.
-var ys = []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
+// ys are the 16 YMM registers by number; zs the first 14 ZMM registers.
+var (
+	ys = []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
+	zs = []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13}
+)
+
+// peakChains is the number of independent accumulators of the peak loops.
+const peakChains = 12
+
+// peak writes a loop of n iterations of peakChains independent
+// VFMADD231PS on regs (the last two are the multiplicands), each of lanes
+// float32 lanes: 2·lanes·peakChains FLOP per iteration. The registers
+// start at zero, so no value ever leaves the normal range.
+func peak(name string, regs []VecPhysical, lanes int) {
+	TEXT(name, NOSPLIT, "func(n int)")
+	Doc(fmt.Sprintf("%s runs n iterations of %d independent %d-lane fused multiply-adds (%d FLOP each).",
+		name, peakChains, lanes, 2*lanes*peakChains))
+	Load(Param("n"), RCX)
+	for _, r := range regs[:peakChains+2] {
+		if lanes == 16 {
+			VPXORD(r, r, r) // AVX512F; VXORPS on ZMM needs AVX512DQ
+		} else {
+			VXORPS(r, r, r)
+		}
+	}
+	TESTQ(RCX, RCX)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	for _, r := range regs[:peakChains] {
+		VFMADD231PS(regs[peakChains], regs[peakChains+1], r)
+	}
+	DECQ(RCX)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
 
 // args loads the common arguments: k4 (CX), a (SI), b (DI), c (DX), ldc in
 // bytes (R8), the B group stride in bytes (R9), add (BX).
