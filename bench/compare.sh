@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# compare.sh times the same synthetic ViT-B/32 image tower in goclip, ONNX
-# Runtime (npm's onnxruntime-node, CPU) and PyTorch (Debian's
-# python3-torch), in one run, and prints them side by side as ratios to
-# ONNX Runtime, with the machine and its load average.
+# compare.sh measures goclip against what its users would otherwise run, in
+# one run on one machine, and prints one table of ratios with the machine,
+# its SIMD features and its load:
+#
+#   - the synthetic ViT-B/32 image tower in fp32: goclip, ONNX Runtime (npm's
+#     onnxruntime-node, CPU) and, for scale, PyTorch (Debian's python3-torch);
+#   - the same tower in int8: goclip --precision int8 against ONNX Runtime on
+#     the graph quantized as its quantize_dynamic does (quantize_onnx.py),
+#     with each engine's distance to PyTorch's float32 embeddings on the
+#     kit's images;
+#   - preprocessing a 512×512 JPEG on one thread: goclip against PIL with
+#     CLIPImageProcessor's rules (pil_preprocess.py), on the same files;
+#   - end to end (goclip's eval pipeline over generated JPEGs, two threads)
+#     against ONNX Runtime at batch 8 plus PIL, one after the other, as a
+#     Python loop runs them; goclip's peak RSS and load time with it.
 #
 #   bench/compare.sh                      # from anywhere in the repository
 #   THREADS=2 BATCHES=1,8,32 DURATION=3 ORT_VERSION=1 bench/compare.sh
 #
-# It needs go, node/npm and /usr/bin/python3; python3-torch and
-# python3-numpy are installed with apt-get when missing (as root or through
-# sudo). Everything else (the model, onnxruntime-node, the ONNX file) goes
-# into a temporary folder that is removed on exit. No process is left
-# running: every step runs in the foreground.
+# It needs go, node/npm and /usr/bin/python3; python3-torch, python3-numpy,
+# python3-onnx and python3-pil are installed with apt-get when missing (as
+# root or through sudo). Everything else (the model, onnxruntime-node, the
+# ONNX files, the JPEGs, every run's JSON) goes into a temporary folder
+# that is removed on exit (KEEP=1 keeps it and says where). No process is
+# left running: every step runs in the foreground.
 set -euo pipefail
 
 THREADS=${THREADS:-2}
@@ -23,60 +35,77 @@ export PYTHONDONTWRITEBYTECODE=1 # leave no __pycache__ in bench/
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/goclip-compare.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+if [ "${KEEP:-0}" = 1 ]; then
+	trap 'echo "kept $TMP" >&2' EXIT
+else
+	trap 'rm -rf "$TMP"' EXIT
+fi
 trap 'exit 130' INT TERM
+R="$TMP/results"
+mkdir -p "$R"
 
 say() { printf '%s\n' "$*" >&2; }
-loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a; }
 
 # --- dependencies ------------------------------------------------------------
-if ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
-	say "installing python3-torch and python3-numpy with apt-get"
+if ! "$PY" -c 'import torch, numpy, onnx, PIL' 2>/dev/null; then
+	say "installing python3-torch, python3-numpy, python3-onnx and python3-pil with apt-get"
 	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
-	$SUDO apt-get install -y --no-install-recommends python3-torch python3-numpy >&2
+	$SUDO apt-get install -y --no-install-recommends python3-torch python3-numpy python3-onnx python3-pil >&2
 fi
 say "installing onnxruntime-node@$ORT_VERSION in $TMP/ort (--ignore-scripts: its install script fetches GPU files; the CPU binaries are in the package)"
 mkdir -p "$TMP/ort"
 (cd "$TMP/ort" && npm init -y >/dev/null && npm install --ignore-scripts --no-audit --no-fund --loglevel=error "onnxruntime-node@$ORT_VERSION" >&2)
 
-# --- the model -----------------------------------------------------------------
-say "writing the synthetic ViT-B/32 (internal/cmd/mksynth) and building goclip"
-(cd "$ROOT" && go run ./internal/cmd/mksynth -model "$TMP/model" && go build -o "$TMP/goclip" ./cmd/goclip)
+# --- the model and the inputs ----------------------------------------------------
+say "writing the synthetic ViT-B/32 and the benchmark's JPEGs (internal/cmd/mksynth), building goclip"
+(cd "$ROOT" && go run ./internal/cmd/mksynth -model "$TMP/model" -bench-jpegs "$TMP/jpegs" && go build -o "$TMP/goclip" ./cmd/goclip)
 GOCLIP_REV=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(cd "$ROOT" && git status --porcelain -- . 2>/dev/null | grep -v '^??' || true)" ]; then
 	GOCLIP_REV="$GOCLIP_REV+changes"
 fi
-say "exporting the image tower to ONNX with PyTorch"
-(cd "$ROOT/bench" && "$PY" export_onnx.py "$TMP/model" "$TMP/vision.onnx" "$TMP/check" 2>"$TMP/export.log") || {
+echo "goclip $GOCLIP_REV, $THREADS threads, ${DURATION}s per point" >"$R/label"
+say "exporting the image tower to ONNX with PyTorch, and quantizing it"
+(cd "$ROOT/bench" && "$PY" export_onnx.py "$TMP/model" "$TMP/vision.onnx" "$R/check" "$ROOT/testdata/kit/golden" 2>"$TMP/export.log" &&
+	"$PY" quantize_onnx.py "$TMP/vision.onnx" "$TMP/vision-int8.onnx" 2>>"$TMP/export.log") || {
 	cat "$TMP/export.log" >&2
 	exit 1
 }
 
 # --- the runs ------------------------------------------------------------------
-LOAD_START=$(loadavg)
-say "goclip: $BATCHES, $THREADS threads, ${DURATION}s per point"
-"$TMP/goclip" bench --model "$TMP/model" --threads "$THREADS" --batch "$BATCHES" \
-	--duration "${DURATION}s" --parts image --json >"$TMP/goclip.json"
-say "ONNX Runtime"
-NODE_PATH="$TMP/ort/node_modules" node "$ROOT/bench/ort_bench.js" "$TMP/vision.onnx" \
-	--threads "$THREADS" --batches "$BATCHES" --duration "$DURATION" --check "$TMP/check" >"$TMP/ort.json"
+gbench() { # OUT PRECISION PARTS [flags]
+	local out=$1 prec=$2 parts=$3
+	shift 3
+	say "goclip bench --precision $prec --parts $parts"
+	"$TMP/goclip" bench --model "$TMP/model" --threads "$THREADS" --duration "${DURATION}s" \
+		--precision "$prec" --parts "$parts" --json "$@" >"$R/$out"
+}
+gbench goclip-fp32.json fp32 image,preprocess --batch "$BATCHES"
+gbench goclip-int8.json int8 image --batch "$BATCHES"
+# End to end in processes of their own, so their peak RSS is the eval's.
+gbench goclip-e2e-fp32.json fp32 e2e
+gbench goclip-e2e-int8.json int8 e2e
+say "goclip embed of the kit's images, fp32 and int8"
+IMAGES=()
+while IFS= read -r name; do IMAGES+=(--image "$ROOT/testdata/kit/images/$name"); done \
+	< <("$PY" -c 'import json, sys; print("\n".join(json.load(open(sys.argv[1]))))' "$R/check.images.json")
+for prec in fp32 int8; do
+	"$TMP/goclip" embed --model "$TMP/model" --raw --precision "$prec" "${IMAGES[@]}" >"$R/goclip-embed-$prec.jsonl"
+done
+for prec in fp32 int8; do
+	say "ONNX Runtime $prec"
+	onnx="$TMP/vision.onnx"; [ "$prec" = int8 ] && onnx="$TMP/vision-int8.onnx"
+	NODE_PATH="$TMP/ort/node_modules" node "$ROOT/bench/ort_bench.js" "$onnx" \
+		--threads "$THREADS" --batches "$BATCHES" --duration "$DURATION" --check "$R/check" >"$R/ort-$prec.json"
+done
+say "PIL"
+"$PY" "$ROOT/bench/pil_preprocess.py" "$TMP/jpegs" --duration "$DURATION" >"$R/pil.json"
 say "PyTorch"
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are left as the environment has
-# them (the reference measurement used them as they were); they are printed.
+# them; torch_bench.py records them.
 (cd "$ROOT/bench" && OPENBLAS_NUM_THREADS="$THREADS" "$PY" torch_bench.py "$TMP/model" \
-	--threads "$THREADS" --batches "$BATCHES" --duration "$DURATION" --golden "$ROOT/testdata/kit/golden") >"$TMP/torch.json"
-LOAD_END=$(loadavg)
+	--threads "$THREADS" --batches "$BATCHES" --duration "$DURATION" --golden "$ROOT/testdata/kit/golden") >"$R/torch.json"
 
 # --- the table -------------------------------------------------------------------
-CPU=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-FAMILY=$(lscpu 2>/dev/null | sed -n 's/^CPU family: *//p' | head -1)
-MODEL=$(lscpu 2>/dev/null | sed -n 's/^Model: *//p' | head -1)
-if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then FEAT=AVX-512
-elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then FEAT="AVX2+FMA, no AVX-512"
-else FEAT="no AVX2"; fi
-echo "machine: ${CPU:-unknown CPU} (family ${FAMILY:-?}, model ${MODEL:-?}), $(nproc) cores, $FEAT, $(uname -sr)"
-echo "load average (1, 5, 15 min): $LOAD_START at start, $LOAD_END at end"
-echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-<unset>} (left as they are; PyTorch ran with OPENBLAS_NUM_THREADS=$THREADS)"
-echo "image tower of the synthetic ViT-B/32 (8.82 GFLOP/image), fp32, $THREADS threads each, ${DURATION}s per point after a warm-up run"
-echo
-"$PY" "$ROOT/bench/table.py" "$TMP/goclip.json" "$TMP/ort.json" "$TMP/torch.json" "goclip $GOCLIP_REV ($THREADS threads)"
+echo "$(uname -sr), $(nproc) cores online"
+(cd "$ROOT/bench" && "$PY" report.py "$R")
+echo "load average at the end: $(cut -d" " -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"

@@ -8,8 +8,11 @@
 //
 // The module is found through NODE_PATH (compare.sh installs it in a
 // temporary folder). --check PREFIX reads PREFIX.in.f32 and PREFIX.out.f32
-// (written by export_onnx.py) and reports ONNX Runtime's largest
-// difference from PyTorch on them. Prints one JSON object.
+// (written by export_onnx.py: the kit's images and PyTorch's float32
+// embeddings of them) and reports ONNX Runtime's largest difference from
+// PyTorch and its worst centred cosine to it (each side's mean embedding
+// subtracted first, as goclip's precision tests measure). Prints one JSON
+// object.
 'use strict';
 
 const fs = require('fs');
@@ -44,6 +47,30 @@ function median(xs) {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+// centredCosines returns, for each of the n rows of a and b, the cosine of
+// the two rows after subtracting each side's mean row.
+function centredCosines(a, b, n) {
+  const p = a.length / n;
+  const ma = new Float64Array(p);
+  const mb = new Float64Array(p);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < p; j++) {
+      ma[j] += a[i * p + j] / n;
+      mb[j] += b[i * p + j] / n;
+    }
+  }
+  const cos = [];
+  for (let i = 0; i < n; i++) {
+    let ab = 0, aa = 0, bb = 0;
+    for (let j = 0; j < p; j++) {
+      const x = a[i * p + j] - ma[j], y = b[i * p + j] - mb[j];
+      ab += x * y; aa += x * x; bb += y * y;
+    }
+    cos.push(ab / Math.sqrt(aa * bb));
+  }
+  return cos;
+}
+
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   const session = await ort.InferenceSession.create(a.model, {
@@ -68,6 +95,8 @@ async function main() {
     let d = 0;
     for (let i = 0; i < want.length; i++) d = Math.max(d, Math.abs(got[i] - want[i]));
     out.check_max_abs_diff = d;
+    out.check_images = n;
+    out.check_worst_centred_cosine = Math.min(...centredCosines(got, want, n));
   }
 
   let seed = 12345;

@@ -1,10 +1,12 @@
 // Command mksynth writes test material that cannot be downloaded where
 // goclip is built: a model folder with the reference kit's synthetic
 // full-size ViT-B/32 weights (WEIGHTS.md), and an AFHQ-like dataset of
-// 512×512 JPEGs in class folders, cut from the kit's photos.
+// 512×512 JPEGs in class folders, cut from the kit's photos, and the
+// generated JPEGs goclip bench preprocesses (for other engines to read).
 //
 //	go run ./internal/cmd/mksynth -model /tmp/vit-b-32-synth
 //	go run ./internal/cmd/mksynth -dataset /tmp/afhq-like -n 300
+//	go run ./internal/cmd/mksynth -bench-jpegs /tmp/bench-jpegs
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/goclip/goclip/bench"
 	"github.com/goclip/goclip/checkpoint"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/imageproc"
@@ -30,8 +33,9 @@ func main() {
 	dtype := flag.String("dtype", "F32", "weight type of model.safetensors: F32, F16 or BF16")
 	dataset := flag.String("dataset", "", "write an AFHQ-like dataset (cat/dog/wild folders of 512×512 JPEGs) here")
 	n := flag.Int("n", 300, "images in the dataset")
+	benchJPEGs := flag.String("bench-jpegs", "", "write the 512×512 JPEGs goclip bench preprocesses here (bench.JPEGs(bench.PreprocessImages))")
 	flag.Parse()
-	if *model == "" && *dataset == "" {
+	if *model == "" && *dataset == "" && *benchJPEGs == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -45,6 +49,27 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+	if *benchJPEGs != "" {
+		if err := writeBenchJPEGs(*benchJPEGs); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+func writeBenchJPEGs(dir string) error {
+	jpegs, err := bench.JPEGs(bench.PreprocessImages)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i, b := range jpegs {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("bench%02d.jpg", i)), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writeModel(kit, dir, dtype string) error {
