@@ -189,3 +189,25 @@ func benchLinearInt8(b *testing.B, p *Pool, n, k int, act Activation, acc bool) 
 	}
 	b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
 }
+
+// BenchmarkEpilogue is the epilogue of fc1 on one row held in L1: bias and
+// QuickGELU over 3072 values, per kernel set.
+func BenchmarkEpilogue(b *testing.B) {
+	src := make([]float32, 3072)
+	bias := make([]float32, 3072)
+	for i := range src {
+		src[i] = float32(i%97)/10 - 4
+		bias[i] = float32(i%13) / 20
+	}
+	dst := make([]float32, 3072)
+	for _, k := range kernelSets() {
+		for _, act := range []Activation{Identity, QuickGELU} {
+			b.Run(fmt.Sprintf("%s/act=%d", k.name, act), func(b *testing.B) {
+				b.SetBytes(4 * 3072)
+				for b.Loop() {
+					k.epilogue(dst, src, bias, act, false)
+				}
+			})
+		}
+	}
+}

@@ -70,11 +70,10 @@ type kernels struct {
 	// values (2 bytes each, the u8 values zero-extended), not as bytes.
 	wideA bool
 
-	// minMax, quantRow and dequant are the row helpers of int8 Linear
-	// (see quant.go): every set computes them identically.
+	// minMax and quantRow are the row helpers of int8 Linear (see
+	// quant.go): every set computes them identically.
 	minMax   func(x []float32) (lo, hi float32)
-	quantRow func(dst []uint8, src []float32, inv float32, z int32)
-	dequant  func(dst []float32, c, cs []int32, sw []float32, zx int32, sx float32)
+	quantRow func(dst []uint8, src []float32, inv float32, z int32, stride int, wide bool)
 
 	// tileStrided computes an smr×snr tile from an unpacked A (row i of the
 	// strip starts at a[i·lda]; all smr rows must exist) and a packed B
@@ -88,6 +87,10 @@ type kernels struct {
 	// epilogue writes dst[j] = act(src[j] + bias[j]) (bias may be nil),
 	// adding to dst instead when acc is set.
 	epilogue func(dst, src, bias []float32, act Activation, acc bool)
+	// epilogueI8 is epilogue whose src is an int8 GEMM's int32 row c,
+	// dequantized on the way: src[j] = float32(c[j] − zx·cs[j]) · (sx·sw[j])
+	// (see quant.go). For the same src it gives epilogue's bits.
+	epilogueI8 func(dst []float32, c, cs []int32, sw []float32, zx int32, sx float32, bias []float32, act Activation, acc bool)
 
 	// dot, axpy, sum, sumSqDev, normAffine, expSub and scale are the
 	// vectorised row helpers (see ops.go).
@@ -120,7 +123,7 @@ var goKernels = &kernels{
 	i8name:      "go",
 	minMax:      minMaxGo,
 	quantRow:    quantRowGo,
-	dequant:     dequantGo,
+	epilogueI8:  epilogueI8Go,
 	tileStrided: tileStridedGo,
 	epilogue:    epilogueGo,
 	dot:         dotGo,

@@ -43,7 +43,7 @@ func newAVX2Kernels() *kernels {
 		wideA:       true,
 		minMax:      minMaxAVX2,
 		quantRow:    quantRowAVX2,
-		dequant:     dequantAVX2,
+		epilogueI8:  epilogueI8AVX2,
 		tileStrided: tileStridedAVX2,
 		stridedAsm:  true,
 		epilogue:    epilogueAVX2,
@@ -150,6 +150,9 @@ func gemm6x16s(k int, a *float32, lda int, b, c *float32, ldc int, add bool)
 func epilogue8(dst, src, bias *float32, n int, flags int)
 
 //go:noescape
+func epilogueI8x8(dst *float32, c, cs *int32, sw, bias *float32, n int, flags int, zx int32, sx float32)
+
+//go:noescape
 func dot8(a, b *float32, n int) float32
 
 //go:noescape
@@ -252,10 +255,7 @@ func tileI8VNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool)
 func minMax8(x *float32, n int) (lo, hi float32)
 
 //go:noescape
-func quantRow8(dst *uint8, src *float32, n int, inv float32, z int32)
-
-//go:noescape
-func dequant8(dst *float32, c, cs *int32, sw *float32, n int, zx int32, sx float32)
+func quantRow8(dst *uint8, src *float32, n int, inv float32, z int32, stride int, wide bool)
 
 func minMaxAVX2(x []float32) (lo, hi float32) {
 	v := len(x) &^ 7
@@ -269,25 +269,22 @@ func minMaxAVX2(x []float32) (lo, hi float32) {
 	return lo, hi
 }
 
-func quantRowAVX2(dst []uint8, src []float32, inv float32, z int32) {
+func quantRowAVX2(dst []uint8, src []float32, inv float32, z int32, stride int, wide bool) {
 	n := len(src)
-	dst = dst[:n]
+	w := 1
+	if wide {
+		w = 2
+	}
+	dst = dst[:((n+3)/4-1)*stride+4*w] // every group's place exists
 	v := n &^ 7
 	if v > 0 {
-		quantRow8(&dst[0], &src[0], v, inv, z)
+		quantRow8(&dst[0], &src[0], v, inv, z, stride, wide)
 	}
-	quantRowGo(dst[v:], src[v:], inv, z)
+	if v < n {
+		quantRowGo(dst[v/4*stride:], src[v:], inv, z, stride, wide)
+	}
 }
 
-func dequantAVX2(dst []float32, c, cs []int32, sw []float32, zx int32, sx float32) {
-	n := len(dst)
-	c, cs, sw = c[:n], cs[:n], sw[:n]
-	v := n &^ 7
-	if v > 0 {
-		dequant8(&dst[0], &c[0], &cs[0], &sw[0], v, zx, sx)
-	}
-	dequantGo(dst[v:], c[v:], cs[v:], sw[v:], zx, sx)
-}
 
 // tileStrided calls kn.tileStrided statically, so that escape analysis can
 // see that the stack buffers of matMul do not escape (an indirect call
@@ -319,35 +316,66 @@ func epilogueAVX2(dst, src, bias []float32, act Activation, acc bool) {
 	}
 	v := n &^ 7
 	if v > 0 {
-		flags := 0
-		var bp *float32
-		if bias != nil {
-			flags |= epBias
-			bp = &bias[0]
-		} else {
+		flags, bp := epFlags(bias, act, acc)
+		if bp == nil {
 			bp = &src[0] // never read
-		}
-		switch act {
-		case Identity:
-		case QuickGELU:
-			flags |= epQuickGELU
-		case GELU:
-			flags |= epGELU
-		default:
-			panic(fmt.Sprintf("tensor: epilogue: unknown activation %d", act))
-		}
-		if acc {
-			flags |= epAcc
 		}
 		epilogue8(&dst[0], &src[0], bp, v, flags)
 	}
 	if v < n {
-		var bt []float32
-		if bias != nil {
-			bt = bias[v:]
-		}
-		epilogueGo(dst[v:], src[v:], bt, act, acc)
+		epilogueGo(dst[v:], src[v:], tail(bias, v), act, acc)
 	}
+}
+
+func epilogueI8AVX2(dst []float32, c, cs []int32, sw []float32, zx int32, sx float32, bias []float32, act Activation, acc bool) {
+	n := len(dst)
+	c, cs, sw = c[:n], cs[:n], sw[:n]
+	if bias != nil {
+		bias = bias[:n]
+	}
+	v := n &^ 7
+	if v > 0 {
+		flags, bp := epFlags(bias, act, acc)
+		if bp == nil {
+			bp = &sw[0] // never read
+		}
+		epilogueI8x8(&dst[0], &c[0], &cs[0], &sw[0], bp, v, flags, zx, sx)
+	}
+	if v < n {
+		epilogueI8Go(dst[v:], c[v:], cs[v:], sw[v:], zx, sx, tail(bias, v), act, acc)
+	}
+}
+
+// epFlags returns the flags of epilogue8 and the bias pointer (nil
+// without a bias).
+func epFlags(bias []float32, act Activation, acc bool) (int, *float32) {
+	flags := 0
+	var bp *float32
+	if bias != nil {
+		flags |= epBias
+		bp = &bias[0]
+	}
+	switch act {
+	case Identity:
+	case QuickGELU:
+		flags |= epQuickGELU
+	case GELU:
+		flags |= epGELU
+	default:
+		panic(fmt.Sprintf("tensor: epilogue: unknown activation %d", act))
+	}
+	if acc {
+		flags |= epAcc
+	}
+	return flags, bp
+}
+
+// tail is b[v:], or nil for a nil b.
+func tail(b []float32, v int) []float32 {
+	if b == nil {
+		return nil
+	}
+	return b[v:]
 }
 
 func dotAVX2(a, b []float32) float32 {

@@ -376,6 +376,42 @@ sput:
 	VPERMILPS $0xb1, X0, X1; \
 	VADDPS X1, X0, X0
 
+// QUICKGELU replaces Y0 by Y0·sigmoid(1.702·Y0) (uses Y1-Y3).
+#define QUICKGELU \
+	VMULPS m1702<>(SB), Y0, Y3; \
+	EXP(Y3, Y1, Y2); \
+	VADDPS one<>(SB), Y3, Y3; \
+	VDIVPS Y3, Y0, Y0
+
+// GELU replaces Y0 by Y0/2·erfc(-Y0/√2) (uses Y1-Y4), with erfc(u) for
+// u = |v|/√2 ≥ 0 from the Numerical Recipes Chebyshev fit (relative error
+// < 1.2e-7) and erfc(-u) = 2 - erfc(u), so no digits cancel for negative v.
+#define GELU \
+	VANDPS       absmask<>(SB), Y0, Y3; \
+	VMULPS       rsqrt2<>(SB), Y3, Y3; \
+	VMOVUPS      one<>(SB), Y1; \
+	VFMADD231PS  half<>(SB), Y3, Y1; \
+	VMOVUPS      one<>(SB), Y2; \
+	VDIVPS       Y1, Y2, Y1; \
+	VMOVUPS      ec9<>(SB), Y2; \
+	VFMADD213PS  ec8<>(SB), Y1, Y2; \
+	VFMADD213PS  ec7<>(SB), Y1, Y2; \
+	VFMADD213PS  ec6<>(SB), Y1, Y2; \
+	VFMADD213PS  ec5<>(SB), Y1, Y2; \
+	VFMADD213PS  ec4<>(SB), Y1, Y2; \
+	VFMADD213PS  ec3<>(SB), Y1, Y2; \
+	VFMADD213PS  ec2<>(SB), Y1, Y2; \
+	VFMADD213PS  ec1<>(SB), Y1, Y2; \
+	VFMADD213PS  ec0<>(SB), Y1, Y2; \
+	VFNMADD231PS Y3, Y3, Y2; \
+	EXP(Y2, Y3, Y4); \
+	VMULPS       Y1, Y2, Y2; \
+	VMOVUPS      two<>(SB), Y3; \
+	VSUBPS       Y2, Y3, Y3; \
+	VBLENDVPS    Y0, Y2, Y3, Y3; \
+	VMULPS       half<>(SB), Y0, Y0; \
+	VMULPS       Y3, Y0, Y0
+
 // func epilogue8(dst, src, bias *float32, n int, flags int)
 TEXT ·epilogue8(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
@@ -391,43 +427,14 @@ eloop:
 	VADDPS  (DX), Y0, Y0
 
 enobias:
-	TESTQ  $2, R8
-	JZ     enoact
-	VMULPS m1702<>(SB), Y0, Y3
-	EXP(Y3, Y1, Y2)
-	VADDPS one<>(SB), Y3, Y3
-	VDIVPS Y3, Y0, Y0
+	TESTQ $2, R8
+	JZ    enoact
+	QUICKGELU
 
 enoact:
 	TESTQ $8, R8
 	JZ    enogelu
-	// GELU(v) = v/2·erfc(-v/√2), with erfc(u) for u = |v|/√2 ≥ 0 from the
-	// Numerical Recipes Chebyshev fit (relative error < 1.2e-7) and
-	// erfc(-u) = 2 - erfc(u), so no digits cancel for negative v.
-	VANDPS       absmask<>(SB), Y0, Y3
-	VMULPS       rsqrt2<>(SB), Y3, Y3
-	VMOVUPS      one<>(SB), Y1
-	VFMADD231PS  half<>(SB), Y3, Y1
-	VMOVUPS      one<>(SB), Y2
-	VDIVPS       Y1, Y2, Y1
-	VMOVUPS      ec9<>(SB), Y2
-	VFMADD213PS  ec8<>(SB), Y1, Y2
-	VFMADD213PS  ec7<>(SB), Y1, Y2
-	VFMADD213PS  ec6<>(SB), Y1, Y2
-	VFMADD213PS  ec5<>(SB), Y1, Y2
-	VFMADD213PS  ec4<>(SB), Y1, Y2
-	VFMADD213PS  ec3<>(SB), Y1, Y2
-	VFMADD213PS  ec2<>(SB), Y1, Y2
-	VFMADD213PS  ec1<>(SB), Y1, Y2
-	VFMADD213PS  ec0<>(SB), Y1, Y2
-	VFNMADD231PS Y3, Y3, Y2
-	EXP(Y2, Y3, Y4)
-	VMULPS       Y1, Y2, Y2
-	VMOVUPS      two<>(SB), Y3
-	VSUBPS       Y2, Y3, Y3
-	VBLENDVPS    Y0, Y2, Y3, Y3
-	VMULPS       half<>(SB), Y0, Y0
-	VMULPS       Y3, Y0, Y0
+	GELU
 
 enogelu:
 	TESTQ   $4, R8
@@ -441,6 +448,60 @@ enoacc:
 	ADDQ    $32, DX
 	SUBQ    $8, CX
 	JNZ     eloop
+	VZEROUPPER
+	RET
+
+// func epilogueI8x8(dst *float32, c, cs *int32, sw, bias *float32, n int, flags int, zx int32, sx float32)
+// epilogue8 whose input is an int8 GEMM's int32 row, dequantized on the
+// way in as dequant8 does: float32(c[i] - zx·cs[i]) · (sx·sw[i]).
+TEXT ·epilogueI8x8(SB), NOSPLIT, $0-64
+	MOVQ         dst+0(FP), DI
+	MOVQ         c+8(FP), SI
+	MOVQ         cs+16(FP), R9
+	MOVQ         sw+24(FP), R10
+	MOVQ         bias+32(FP), DX
+	MOVQ         n+40(FP), CX
+	MOVQ         flags+48(FP), R8
+	MOVL         zx+56(FP), AX
+	VMOVD        AX, X6
+	VPBROADCASTD X6, Y6
+	VBROADCASTSS sx+60(FP), Y7
+
+qeloop:
+	VPMULLD   (R9), Y6, Y0
+	VMOVDQU   (SI), Y1
+	VPSUBD    Y0, Y1, Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    (R10), Y7, Y0
+	VMULPS    Y0, Y1, Y0
+	TESTQ     $1, R8
+	JZ        qenobias
+	VADDPS    (DX), Y0, Y0
+
+qenobias:
+	TESTQ $2, R8
+	JZ    qenoact
+	QUICKGELU
+
+qenoact:
+	TESTQ $8, R8
+	JZ    qenogelu
+	GELU
+
+qenogelu:
+	TESTQ   $4, R8
+	JZ      qenoacc
+	VADDPS  (DI), Y0, Y0
+
+qenoacc:
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, R9
+	ADDQ    $32, R10
+	ADDQ    $32, DI
+	ADDQ    $32, DX
+	SUBQ    $8, CX
+	JNZ     qeloop
 	VZEROUPPER
 	RET
 

@@ -1,7 +1,6 @@
 package tensor
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"sync/atomic"
@@ -98,8 +97,11 @@ func packInt8(w []float32, out, in int, lay layout) (*Matrix, error) {
 // IsInt8 reports whether m was packed by PackInt8.
 func (m *Matrix) IsInt8() bool { return m.q != nil }
 
-// gemmQJob is one int8 Linear call: the counterpart of gemmJob, with the
-// rows of x quantized while they are packed.
+// gemmQJob is one int8 Linear call: the counterpart of gemmJob. It runs in
+// two phases: the rows of x are quantized and packed once, strips shared
+// out among the workers (packer), then the tasks multiply the packed rows
+// by the weight panels. (Packed per task instead, as the float32 GEMM
+// does, every worker would quantize the same rows again.)
 type gemmQJob struct {
 	pool    *Pool
 	kern    *kernels
@@ -109,18 +111,31 @@ type gemmQJob struct {
 	ep      Epilogue
 	taskGrid
 	next atomic.Int64
+
+	// The packed, quantized rows of x, row block by row block (block ic
+	// at a[ic·mc·4·k4·aWidth:], see packStrip), and each row's scale and
+	// zero point. Kept with the job between calls.
+	a      []uint8
+	sx     []float32
+	zx     []int32
+	packer qPacker
 }
 
-// gemmQScratch is one participant's buffers: the packed, quantized row
-// block (a), its per-row scales and zero points, one quantized row before
-// packing (q), the int32 tile (c) and one dequantized output row (f).
+// qPacker is the first phase of a gemmQJob: run packs strips [lo, hi) of
+// all of x's strips (mr rows each).
+type qPacker struct{ j *gemmQJob }
+
+func (q *qPacker) run(lo, hi int) {
+	j := q.j
+	per := j.mc / mr // strips per full row block
+	for gs := lo; gs < hi; gs++ {
+		j.packStrip(gs/per, gs%per)
+	}
+}
+
+// gemmQScratch is one participant's buffer: the int32 tile (c).
 type gemmQScratch struct {
-	a  []uint8
-	q  []uint8
-	sx []float32
-	zx []int32
-	c  []int32
-	f  []float32
+	c []int32
 }
 
 // linearInt8 is Linear for an int8 Matrix.
@@ -139,28 +154,33 @@ func (p *Pool) linearInt8(y, x []float32, m int, w *Matrix, ep Epilogue) {
 	j.y, j.x, j.m, j.n, j.k, j.w, j.ep = y, x, m, w.out, w.in, w, ep
 	j.next.Store(0)
 	j.taskGrid = newTaskGrid(m, w.panels, w.lay, j.kern.rowsI8, p.Workers())
+
+	rows := j.nIC * j.mc
+	j.a = grow(j.a, rows*4*w.q.k4*j.aWidth())
+	j.sx = grow(j.sx, rows)
+	j.zx = grow(j.zx, rows)
+	j.packer.j = j
+	strips := (m + mr - 1) / mr
+	p.parallel(strips, 1, &j.packer)
 	p.parallel(min(p.Workers(), j.ntasks), 1, j)
-	*j = gemmQJob{}
+
+	a, sx, zx := j.a, j.sx, j.zx
+	*j = gemmQJob{a: a, sx: sx, zx: zx}
 	if p != nil {
 		p.qjobs.Put(j)
 	}
 }
 
-// run is one participant (see gemmJob.run).
+// run is one participant of the second phase: it takes tasks until none
+// are left.
 func (j *gemmQJob) run(_, _ int) {
 	s := j.scratch()
-	lastIC := -1
 	for {
 		t := int(j.next.Add(1)) - 1
 		if t >= j.ntasks {
 			break
 		}
-		ic, jc := t/j.nJC, t%j.nJC
-		if ic != lastIC {
-			j.packA(s, ic)
-			lastIC = ic
-		}
-		j.task(s, ic, jc)
+		j.task(s, t/j.nJC, t%j.nJC)
 	}
 	if j.pool != nil {
 		j.pool.qgemm.Put(s)
@@ -176,13 +196,7 @@ func (j *gemmQJob) scratch() *gemmQScratch {
 	if s == nil {
 		s = new(gemmQScratch)
 	}
-	cols := j.jcPanels * j.w.lay.nr
-	s.a = grow(s.a, j.mc*4*j.w.q.k4*j.aWidth())
-	s.q = grow(s.q, 4*j.w.q.k4)
-	s.sx = grow(s.sx, j.mc)
-	s.zx = grow(s.zx, j.mc)
-	s.c = grow(s.c, j.mc*cols)
-	s.f = grow(s.f, cols)
+	s.c = grow(s.c, j.mc*j.jcPanels*j.w.lay.nr)
 	return s
 }
 
@@ -203,56 +217,58 @@ func (j *gemmQJob) aWidth() int {
 	return 1
 }
 
-// packA quantizes rows [ic·mc, +mc) of x to u8 and packs them: per K block,
-// strips of mr rows, each [kk/4][mr][4] (the 4 inputs of one group side by
-// side, as vpdpbusd broadcasts them), each value a byte or, for a wideA
-// kernel, a 16-bit little-endian word. Padding rows and inputs are 0.
+// block returns the packed rows of row block ic, the number of rows in it
+// and its strips.
+func (j *gemmQJob) block(ic int) (a []uint8, rows, strips int) {
+	rows = min(j.mc, j.m-ic*j.mc)
+	strips = (rows + mr - 1) / mr
+	size := j.mc * 4 * j.w.q.k4 * j.aWidth()
+	return j.a[ic*size : ic*size+strips*mr*4*j.w.q.k4*j.aWidth()], rows, strips
+}
+
+// packStrip quantizes rows [ic·mc + st·mr, +mr) of x to u8 and packs them
+// into their row block: per K block, strips of mr rows, each [kk/4][mr][4]
+// (the 4 inputs of one group side by side, as vpdpbusd broadcasts them),
+// each value a byte or, for a wideA kernel, a 16-bit little-endian word.
+// Padding rows and inputs are 0.
 //
 // Row i gets the scale sx = (hi−lo)/255 of its range [lo, hi] (widened to
 // hold 0, so zeros stay exact) and the zero point zx = round(−lo/sx); its
 // values become clamp(roundEven(x·(1/sx)) + zx, 0, 255).
-func (j *gemmQJob) packA(s *gemmQScratch, ic int) {
+func (j *gemmQJob) packStrip(ic, st int) {
 	k, k4, kc := j.k, j.w.q.k4, j.w.lay.kc
 	kn := j.kern
-	mc := j.mc
-	r0 := ic * mc
-	rows := min(mc, j.m-r0)
-	strips := (rows + mr - 1) / mr
+	a, rows, strips := j.block(ic)
 	w := j.aWidth()
-	a := s.a[:strips*mr*4*k4*w]
-	q := s.q[:4*k4]
-	clear(q)
-	for r := 0; r < strips*mr; r++ {
-		if r < rows && k > 0 {
-			src := j.x[(r0+r)*k : (r0+r+1)*k]
-			lo, hi := kn.minMax(src)
-			lo, hi = min(lo, 0), max(hi, 0)
-			scale := (float64(hi) - float64(lo)) / 255
-			var inv float32
-			z := int32(0)
-			if scale > 0 && !math.IsInf(scale, 0) {
-				inv64 := 1 / scale
-				inv, z = float32(inv64), int32(math.RoundToEven(-float64(lo)*inv64))
-			}
-			s.sx[r], s.zx[r] = float32(scale), z
-			kn.quantRow(q[:k], src, inv, z)
-		} else if r == rows {
-			clear(q) // padding rows
-		}
-		st, i := r/mr, r%mr
-		for pc := 0; pc < 4*k4; pc += kc {
-			kk := min(kc, 4*k4-pc)
-			dst := a[(pc*strips*mr+st*mr*kk)*w : (pc*strips*mr+(st+1)*mr*kk)*w]
-			if w == 1 {
+	stride := mr * 4 * w // from one group of a row to its next
+	for r := st * mr; r < (st+1)*mr; r++ {
+		i := r % mr
+		if r >= rows || k == 0 { // a padding row
+			for pc := 0; pc < 4*k4; pc += kc {
+				kk := min(kc, 4*k4-pc)
+				base := (pc*strips*mr + st*mr*kk + i*4) * w
 				for g := 0; g < kk/4; g++ {
-					binary.LittleEndian.PutUint32(dst[g*mr*4+i*4:], binary.LittleEndian.Uint32(q[pc+4*g:]))
+					clear(a[base+g*stride : base+g*stride+4*w])
 				}
-				continue
 			}
-			for g := 0; g < kk/4; g++ {
-				v := q[pc+4*g : pc+4*g+4]
-				binary.LittleEndian.PutUint64(dst[g*mr*8+i*8:], uint64(v[0])|uint64(v[1])<<16|uint64(v[2])<<32|uint64(v[3])<<48)
-			}
+			continue
+		}
+		row := ic*j.mc + r
+		src := j.x[row*k : (row+1)*k]
+		lo, hi := kn.minMax(src)
+		lo, hi = min(lo, 0), max(hi, 0)
+		scale := (float64(hi) - float64(lo)) / 255
+		var inv float32
+		z := int32(0)
+		if scale > 0 && !math.IsInf(scale, 0) {
+			inv64 := 1 / scale
+			inv, z = float32(inv64), int32(math.RoundToEven(-float64(lo)*inv64))
+		}
+		j.sx[row], j.zx[row] = float32(scale), z
+		for pc := 0; pc < k; pc += kc {
+			kk := min(kc, 4*k4-pc)
+			base := (pc*strips*mr + st*mr*kk + i*4) * w
+			kn.quantRow(a[base:base+(kk/4-1)*stride+4*w], src[pc:min(pc+kc, k)], inv, z, stride, w == 2)
 		}
 	}
 }
@@ -265,8 +281,7 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 	nr, kc := j.w.lay.nr, j.w.lay.kc
 	k := 4 * q.k4
 	r0 := ic * g.mc
-	rows := min(g.mc, j.m-r0)
-	strips := (rows + mr - 1) / mr
+	packed, rows, strips := j.block(ic)
 	p0 := jc * g.jcPanels
 	p1 := min(p0+g.jcPanels, j.w.panels)
 	ldc := (p1 - p0) * nr
@@ -278,7 +293,7 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 	w := j.aWidth()
 	for pc := 0; pc < k; pc += kc {
 		kk := min(kc, k-pc)
-		blk := s.a[pc*strips*mr*w : (pc+kk)*strips*mr*w]
+		blk := packed[pc*strips*mr*w : (pc+kk)*strips*mr*w]
 		for jp := p0; jp < p1; jp++ {
 			b := q.b[pc*j.w.panels*nr+jp*kk*nr : pc*j.w.panels*nr+(jp+1)*kk*nr]
 			for st := 0; st < strips; st += step {
@@ -296,11 +311,9 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 		bias = j.ep.Bias[col0 : col0+cols]
 	}
 	sw, cs := q.scale[col0:col0+cols], q.colSum[col0:col0+cols]
-	f := s.f[:cols]
 	for r := 0; r < rows; r++ {
-		j.kern.dequant(f, c[r*ldc:r*ldc+cols], cs, sw, s.zx[r], s.sx[r])
 		i := r0 + r
-		j.kern.epilogue(j.y[i*n+col0:i*n+col0+cols], f, bias, j.ep.Act, j.ep.Accumulate)
+		j.kern.epilogueI8(j.y[i*n+col0:i*n+col0+cols], c[r*ldc:r*ldc+cols], cs, sw, j.zx[i], j.sx[i], bias, j.ep.Act, j.ep.Accumulate)
 	}
 }
 
@@ -313,28 +326,59 @@ func minMaxGo(x []float32) (lo, hi float32) {
 	return lo, hi
 }
 
-// quantRowGo sets dst[i] = clamp(roundEven(src[i]·inv) + z, 0, 255), the
-// product in float32 (NaN gives 0), as quantRow8 does.
-func quantRowGo(dst []uint8, src []float32, inv float32, z int32) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		q := math.RoundToEven(float64(v*inv)) + float64(z)
-		switch {
-		case q >= 255:
-			dst[i] = 255
-		case q > 0:
-			dst[i] = uint8(q)
-		default:
-			dst[i] = 0
+// quantRowGo quantizes src as quantValue does, value by value, and writes
+// it in groups of 4 values: group g (values 4g..4g+3) at dst[g·stride:],
+// each value a byte or, when wide, a 16-bit little-endian word; a last
+// partial group is padded with zeros. This is how packA lays a row into its
+// strip, so the row needs no second pass to be scattered.
+func quantRowGo(dst []uint8, src []float32, inv float32, z int32, stride int, wide bool) {
+	for g := 0; 4*g < len(src); g++ {
+		for i := range 4 {
+			var q uint8
+			if k := 4*g + i; k < len(src) {
+				q = quantValue(src[k], inv, z)
+			}
+			if wide {
+				dst[g*stride+2*i], dst[g*stride+2*i+1] = q, 0
+			} else {
+				dst[g*stride+i] = q
+			}
 		}
 	}
 }
 
-// dequantGo sets dst[i] = float32(c[i] − zx·cs[i]) · (sx·sw[i]), as
-// dequant8 does.
+// quantValue is clamp(roundEven(v·inv) + z, 0, 255), the product in
+// float32 (NaN gives 0), as quantRow8 computes it.
+func quantValue(v, inv float32, z int32) uint8 {
+	q := math.RoundToEven(float64(v*inv)) + float64(z)
+	switch {
+	case q >= 255:
+		return 255
+	case q > 0:
+		return uint8(q)
+	default:
+		return 0
+	}
+}
+
+// dequantGo sets dst[i] = float32(c[i] − zx·cs[i]) · (sx·sw[i]).
 func dequantGo(dst []float32, c, cs []int32, sw []float32, zx int32, sx float32) {
 	c, cs, sw = c[:len(dst)], cs[:len(dst)], sw[:len(dst)]
 	for i := range dst {
 		dst[i] = float32(c[i]-zx*cs[i]) * (sx * sw[i])
+	}
+}
+
+// epilogueI8Go is dequantGo then epilogueGo, 64 values at a time.
+func epilogueI8Go(dst []float32, c, cs []int32, sw []float32, zx int32, sx float32, bias []float32, act Activation, acc bool) {
+	var f [64]float32
+	for lo := 0; lo < len(dst); lo += len(f) {
+		hi := min(lo+len(f), len(dst))
+		dequantGo(f[:hi-lo], c[lo:hi], cs[lo:hi], sw[lo:hi], zx, sx)
+		var b []float32
+		if bias != nil {
+			b = bias[lo:hi]
+		}
+		epilogueGo(dst[lo:hi], f[:hi-lo], b, act, acc)
 	}
 }

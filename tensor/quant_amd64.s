@@ -44,9 +44,11 @@ mmdone:
 	VZEROUPPER
 	RET
 
-// func quantRow8(dst *uint8, src *float32, n int, inv float32, z int32)
-// dst[i] = clamp(roundEven(src[i]·inv) + z, 0, 255).
-TEXT ·quantRow8(SB), NOSPLIT, $0-32
+// func quantRow8(dst *uint8, src *float32, n int, inv float32, z int32, stride int, wide bool)
+// Each value clamp(roundEven(src[i]·inv) + z, 0, 255); group g (values
+// 4g..4g+3) goes to dst + g·stride as 4 bytes or, with wide, 4 16-bit
+// words. n is a multiple of 8.
+TEXT ·quantRow8(SB), NOSPLIT, $0-41
 	MOVQ         dst+0(FP), DI
 	MOVQ         src+8(FP), SI
 	MOVQ         n+16(FP), CX
@@ -54,48 +56,40 @@ TEXT ·quantRow8(SB), NOSPLIT, $0-32
 	MOVL         z+28(FP), AX
 	VMOVD        AX, X6
 	VPBROADCASTD X6, Y6
+	MOVQ         stride+32(FP), R8
+	MOVBLZX      wide+40(FP), AX
+	TESTQ        AX, AX
+	JNZ          qwide
 
 qloop:
-	VMULPS      (SI), Y7, Y0
-	VCVTPS2DQ   Y0, Y0
-	VPADDD      Y6, Y0, Y0
+	VMULPS       (SI), Y7, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y6, Y0, Y0
 	VEXTRACTI128 $1, Y0, X1
-	VPACKSSDW   X1, X0, X0
-	VPACKUSWB   X0, X0, X0
-	MOVQ        X0, (DI)
-	ADDQ        $32, SI
-	ADDQ        $8, DI
-	SUBQ        $8, CX
-	JNZ         qloop
+	VPACKSSDW    X1, X0, X0
+	VPACKUSWB    X0, X0, X0
+	VMOVD        X0, (DI)
+	VPEXTRD      $1, X0, (DI)(R8*1)
+	LEAQ         (DI)(R8*2), DI
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JNZ          qloop
 	VZEROUPPER
 	RET
 
-// func dequant8(dst *float32, c, cs *int32, sw *float32, n int, zx int32, sx float32)
-// dst[i] = float32(c[i] - zx·cs[i]) · (sx·sw[i]).
-TEXT ·dequant8(SB), NOSPLIT, $0-48
-	MOVQ         dst+0(FP), DI
-	MOVQ         c+8(FP), SI
-	MOVQ         cs+16(FP), DX
-	MOVQ         sw+24(FP), BX
-	MOVQ         n+32(FP), CX
-	MOVL         zx+40(FP), AX
-	VMOVD        AX, X6
-	VPBROADCASTD X6, Y6
-	VBROADCASTSS sx+44(FP), Y7
-
-dloop:
-	VPMULLD   (DX), Y6, Y0
-	VMOVDQU   (SI), Y1
-	VPSUBD    Y0, Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS    (BX), Y7, Y2
-	VMULPS    Y2, Y1, Y1
-	VMOVUPS   Y1, (DI)
-	ADDQ      $32, SI
-	ADDQ      $32, DX
-	ADDQ      $32, BX
-	ADDQ      $32, DI
-	SUBQ      $8, CX
-	JNZ       dloop
+qwide:
+	VMULPS       (SI), Y7, Y0
+	VCVTPS2DQ    Y0, Y0
+	VPADDD       Y6, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKUSWB    X0, X0, X0
+	VPMOVZXBW    X0, X0
+	VMOVQ        X0, (DI)
+	VPEXTRQ      $1, X0, (DI)(R8*1)
+	LEAQ         (DI)(R8*2), DI
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JNZ          qwide
 	VZEROUPPER
 	RET

@@ -230,7 +230,8 @@ func TestLinearInt8Degenerate(t *testing.T) {
 // TestQuantHelpers checks that every kernel set's int8 row helpers give
 // exactly the portable results (so all sets quantize alike): on random rows
 // of every tail length, on ties (which round to even), and on values that
-// saturate or are NaN.
+// saturate or are NaN; and that the fused dequantizing epilogue is the
+// set's epilogue of the dequantized values.
 func TestQuantHelpers(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, kn := range kernelSets() {
@@ -242,23 +243,54 @@ func TestQuantHelpers(t *testing.T) {
 				t.Errorf("%s n=%d: minMax %g, %g, want %g, %g", kn.name, n, lo, hi, wlo, whi)
 			}
 			inv, z := float32(255/(hi-lo)), int32(r.IntN(256))
-			got, want := make([]uint8, n), make([]uint8, n)
-			kn.quantRow(got, x, inv, z)
-			quantRowGo(want, x, inv, z)
-			if string(got) != string(want) {
-				t.Errorf("%s n=%d: quantRow differs\n got %v\nwant %v", kn.name, n, got, want)
+			for _, wide := range []bool{false, true} {
+				w := 1 + btoi(wide)
+				for _, stride := range []int{4 * w, 16 * w} {
+					groups := (n + 3) / 4
+					got := make([]uint8, (groups-1)*stride+4*w)
+					for i := range got {
+						got[i] = 0xAA // between groups: must stay untouched
+					}
+					kn.quantRow(got, x, inv, z, stride, wide)
+					for i := range got {
+						g, off := i/stride, i%stride
+						want := uint8(0xAA)
+						if off < 4*w {
+							if v := 4*g + off/w; off%w == 0 && v < n {
+								want = quantValue(x[v], inv, z)
+							} else {
+								want = 0 // a word's high byte, or padding past n
+							}
+						}
+						if got[i] != want {
+							t.Fatalf("%s n=%d wide=%v stride=%d: byte %d is %d, want %d", kn.name, n, wide, stride, i, got[i], want)
+						}
+					}
+				}
 			}
 			c, cs := make([]int32, n), make([]int32, n)
 			for i := range c {
 				c[i], cs[i] = int32(r.IntN(1<<24)-1<<23), int32(r.IntN(1<<16)-1<<15)
 			}
-			sw := randSlice(r, n, 0.01)
-			f, g := make([]float32, n), make([]float32, n)
-			kn.dequant(f, c, cs, sw, z, inv)
-			dequantGo(g, c, cs, sw, z, inv)
-			for i := range f {
-				if math.Float32bits(f[i]) != math.Float32bits(g[i]) {
-					t.Fatalf("%s n=%d: dequant[%d] = %g, want %g", kn.name, n, i, f[i], g[i])
+			sw, bias := randSlice(r, n, 0.01), randSlice(r, n, 1)
+			// epilogueI8 is the set's own epilogue on dequantGo's values,
+			// bit for bit, for every activation, with or without bias and
+			// accumulation.
+			f := make([]float32, n)
+			dequantGo(f, c, cs, sw, z, inv)
+			for _, act := range []Activation{Identity, QuickGELU, GELU} {
+				for _, b := range [][]float32{nil, bias} {
+					for _, acc := range []bool{false, true} {
+						got, want := randSlice(r, n, 1), make([]float32, n)
+						copy(want, got)
+						kn.epilogueI8(got, c, cs, sw, z, inv, b, act, acc)
+						kn.epilogue(want, f, b, act, acc)
+						for i := range got {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s n=%d act=%d bias=%v acc=%v: epilogueI8[%d] = %g, want %g", kn.name, n, act, b != nil, acc, i, got[i], want[i])
+							}
+						}
+					}
 				}
 			}
 		}
@@ -266,7 +298,7 @@ func TestQuantHelpers(t *testing.T) {
 		x := []float32{0.25, 0.75, 1.25, -0.25, 200, -300, float32(math.NaN()), 127.5, 0}
 		x = append(x, x[:7]...) // past 8, so the vector path sees them too
 		got := make([]uint8, len(x))
-		kn.quantRow(got, x, 2, 0)
+		kn.quantRow(got, x, 2, 0, 4, false)
 		want := []uint8{0, 2, 2, 0, 255, 0, 0, 255, 0, 0, 2, 2, 0, 255, 0, 0}
 		if string(got) != string(want) {
 			t.Errorf("%s: quantRow edge cases %v, want %v", kn.name, got, want)
@@ -298,4 +330,11 @@ func TestLinearInt8OtherLayout(t *testing.T) {
 	if !slices.Equal(a, b) {
 		t.Error("an int8 matrix in another layout gives other results")
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
