@@ -285,7 +285,6 @@ func quantRowAVX2(dst []uint8, src []float32, inv float32, z int32, stride int, 
 	}
 }
 
-
 // tileStrided calls kn.tileStrided statically, so that escape analysis can
 // see that the stack buffers of matMul do not escape (an indirect call
 // would move them to the heap).
