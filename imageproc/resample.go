@@ -228,22 +228,23 @@ func verticalPass(dst, src []uint8, off, stride, rowLen int, kv kernel) {
 	const half = 1 << (precisionBits - 1)
 	acc := make([]int32, rowLen)
 	for j := range kv.start {
-		for i := range acc {
-			acc[i] = half
-		}
 		k := kv.coeffs[j*kv.ksize : j*kv.ksize+kv.taps[j]]
+		first := off + kv.start[j]*stride
+		d := dst[j*rowLen : (j+1)*rowLen]
+		v := verticalRowSIMD(d, src[first:], stride, k, rowLen)
+		a := acc[v:]
+		for i := range a {
+			a[i] = half
+		}
 		for t, c := range k {
-			s := off + (kv.start[j]+t)*stride
-			row := src[s : s+rowLen]
-			row = row[:len(acc)]
-			for i, v := range row {
-				acc[i] += int32(v) * c
+			s := first + t*stride + v
+			row := src[s : s+len(a)]
+			for i, x := range row {
+				a[i] += int32(x) * c
 			}
 		}
-		d := dst[j*rowLen : (j+1)*rowLen]
-		d = d[:len(acc)]
-		for i, v := range acc {
-			d[i] = clip8(v)
+		for i, x := range a {
+			d[v+i] = clip8(x)
 		}
 	}
 }
