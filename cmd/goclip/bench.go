@@ -80,6 +80,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer m.Close()
+	limitHeap(m, false) // as the batch commands run, so their memory figures are eval's
 	if err := bench.Run(ctx, m, bench.Options{Parts: partList, Batches: batches, Duration: *duration, Images: *images, Threads: *threads}, r); err != nil {
 		return err
 	}
