@@ -27,10 +27,12 @@ import (
 // with New it hashes the config and every value of every tensor.
 //
 // An Int8 model's fingerprint differs from its FP32 one (its embeddings
-// differ), so the two never share cache entries.
+// differ), so the two never share cache entries. Its suffix names the
+// quantization (int8 Linear with 7-bit weights, tensor.PackInt8): a change
+// to it must change the suffix, or caches would serve the old embeddings.
 func (m *Model) Fingerprint() string {
 	if m.precision == Int8 {
-		return m.fingerprint + "-int8"
+		return m.fingerprint + "-int8w7"
 	}
 	return m.fingerprint
 }

@@ -107,14 +107,15 @@ const (
 	// reference to about 1e-6. The default.
 	FP32 Precision = "fp32"
 	// Int8 quantizes the weights of each block's four Linear layers to
-	// int8 (a scale per output row) and their inputs to uint8 (a scale and
-	// zero point per token), and multiplies in exact integer arithmetic
-	// (tensor.PackInt8). Embeddings move slightly (on the kit's images a
-	// centred cosine to FP32 of about 0.999); the weights take a quarter of
-	// the memory. With AVX-512 VNNI or AVX-VNNI the image tower takes about
-	// 0.4 of FP32's time, with AVX2 alone about 0.7 (Zen 5, batch 8); a CPU
-	// without AVX2 runs a portable kernel, slower than FP32. Never chosen
-	// silently.
+	// 7-bit integers (±63, a scale per output row) and their inputs to
+	// uint8 (a scale and zero point per token), and multiplies in exact
+	// integer arithmetic (tensor.PackInt8), so every CPU gives the same
+	// embeddings. They move slightly from FP32's (on the kit's images a
+	// worst centred cosine of 0.9993); the weights take a quarter of the
+	// memory. With AVX-512 VNNI or AVX-VNNI the image tower takes about
+	// 0.4 of FP32's time, with AVX2 alone about 0.55 (Zen 5, batch 8); a
+	// CPU without AVX2 runs a portable kernel, slower than FP32. Never
+	// chosen silently.
 	Int8 Precision = "int8"
 )
 

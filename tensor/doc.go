@@ -44,12 +44,12 @@
 // # Int8
 //
 // PackInt8 makes a Matrix whose Linear runs in 8-bit integers (see
-// quant.go): weights quantized per output row, inputs per row at call time,
-// exact int32 products from the fastest kernel the CPU has: AVX-512 VNNI
-// (512-bit vpdpbusd), AVX-VNNI (its 256-bit VEX form: Intel Alder Lake and
-// later, AMD Zen 5), or AVX2 (weights widened to 16 bits, vpmaddwd: exact
-// where vpmaddubsw would saturate), else a portable kernel that gives the
-// same integers, slowly. The AVX2 and AVX-VNNI kernels are generated
+// quant.go): weights quantized to ±63 per output row, inputs to u8 per row
+// at call time, exact int32 products from the fastest kernel the CPU has:
+// AVX-512 VNNI (512-bit vpdpbusd), AVX-VNNI (its 256-bit VEX form: Intel
+// Alder Lake and later, AMD Zen 5), or AVX2 (vpmaddubsw, whose 16-bit pair
+// sums cannot saturate with 7-bit weights, then vpmaddwd), else a portable
+// kernel that gives the same integers, slowly. The AVX2 and AVX-VNNI kernels are generated
 // (internal/asmgen, with avo; go generate). GOCLIP_INT8_KERNEL names
 // another of them ("avx512vnni", "avxvnni", "avx2", "go").
 package tensor

@@ -4,88 +4,152 @@
 
 #include "textflag.h"
 
-// func gemm4x8i8madd(k4 int, a *uint8, b *int8, c *int32, ldc int, bs int, add bool)
+// func gemm4x24i8ubsw(k4 int, a *uint8, b *int8, c *int32, ldc int, bs int, add bool)
 // Requires: AVX, AVX2
-TEXT ·gemm4x8i8madd(SB), NOSPLIT, $0-49
-	MOVQ    k4+0(FP), CX
-	MOVQ    a+8(FP), SI
-	MOVQ    b+16(FP), DI
-	MOVQ    c+24(FP), DX
-	MOVQ    ldc+32(FP), R8
-	SHLQ    $0x02, R8
-	MOVQ    bs+40(FP), R9
-	MOVBQZX add+48(FP), BX
-	VPXOR   Y0, Y0, Y0
-	VPXOR   Y1, Y1, Y1
-	VPXOR   Y2, Y2, Y2
-	VPXOR   Y3, Y3, Y3
-	VPXOR   Y4, Y4, Y4
-	VPXOR   Y5, Y5, Y5
-	VPXOR   Y6, Y6, Y6
-	VPXOR   Y7, Y7, Y7
+TEXT ·gemm4x24i8ubsw(SB), NOSPLIT, $0-49
+	MOVQ     k4+0(FP), CX
+	MOVQ     a+8(FP), SI
+	MOVQ     b+16(FP), DI
+	MOVQ     c+24(FP), DX
+	MOVQ     ldc+32(FP), R8
+	SHLQ     $0x02, R8
+	MOVQ     bs+40(FP), R9
+	MOVBQZX  add+48(FP), BX
+	VPXOR    Y0, Y0, Y0
+	VPXOR    Y1, Y1, Y1
+	VPXOR    Y2, Y2, Y2
+	VPXOR    Y3, Y3, Y3
+	VPXOR    Y4, Y4, Y4
+	VPXOR    Y5, Y5, Y5
+	VPXOR    Y6, Y6, Y6
+	VPXOR    Y7, Y7, Y7
+	VPXOR    Y8, Y8, Y8
+	VPXOR    Y9, Y9, Y9
+	VPXOR    Y10, Y10, Y10
+	VPXOR    Y11, Y11, Y11
+	VPCMPEQW Y12, Y12, Y12
+	VPSRLW   $0x0f, Y12, Y12
 
-madd_loop:
-	VPMOVSXBW    (DI), Y8
-	VPMOVSXBW    16(DI), Y9
-	VPBROADCASTQ (SI), Y10
-	VPMADDWD     Y8, Y10, Y11
-	VPADDD       Y11, Y0, Y0
-	VPMADDWD     Y9, Y10, Y12
-	VPADDD       Y12, Y1, Y1
-	VPBROADCASTQ 8(SI), Y10
-	VPMADDWD     Y8, Y10, Y11
-	VPADDD       Y11, Y2, Y2
-	VPMADDWD     Y9, Y10, Y12
-	VPADDD       Y12, Y3, Y3
-	VPBROADCASTQ 16(SI), Y10
-	VPMADDWD     Y8, Y10, Y11
-	VPADDD       Y11, Y4, Y4
-	VPMADDWD     Y9, Y10, Y12
-	VPADDD       Y12, Y5, Y5
-	VPBROADCASTQ 24(SI), Y10
-	VPMADDWD     Y8, Y10, Y11
-	VPADDD       Y11, Y6, Y6
-	VPMADDWD     Y9, Y10, Y12
-	VPADDD       Y12, Y7, Y7
-	ADDQ         $0x20, SI
+ubsw_loop:
+	VPBROADCASTD (SI), Y13
+	VPMADDUBSW   (DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y0, Y0
+	VPMADDUBSW   32(DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y1, Y1
+	VPMADDUBSW   64(DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y2, Y2
+	VPBROADCASTD 4(SI), Y13
+	VPMADDUBSW   (DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y3, Y3
+	VPMADDUBSW   32(DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y4, Y4
+	VPMADDUBSW   64(DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y5, Y5
+	VPBROADCASTD 8(SI), Y13
+	VPMADDUBSW   (DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y6, Y6
+	VPMADDUBSW   32(DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y7, Y7
+	VPMADDUBSW   64(DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y8, Y8
+	VPBROADCASTD 12(SI), Y13
+	VPMADDUBSW   (DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y9, Y9
+	VPMADDUBSW   32(DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y10, Y10
+	VPMADDUBSW   64(DI), Y13, Y14
+	VPMADDWD     Y12, Y14, Y14
+	VPADDD       Y14, Y11, Y11
+	ADDQ         $0x10, SI
 	ADDQ         R9, DI
 	DECQ         CX
-	JNZ          madd_loop
+	JNZ          ubsw_loop
 	LEAQ         (DX)(R8*1), R10
 	LEAQ         (R10)(R8*1), R11
 	LEAQ         (R11)(R8*1), R12
-	VPHADDD      Y1, Y0, Y13
-	VPERMQ       $0xd8, Y13, Y13
 	TESTQ        BX, BX
-	JZ           madd_stored_0_0
-	VPADDD       (DX), Y13, Y13
+	JZ           ubsw_stored_0_0
+	VPADDD       (DX), Y0, Y0
 
-madd_stored_0_0:
-	VMOVDQU Y13, (DX)
-	VPHADDD Y3, Y2, Y13
-	VPERMQ  $0xd8, Y13, Y13
+ubsw_stored_0_0:
+	VMOVDQU Y0, (DX)
 	TESTQ   BX, BX
-	JZ      madd_stored_1_0
-	VPADDD  (R10), Y13, Y13
+	JZ      ubsw_stored_0_32
+	VPADDD  32(DX), Y1, Y1
 
-madd_stored_1_0:
-	VMOVDQU Y13, (R10)
-	VPHADDD Y5, Y4, Y13
-	VPERMQ  $0xd8, Y13, Y13
+ubsw_stored_0_32:
+	VMOVDQU Y1, 32(DX)
 	TESTQ   BX, BX
-	JZ      madd_stored_2_0
-	VPADDD  (R11), Y13, Y13
+	JZ      ubsw_stored_0_64
+	VPADDD  64(DX), Y2, Y2
 
-madd_stored_2_0:
-	VMOVDQU Y13, (R11)
-	VPHADDD Y7, Y6, Y13
-	VPERMQ  $0xd8, Y13, Y13
+ubsw_stored_0_64:
+	VMOVDQU Y2, 64(DX)
 	TESTQ   BX, BX
-	JZ      madd_stored_3_0
-	VPADDD  (R12), Y13, Y13
+	JZ      ubsw_stored_1_0
+	VPADDD  (R10), Y3, Y3
 
-madd_stored_3_0:
-	VMOVDQU Y13, (R12)
+ubsw_stored_1_0:
+	VMOVDQU Y3, (R10)
+	TESTQ   BX, BX
+	JZ      ubsw_stored_1_32
+	VPADDD  32(R10), Y4, Y4
+
+ubsw_stored_1_32:
+	VMOVDQU Y4, 32(R10)
+	TESTQ   BX, BX
+	JZ      ubsw_stored_1_64
+	VPADDD  64(R10), Y5, Y5
+
+ubsw_stored_1_64:
+	VMOVDQU Y5, 64(R10)
+	TESTQ   BX, BX
+	JZ      ubsw_stored_2_0
+	VPADDD  (R11), Y6, Y6
+
+ubsw_stored_2_0:
+	VMOVDQU Y6, (R11)
+	TESTQ   BX, BX
+	JZ      ubsw_stored_2_32
+	VPADDD  32(R11), Y7, Y7
+
+ubsw_stored_2_32:
+	VMOVDQU Y7, 32(R11)
+	TESTQ   BX, BX
+	JZ      ubsw_stored_2_64
+	VPADDD  64(R11), Y8, Y8
+
+ubsw_stored_2_64:
+	VMOVDQU Y8, 64(R11)
+	TESTQ   BX, BX
+	JZ      ubsw_stored_3_0
+	VPADDD  (R12), Y9, Y9
+
+ubsw_stored_3_0:
+	VMOVDQU Y9, (R12)
+	TESTQ   BX, BX
+	JZ      ubsw_stored_3_32
+	VPADDD  32(R12), Y10, Y10
+
+ubsw_stored_3_32:
+	VMOVDQU Y10, 32(R12)
+	TESTQ   BX, BX
+	JZ      ubsw_stored_3_64
+	VPADDD  64(R12), Y11, Y11
+
+ubsw_stored_3_64:
+	VMOVDQU Y11, 64(R12)
 	VZEROUPPER
 	RET
 

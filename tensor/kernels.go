@@ -66,14 +66,11 @@ type kernels struct {
 	tileI8 func(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool)
 	rowsI8 int
 	i8name string // names tileI8: "avx512vnni", "avxvnni", "avx2" or "go"
-	// wideA says tileI8 reads the activations as 16-bit little-endian
-	// values (2 bytes each, the u8 values zero-extended), not as bytes.
-	wideA bool
 
 	// minMax and quantRow are the row helpers of int8 Linear (see
 	// quant.go): every set computes them identically.
 	minMax   func(x []float32) (lo, hi float32)
-	quantRow func(dst []uint8, src []float32, inv float32, z int32, stride int, wide bool)
+	quantRow func(dst []uint8, src []float32, inv float32, z int32, stride int)
 
 	// tileStrided computes an smr×snr tile from an unpacked A (row i of the
 	// strip starts at a[i·lda]; all smr rows must exist) and a packed B

@@ -37,10 +37,9 @@ func newAVX2Kernels() *kernels {
 		rows:        mr,
 		tile:        tileAVX2,
 		layI8:       layoutI8,
-		tileI8:      tileI8Madd,
+		tileI8:      tileI8AVX2,
 		rowsI8:      mr,
 		i8name:      "avx2",
-		wideA:       true,
 		minMax:      minMaxAVX2,
 		quantRow:    quantRowAVX2,
 		epilogueI8:  epilogueI8AVX2,
@@ -59,7 +58,7 @@ func newAVX2Kernels() *kernels {
 		peakFLOP:    2 * 8 * 12,
 	}
 	if cpu.X86.HasAVXVNNI {
-		k.tileI8, k.i8name, k.wideA = tileI8AVXVNNI, "avxvnni", false
+		k.tileI8, k.i8name = tileI8AVXVNNI, "avxvnni"
 	}
 	return k
 }
@@ -68,22 +67,22 @@ func newAVX2Kernels() *kernels {
 // k's int8 layout, a copy of k using it: the tests check every one.
 func int8Variants(k *kernels) []*kernels {
 	out := []*kernels{k}
-	add := func(name string, tile func(int, []uint8, []int8, []int32, int, int, bool), rows int, wide bool) {
+	add := func(name string, tile func(int, []uint8, []int8, []int32, int, int, bool), rows int) {
 		if k.i8name == name {
 			return
 		}
 		v := *k
-		v.tileI8, v.i8name, v.rowsI8, v.wideA = tile, name, rows, wide
+		v.tileI8, v.i8name, v.rowsI8 = tile, name, rows
 		out = append(out, &v)
 	}
 	if cpu.X86.HasAVX2 {
-		add("avx2", tileI8Madd, mr, true)
+		add("avx2", tileI8AVX2, mr)
 	}
 	if cpu.X86.HasAVXVNNI {
-		add("avxvnni", tileI8AVXVNNI, mr, false)
+		add("avxvnni", tileI8AVXVNNI, mr)
 	}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI {
-		add("avx512vnni", tileI8VNNI, 2*mr, false)
+		add("avx512vnni", tileI8VNNI, 2*mr)
 	}
 	return out
 }
@@ -103,7 +102,7 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.tile = tileAVX512
 	k.peak, k.peakFLOP = fmaPeakAVX512, 2*16*12
 	if cpu.X86.HasAVX512VNNI {
-		k.tileI8, k.rowsI8, k.i8name, k.wideA = tileI8VNNI, 2*mr, "avx512vnni", false
+		k.tileI8, k.rowsI8, k.i8name = tileI8VNNI, 2*mr, "avx512vnni"
 	}
 	return &k
 }
@@ -134,7 +133,7 @@ func gemm8x48i8(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
 func gemm4x48i8(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
 
 //go:noescape
-func gemm4x8i8madd(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)
+func gemm4x24i8ubsw(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)
 
 //go:noescape
 func gemm4x24i8vnni(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)
@@ -211,19 +210,6 @@ func tileAVX512(k int, a, b, c []float32, ldc, rows int, add bool) {
 	gemm4x48(k, &a[0], &b[0], &c[0], ldc, add)
 }
 
-// tileI8Madd is the int8 tile of AVX2 CPUs without VNNI: one strip of 4
-// rows of 16-bit activations (wideA) times the 48 columns of a panel,
-// 8 columns per call of gemm4x8i8madd. It always computes the 4 rows.
-func tileI8Madd(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
-	const nr = 48
-	_ = b[k4*4*nr-1]
-	_ = a[2*k4*4*mr-1]
-	_ = c[(mr-1)*ldc+nr-1]
-	for j := 0; j < nr; j += 8 {
-		gemm4x8i8madd(k4, &a[0], &b[4*j], &c[j], ldc, 4*nr, add)
-	}
-}
-
 // tileI8AVXVNNI is the int8 tile of CPUs with AVX-VNNI: one strip of 4
 // rows of u8 activations times the 48 columns of a panel, 24 columns per
 // call of gemm4x24i8vnni. It always computes the 4 rows.
@@ -234,6 +220,20 @@ func tileI8AVXVNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bo
 	_ = c[(mr-1)*ldc+nr-1]
 	for j := 0; j < nr; j += 24 {
 		gemm4x24i8vnni(k4, &a[0], &b[4*j], &c[j], ldc, 4*nr, add)
+	}
+}
+
+// tileI8AVX2 is the int8 tile of every AVX2 CPU: one strip of 4 rows of u8
+// activations times the 48 columns of a panel, 24 columns per call of
+// gemm4x24i8ubsw (vpmaddubsw, exact for weights of at most 63 in
+// magnitude, which PackInt8 guarantees). It always computes the 4 rows.
+func tileI8AVX2(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
+	const nr = 48
+	_ = b[k4*4*nr-1]
+	_ = a[k4*4*mr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	for j := 0; j < nr; j += 24 {
+		gemm4x24i8ubsw(k4, &a[0], &b[4*j], &c[j], ldc, 4*nr, add)
 	}
 }
 
@@ -255,7 +255,7 @@ func tileI8VNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool)
 func minMax8(x *float32, n int) (lo, hi float32)
 
 //go:noescape
-func quantRow8(dst *uint8, src *float32, n int, inv float32, z int32, stride int, wide bool)
+func quantRow8(dst *uint8, src *float32, n int, inv float32, z int32, stride int)
 
 func minMaxAVX2(x []float32) (lo, hi float32) {
 	v := len(x) &^ 7
@@ -269,19 +269,15 @@ func minMaxAVX2(x []float32) (lo, hi float32) {
 	return lo, hi
 }
 
-func quantRowAVX2(dst []uint8, src []float32, inv float32, z int32, stride int, wide bool) {
+func quantRowAVX2(dst []uint8, src []float32, inv float32, z int32, stride int) {
 	n := len(src)
-	w := 1
-	if wide {
-		w = 2
-	}
-	dst = dst[:((n+3)/4-1)*stride+4*w] // every group's place exists
+	dst = dst[:((n+3)/4-1)*stride+4] // every group's place exists
 	v := n &^ 7
 	if v > 0 {
-		quantRow8(&dst[0], &src[0], v, inv, z, stride, wide)
+		quantRow8(&dst[0], &src[0], v, inv, z, stride)
 	}
 	if v < n {
-		quantRowGo(dst[v/4*stride:], src[v:], inv, z, stride, wide)
+		quantRowGo(dst[v/4*stride:], src[v:], inv, z, stride)
 	}
 }
 

@@ -24,16 +24,6 @@ func int8Sets() []*kernels {
 	return out
 }
 
-// wideBytes turns packed u8 activations into the 16-bit form a wideA
-// kernel reads.
-func wideBytes(a []uint8) []uint8 {
-	out := make([]uint8, 2*len(a))
-	for i, v := range a {
-		out[2*i] = v
-	}
-	return out
-}
-
 // layoutCase is a kernel set and the layout its matrices are packed in:
 // its own, or another one (then Linear falls back to the portable kernel).
 type layoutCase struct {

@@ -8,8 +8,8 @@ import (
 
 // Int8 weights: an optional reduced-precision form of Matrix.
 //
-// PackInt8 rounds each output row of the weights to signed 8-bit integers
-// with its own scale (symmetric, ±127). Linear then rounds each row of x to
+// PackInt8 rounds each output row of the weights to signed integers of 7
+// bits with its own scale (symmetric, ±63). Linear then rounds each row of x to
 // unsigned 8-bit integers with its own scale and zero point (asymmetric, so
 // the post-GELU and post-LayerNorm ranges use all 256 levels), multiplies
 // in exact int32 arithmetic, and converts back:
@@ -17,15 +17,23 @@ import (
 //	y[i][o] = sx[i]·sw[o]·(Σ_k xq[i][k]·wq[o][k] − zx[i]·Σ_k wq[o][k])
 //
 // before the usual epilogue (bias, activation, residual). The integer
-// product is exact whichever kernel computes it, so the AVX-512 VNNI kernel
-// (vpdpbusd: four u8×s8 products summed into each int32 lane) and the
-// portable one give identical results.
+// product is exact whichever kernel computes it, so every kernel gives
+// identical results: the VNNI ones (vpdpbusd: four u8×s8 products summed
+// into each int32 lane), the portable one, and AVX2's, which sums pairs of
+// u8×s8 products into 16 bits with saturation (vpmaddubsw): that is why the
+// weights keep 7 bits, since 2·255·63 = 32130 fits in an int16 where
+// 2·255·127 would not. On CLIP ViT-B/32 the 8th bit is worth nothing
+// measurable (worst centred cosine to float32 over the kit's images 0.99927
+// with ±63, 0.99938 with ±127).
 
 // layoutI8 is the packed int8 layout: panels of 48 output columns; per
 // K block of 512 inputs (24 KiB a panel), groups of 4 consecutive inputs,
 // and per group the 4 weights of each of the 48 columns side by side, which
 // is what one vpdpbusd lane reads.
 var layoutI8 = layout{nr: 48, kc: 512, mc: 192}
+
+// maxWeightI8 is the largest magnitude of a quantized weight (see above).
+const maxWeightI8 = 63
 
 // qmat is the int8 payload of a Matrix packed by PackInt8.
 type qmat struct {
@@ -35,8 +43,8 @@ type qmat struct {
 	colSum []int32   // Σ_k wq[o][k], per output column
 }
 
-// PackInt8 quantizes w (row-major [out][in]) to int8, one scale per output
-// row, and packs it for Linear, which then computes in 8-bit integers. The
+// PackInt8 quantizes w (row-major [out][in]) to 7-bit integers in int8,
+// one scale per output row, and packs it for Linear, which then computes in 8-bit integers. The
 // rounding costs accuracy (on CLIP ViT-B/32, embeddings keep a centred
 // cosine of about 0.999 to float32; see clip.Int8); the result takes a
 // quarter of the memory of Pack's. Weights must be finite.
@@ -69,14 +77,14 @@ func packInt8(w []float32, out, in int, lay layout) (*Matrix, error) {
 			}
 			amax = max(amax, a)
 		}
-		s := amax / 127
+		s := amax / maxWeightI8
 		var inv float64
 		if s > 0 {
 			inv = 1 / s
 		}
 		var sum int32
 		for k, v := range src {
-			r := int8(max(-127, min(127, math.RoundToEven(float64(v)*inv))))
+			r := int8(max(-maxWeightI8, min(maxWeightI8, math.RoundToEven(float64(v)*inv))))
 			row[k] = r
 			sum += int32(r)
 		}
@@ -113,8 +121,8 @@ type gemmQJob struct {
 	next atomic.Int64
 
 	// The packed, quantized rows of x, row block by row block (block ic
-	// at a[ic·mc·4·k4·aWidth:], see packStrip), and each row's scale and
-	// zero point. Kept with the job between calls.
+	// at a[ic·mc·4·k4:], see packStrip), and each row's scale and zero
+	// point. Kept with the job between calls.
 	a      []uint8
 	sx     []float32
 	zx     []int32
@@ -156,7 +164,7 @@ func (p *Pool) linearInt8(y, x []float32, m int, w *Matrix, ep Epilogue) {
 	j.taskGrid = newTaskGrid(m, w.panels, w.lay, j.kern.rowsI8, p.Workers())
 
 	rows := j.nIC * j.mc
-	j.a = grow(j.a, rows*4*w.q.k4*j.aWidth())
+	j.a = grow(j.a, rows*4*w.q.k4)
 	j.sx = grow(j.sx, rows)
 	j.zx = grow(j.zx, rows)
 	j.packer.j = j
@@ -208,28 +216,18 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// aWidth is the bytes of one packed activation: 2 for kernels that read
-// them widened to 16 bits (wideA), else 1.
-func (j *gemmQJob) aWidth() int {
-	if j.kern.wideA {
-		return 2
-	}
-	return 1
-}
-
 // block returns the packed rows of row block ic, the number of rows in it
 // and its strips.
 func (j *gemmQJob) block(ic int) (a []uint8, rows, strips int) {
 	rows = min(j.mc, j.m-ic*j.mc)
 	strips = (rows + mr - 1) / mr
-	size := j.mc * 4 * j.w.q.k4 * j.aWidth()
-	return j.a[ic*size : ic*size+strips*mr*4*j.w.q.k4*j.aWidth()], rows, strips
+	size := j.mc * 4 * j.w.q.k4
+	return j.a[ic*size : ic*size+strips*mr*4*j.w.q.k4], rows, strips
 }
 
 // packStrip quantizes rows [ic·mc + st·mr, +mr) of x to u8 and packs them
 // into their row block: per K block, strips of mr rows, each [kk/4][mr][4]
-// (the 4 inputs of one group side by side, as vpdpbusd broadcasts them),
-// each value a byte or, for a wideA kernel, a 16-bit little-endian word.
+// (the 4 inputs of one group side by side, as vpdpbusd broadcasts them).
 // Padding rows and inputs are 0.
 //
 // Row i gets the scale sx = (hi−lo)/255 of its range [lo, hi] (widened to
@@ -239,16 +237,15 @@ func (j *gemmQJob) packStrip(ic, st int) {
 	k, k4, kc := j.k, j.w.q.k4, j.w.lay.kc
 	kn := j.kern
 	a, rows, strips := j.block(ic)
-	w := j.aWidth()
-	stride := mr * 4 * w // from one group of a row to its next
+	const stride = mr * 4 // from one group of a row to its next
 	for r := st * mr; r < (st+1)*mr; r++ {
 		i := r % mr
 		if r >= rows || k == 0 { // a padding row
 			for pc := 0; pc < 4*k4; pc += kc {
 				kk := min(kc, 4*k4-pc)
-				base := (pc*strips*mr + st*mr*kk + i*4) * w
+				base := pc*strips*mr + st*mr*kk + i*4
 				for g := 0; g < kk/4; g++ {
-					clear(a[base+g*stride : base+g*stride+4*w])
+					clear(a[base+g*stride : base+g*stride+4])
 				}
 			}
 			continue
@@ -267,8 +264,8 @@ func (j *gemmQJob) packStrip(ic, st int) {
 		j.sx[row], j.zx[row] = float32(scale), z
 		for pc := 0; pc < k; pc += kc {
 			kk := min(kc, 4*k4-pc)
-			base := (pc*strips*mr + st*mr*kk + i*4) * w
-			kn.quantRow(a[base:base+(kk/4-1)*stride+4*w], src[pc:min(pc+kc, k)], inv, z, stride, w == 2)
+			base := pc*strips*mr + st*mr*kk + i*4
+			kn.quantRow(a[base:base+(kk/4-1)*stride+4], src[pc:min(pc+kc, k)], inv, z, stride)
 		}
 	}
 }
@@ -290,15 +287,14 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 		clear(c)
 	}
 	tile, step := j.kern.tileI8, j.kern.rowsI8/mr
-	w := j.aWidth()
 	for pc := 0; pc < k; pc += kc {
 		kk := min(kc, k-pc)
-		blk := packed[pc*strips*mr*w : (pc+kk)*strips*mr*w]
+		blk := packed[pc*strips*mr : (pc+kk)*strips*mr]
 		for jp := p0; jp < p1; jp++ {
 			b := q.b[pc*j.w.panels*nr+jp*kk*nr : pc*j.w.panels*nr+(jp+1)*kk*nr]
 			for st := 0; st < strips; st += step {
 				st1 := min(st+step, strips)
-				tile(kk/4, blk[st*mr*kk*w:st1*mr*kk*w], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(step*mr, rows-st*mr), pc > 0)
+				tile(kk/4, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(step*mr, rows-st*mr), pc > 0)
 			}
 		}
 	}
@@ -327,22 +323,17 @@ func minMaxGo(x []float32) (lo, hi float32) {
 }
 
 // quantRowGo quantizes src as quantValue does, value by value, and writes
-// it in groups of 4 values: group g (values 4g..4g+3) at dst[g·stride:],
-// each value a byte or, when wide, a 16-bit little-endian word; a last
-// partial group is padded with zeros. This is how packA lays a row into its
-// strip, so the row needs no second pass to be scattered.
-func quantRowGo(dst []uint8, src []float32, inv float32, z int32, stride int, wide bool) {
+// it in groups of 4 bytes: group g (values 4g..4g+3) at dst[g·stride:]; a
+// last partial group is padded with zeros. This is how packStrip lays a
+// row into its strip, so the row needs no second pass to be scattered.
+func quantRowGo(dst []uint8, src []float32, inv float32, z int32, stride int) {
 	for g := 0; 4*g < len(src); g++ {
 		for i := range 4 {
 			var q uint8
 			if k := 4*g + i; k < len(src) {
 				q = quantValue(src[k], inv, z)
 			}
-			if wide {
-				dst[g*stride+2*i], dst[g*stride+2*i+1] = q, 0
-			} else {
-				dst[g*stride+i] = q
-			}
+			dst[g*stride+i] = q
 		}
 	}
 }

@@ -44,11 +44,10 @@ mmdone:
 	VZEROUPPER
 	RET
 
-// func quantRow8(dst *uint8, src *float32, n int, inv float32, z int32, stride int, wide bool)
+// func quantRow8(dst *uint8, src *float32, n int, inv float32, z int32, stride int)
 // Each value clamp(roundEven(src[i]·inv) + z, 0, 255); group g (values
-// 4g..4g+3) goes to dst + g·stride as 4 bytes or, with wide, 4 16-bit
-// words. n is a multiple of 8.
-TEXT ·quantRow8(SB), NOSPLIT, $0-41
+// 4g..4g+3) goes to dst + g·stride as 4 bytes. n is a multiple of 8.
+TEXT ·quantRow8(SB), NOSPLIT, $0-40
 	MOVQ         dst+0(FP), DI
 	MOVQ         src+8(FP), SI
 	MOVQ         n+16(FP), CX
@@ -57,9 +56,6 @@ TEXT ·quantRow8(SB), NOSPLIT, $0-41
 	VMOVD        AX, X6
 	VPBROADCASTD X6, Y6
 	MOVQ         stride+32(FP), R8
-	MOVBLZX      wide+40(FP), AX
-	TESTQ        AX, AX
-	JNZ          qwide
 
 qloop:
 	VMULPS       (SI), Y7, Y0
@@ -74,22 +70,5 @@ qloop:
 	ADDQ         $32, SI
 	SUBQ         $8, CX
 	JNZ          qloop
-	VZEROUPPER
-	RET
-
-qwide:
-	VMULPS       (SI), Y7, Y0
-	VCVTPS2DQ    Y0, Y0
-	VPADDD       Y6, Y0, Y0
-	VEXTRACTI128 $1, Y0, X1
-	VPACKSSDW    X1, X0, X0
-	VPACKUSWB    X0, X0, X0
-	VPMOVZXBW    X0, X0
-	VMOVQ        X0, (DI)
-	VPEXTRQ      $1, X0, (DI)(R8*1)
-	LEAQ         (DI)(R8*2), DI
-	ADDQ         $32, SI
-	SUBQ         $8, CX
-	JNZ          qwide
 	VZEROUPPER
 	RET

@@ -10,8 +10,9 @@ import (
 
 // TestTileI8Exact checks every int8 micro-kernel against int64 sums of the
 // same packed operands: the integer product must be exact, so any
-// difference is a kernel bug. Values span the full u8 and s8 ranges, and
-// k4 covers the unrolled loop, its tail and a single step.
+// difference is a kernel bug. Values span the full u8 range and the ±63 of
+// PackInt8's weights (both extremes: AVX2's vpmaddubsw saturates beyond),
+// and k4 covers the unrolled loop, its tail and a single step.
 func TestTileI8Exact(t *testing.T) {
 	const nr = 48
 	for _, kn := range int8Sets() {
@@ -25,14 +26,15 @@ func TestTileI8Exact(t *testing.T) {
 					a[i] = uint8(r.IntN(256))
 				}
 				for i := range b {
-					b[i] = int8(r.IntN(255) - 127)
+					b[i] = int8(r.IntN(2*maxWeightI8+1) - maxWeightI8)
 				}
-				if k4 == 3 { // the extremes, which saturating instructions would clip
+				switch k4 { // the extremes, which saturating instructions would clip
+				case 3, 5:
 					for i := range a {
 						a[i] = 255
 					}
 					for i := range b {
-						b[i] = -127
+						b[i] = int8(maxWeightI8 * (k4 - 4)) // −63, then +63
 					}
 				}
 				ldc := nr + 5
@@ -42,11 +44,7 @@ func TestTileI8Exact(t *testing.T) {
 						c[i] = int32(r.IntN(2001) - 1000)
 					}
 					c0 := append([]int32(nil), c...)
-					if kn.wideA {
-						kn.tileI8(k4, wideBytes(a), b, c, ldc, rows, add)
-					} else {
-						kn.tileI8(k4, a, b, c, ldc, rows, add)
-					}
+					kn.tileI8(k4, a, b, c, ldc, rows, add)
 					for i := 0; i < rows; i++ {
 						st, ri := i/mr, i%mr
 						for j := 0; j < nr; j++ {
@@ -89,7 +87,7 @@ func refLinearInt8(y, x, w, bias []float32, m, n, k int, act Activation, acc boo
 		for _, v := range w[o*k : (o+1)*k] {
 			amax = math.Max(amax, math.Abs(float64(v)))
 		}
-		s := amax / 127
+		s := amax / maxWeightI8
 		sw[o] = float32(s)
 		for p, v := range w[o*k : (o+1)*k] {
 			q := 0.0
@@ -243,28 +241,24 @@ func TestQuantHelpers(t *testing.T) {
 				t.Errorf("%s n=%d: minMax %g, %g, want %g, %g", kn.name, n, lo, hi, wlo, whi)
 			}
 			inv, z := float32(255/(hi-lo)), int32(r.IntN(256))
-			for _, wide := range []bool{false, true} {
-				w := 1 + btoi(wide)
-				for _, stride := range []int{4 * w, 16 * w} {
-					groups := (n + 3) / 4
-					got := make([]uint8, (groups-1)*stride+4*w)
-					for i := range got {
-						got[i] = 0xAA // between groups: must stay untouched
+			for _, stride := range []int{4, 16} {
+				groups := (n + 3) / 4
+				got := make([]uint8, (groups-1)*stride+4)
+				for i := range got {
+					got[i] = 0xAA // between groups: must stay untouched
+				}
+				kn.quantRow(got, x, inv, z, stride)
+				for i := range got {
+					g, off := i/stride, i%stride
+					want := uint8(0xAA)
+					if off < 4 {
+						want = 0 // padding past n
+						if v := 4*g + off; v < n {
+							want = quantValue(x[v], inv, z)
+						}
 					}
-					kn.quantRow(got, x, inv, z, stride, wide)
-					for i := range got {
-						g, off := i/stride, i%stride
-						want := uint8(0xAA)
-						if off < 4*w {
-							if v := 4*g + off/w; off%w == 0 && v < n {
-								want = quantValue(x[v], inv, z)
-							} else {
-								want = 0 // a word's high byte, or padding past n
-							}
-						}
-						if got[i] != want {
-							t.Fatalf("%s n=%d wide=%v stride=%d: byte %d is %d, want %d", kn.name, n, wide, stride, i, got[i], want)
-						}
+					if got[i] != want {
+						t.Fatalf("%s n=%d stride=%d: byte %d is %d, want %d", kn.name, n, stride, i, got[i], want)
 					}
 				}
 			}
@@ -298,7 +292,7 @@ func TestQuantHelpers(t *testing.T) {
 		x := []float32{0.25, 0.75, 1.25, -0.25, 200, -300, float32(math.NaN()), 127.5, 0}
 		x = append(x, x[:7]...) // past 8, so the vector path sees them too
 		got := make([]uint8, len(x))
-		kn.quantRow(got, x, 2, 0, 4, false)
+		kn.quantRow(got, x, 2, 0, 4)
 		want := []uint8{0, 2, 2, 0, 255, 0, 0, 255, 0, 0, 2, 2, 0, 255, 0, 0}
 		if string(got) != string(want) {
 			t.Errorf("%s: quantRow edge cases %v, want %v", kn.name, got, want)
@@ -332,9 +326,27 @@ func TestLinearInt8OtherLayout(t *testing.T) {
 	}
 }
 
-func btoi(b bool) int {
-	if b {
-		return 1
+// PackInt8's weights stay within ±maxWeightI8, which the AVX2 kernel's
+// exactness depends on, and each row's largest weight reaches it.
+func TestPackInt8Range(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	const out, in = 50, 70
+	w := randSlice(r, out*in, 5)
+	w[3] = -1e30 // a huge weight: its row is all but zero, never beyond
+	m, err := PackInt8(w, out, in)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return 0
+	hits := 0
+	for _, v := range m.q.b {
+		if v > maxWeightI8 || v < -maxWeightI8 {
+			t.Fatalf("packed weight %d beyond ±%d", v, maxWeightI8)
+		}
+		if v == maxWeightI8 || v == -maxWeightI8 {
+			hits++
+		}
+	}
+	if hits < out {
+		t.Errorf("%d weights at ±%d for %d rows: every row's largest should be", hits, maxWeightI8, out)
+	}
 }

@@ -7,17 +7,16 @@
 // weights in the int8 layout (layoutI8: per group of 4 inputs, the 4
 // weights of each of the 48 columns side by side):
 //
-//   - gemm4x8i8madd, for every CPU with AVX2: the weights are sign-extended
-//     to 16 bits (VPMOVSXBW) and the activations come packed as 16-bit
-//     values, so VPMADDWD multiplies and adds pairs exactly (|255·127·2| fits
-//     in 32 bits; VPMADDUBSW's 16-bit sums would saturate). A 4-row × 8-column
-//     tile keeps two partial sums per column in 8 accumulators and adds them
-//     at the end (VPHADDD).
+//   - gemm4x24i8ubsw, for every CPU with AVX2: VPMADDUBSW multiplies u8 by s8
+//     and adds pairs into int16 with saturation, then VPMADDWD with ones adds
+//     the pairs into int32. PackInt8 keeps weights within ±63, so a pair is
+//     at most 2·255·63 = 32130 and never saturates: the sums are exact.
 //   - gemm4x24i8vnni, for CPUs with AVX-VNNI (Intel Alder Lake and later, AMD
 //     Zen 5): VPDPBUSD in its VEX (256-bit) form adds the four u8×s8 products
-//     of each lane into 12 accumulators of a 4-row × 24-column tile. Go's
-//     assembler knows only the EVEX (AVX-512) form of VPDPBUSD, so its VEX
-//     form is written as bytes.
+//     of each lane into the accumulators. Go's assembler knows only the EVEX
+//     (AVX-512) form of VPDPBUSD, so its VEX form is written as bytes.
+//
+// Both keep a 4-row × 24-column tile in 12 accumulators.
 //
 // The peak loops (fmaPeakAVX2, fmaPeakAVX512) run nothing but independent
 // fused multiply-adds, enough chains to cover the FMA units' latency on
@@ -37,7 +36,7 @@ import (
 
 func main() {
 	ConstraintExpr("amd64,!purego")
-	madd()
+	ubsw()
 	vnni()
 	peak("fmaPeakAVX2", ys[:14], 8)
 	peak("fmaPeakAVX512", zs, 16)
@@ -119,39 +118,41 @@ func store(y VecPhysical, r, off int) {
 
 var currentName string
 
-func madd() {
-	currentName = "madd"
-	TEXT("gemm4x8i8madd", NOSPLIT, "func(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)")
-	Doc("gemm4x8i8madd computes a 4×8 int32 tile: 4 rows of activations as",
-		"16-bit little-endian values (k4 groups of [4 rows][4]) times 8 columns of",
-		"s8 weights (k4 groups, bs bytes apart, of [8 columns][4]), into c (row",
-		"stride ldc), or adds to it.")
+func ubsw() {
+	currentName = "ubsw"
+	TEXT("gemm4x24i8ubsw", NOSPLIT, "func(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)")
+	Doc("gemm4x24i8ubsw computes a 4×24 int32 tile with AVX2: 4 rows of u8",
+		"activations (k4 groups of [4 rows][4]) times 24 columns of s8 weights of",
+		"at most 63 in magnitude (k4 groups, bs bytes apart, of [24 columns][4]),",
+		"into c (row stride ldc), or adds to it. VPMADDUBSW sums byte pairs into",
+		"int16 with saturation; with |w| ≤ 63 a pair is at most 2·255·63 = 32130,",
+		"so nothing saturates and the sums are exact. VPMADDWD with ones adds the",
+		"pairs of each lane into int32.")
 	args()
-	for i := 0; i < 8; i++ {
+	for i := 0; i < 12; i++ {
 		VPXOR(ys[i], ys[i], ys[i])
 	}
-	Label("madd_loop")
-	VPMOVSXBW(Mem{Base: RDI}, Y8)           // columns 0-3, 4 weights each
-	VPMOVSXBW(Mem{Base: RDI, Disp: 16}, Y9) // columns 4-7
+	// Y12: 16-bit ones; Y13: row r's 4 activations; Y14: products.
+	VPCMPEQW(Y12, Y12, Y12)
+	VPSRLW(U8(15), Y12, Y12)
+	Label("ubsw_loop")
 	for r := 0; r < 4; r++ {
-		VPBROADCASTQ(Mem{Base: RSI, Disp: 8 * r}, Y10) // row r's 4 activations
-		VPMADDWD(Y8, Y10, Y11)
-		VPADDD(Y11, ys[2*r], ys[2*r])
-		VPMADDWD(Y9, Y10, Y12)
-		VPADDD(Y12, ys[2*r+1], ys[2*r+1])
+		VPBROADCASTD(Mem{Base: RSI, Disp: 4 * r}, Y13)
+		for j := 0; j < 3; j++ {
+			VPMADDUBSW(Mem{Base: RDI, Disp: 32 * j}, Y13, Y14)
+			VPMADDWD(Y12, Y14, Y14)
+			VPADDD(Y14, ys[3*r+j], ys[3*r+j])
+		}
 	}
-	ADDQ(U8(32), RSI)
+	ADDQ(U8(16), RSI)
 	ADDQ(R9, RDI)
 	DECQ(RCX)
-	JNZ(LabelRef("madd_loop"))
-	// Row r holds, per column, the sums of inputs 0-1 and 2-3 side by side:
-	// [c0 c0 c1 c1 | c2 c2 c3 c3] and the same for columns 4-7. Adding
-	// neighbours gives [c0 c1 c4 c5 | c2 c3 c6 c7]; VPERMQ puts them in order.
+	JNZ(LabelRef("ubsw_loop"))
 	rows()
 	for r := 0; r < 4; r++ {
-		VPHADDD(ys[2*r+1], ys[2*r], Y13)
-		VPERMQ(U8(0xD8), Y13, Y13)
-		store(Y13, r, 0)
+		for j := 0; j < 3; j++ {
+			store(ys[3*r+j], r, 32*j)
+		}
 	}
 	VZEROUPPER()
 	RET()
