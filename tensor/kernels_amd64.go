@@ -210,30 +210,28 @@ func tileAVX512(k int, a, b, c []float32, ldc, rows int, add bool) {
 	gemm4x48(k, &a[0], &b[0], &c[0], ldc, add)
 }
 
-// tileI8AVXVNNI is the int8 tile of CPUs with AVX-VNNI: one strip of 4
-// rows of u8 activations times the 48 columns of a panel, 24 columns per
-// call of gemm4x24i8vnni. It always computes the 4 rows.
+// tileI8AVXVNNI is the int8 tile of CPUs with AVX-VNNI (gemm4x24i8vnni).
 func tileI8AVXVNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
-	const nr = 48
-	_ = b[k4*4*nr-1]
-	_ = a[k4*4*mr-1]
-	_ = c[(mr-1)*ldc+nr-1]
-	for j := 0; j < nr; j += 24 {
-		gemm4x24i8vnni(k4, &a[0], &b[4*j], &c[j], ldc, 4*nr, add)
-	}
+	panel4x24(gemm4x24i8vnni, k4, a, b, c, ldc, add)
 }
 
-// tileI8AVX2 is the int8 tile of every AVX2 CPU: one strip of 4 rows of u8
-// activations times the 48 columns of a panel, 24 columns per call of
-// gemm4x24i8ubsw (vpmaddubsw, exact for weights of at most 63 in
-// magnitude, which PackInt8 guarantees). It always computes the 4 rows.
+// tileI8AVX2 is the int8 tile of every AVX2 CPU (gemm4x24i8ubsw:
+// vpmaddubsw, exact for weights of at most 63 in magnitude, which PackInt8
+// guarantees).
 func tileI8AVX2(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
+	panel4x24(gemm4x24i8ubsw, k4, a, b, c, ldc, add)
+}
+
+// panel4x24 runs a 4×24 int8 kernel over one strip of 4 rows of u8
+// activations times the 48 columns of a panel, 24 columns per call. It
+// always computes the 4 rows.
+func panel4x24(gemm func(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool), k4 int, a []uint8, b []int8, c []int32, ldc int, add bool) {
 	const nr = 48
 	_ = b[k4*4*nr-1]
 	_ = a[k4*4*mr-1]
 	_ = c[(mr-1)*ldc+nr-1]
 	for j := 0; j < nr; j += 24 {
-		gemm4x24i8ubsw(k4, &a[0], &b[4*j], &c[j], ldc, 4*nr, add)
+		gemm(k4, &a[0], &b[4*j], &c[j], ldc, 4*nr, add)
 	}
 }
 

@@ -119,7 +119,6 @@ func store(y VecPhysical, r, off int) {
 var currentName string
 
 func ubsw() {
-	currentName = "ubsw"
 	TEXT("gemm4x24i8ubsw", NOSPLIT, "func(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)")
 	Doc("gemm4x24i8ubsw computes a 4×24 int32 tile with AVX2: 4 rows of u8",
 		"activations (k4 groups of [4 rows][4]) times 24 columns of s8 weights of",
@@ -128,26 +127,39 @@ func ubsw() {
 		"int16 with saturation; with |w| ≤ 63 a pair is at most 2·255·63 = 32130,",
 		"so nothing saturates and the sums are exact. VPMADDWD with ones adds the",
 		"pairs of each lane into int32.")
+	tile4x24("ubsw", func() {
+		// Y12: 16-bit ones; Y13: row r's 4 activations; Y14: products.
+		VPCMPEQW(Y12, Y12, Y12)
+		VPSRLW(U8(15), Y12, Y12)
+	}, func() {
+		for r := 0; r < 4; r++ {
+			VPBROADCASTD(Mem{Base: RSI, Disp: 4 * r}, Y13)
+			for j := 0; j < 3; j++ {
+				VPMADDUBSW(Mem{Base: RDI, Disp: 32 * j}, Y13, Y14)
+				VPMADDWD(Y12, Y14, Y14)
+				VPADDD(Y14, ys[3*r+j], ys[3*r+j])
+			}
+		}
+	})
+}
+
+// tile4x24 writes the body of a 4×24 int32 tile function (the signature of
+// gemm4x24i8ubsw): the arguments loaded, the accumulators zeroed (row r's
+// columns 8j..8j+7 in ys[3r+j]), setup, a loop over the k4 groups running
+// step on the group at SI (activations) and DI (weights), then the stores.
+func tile4x24(name string, setup, step func()) {
+	currentName = name
 	args()
 	for i := 0; i < 12; i++ {
 		VPXOR(ys[i], ys[i], ys[i])
 	}
-	// Y12: 16-bit ones; Y13: row r's 4 activations; Y14: products.
-	VPCMPEQW(Y12, Y12, Y12)
-	VPSRLW(U8(15), Y12, Y12)
-	Label("ubsw_loop")
-	for r := 0; r < 4; r++ {
-		VPBROADCASTD(Mem{Base: RSI, Disp: 4 * r}, Y13)
-		for j := 0; j < 3; j++ {
-			VPMADDUBSW(Mem{Base: RDI, Disp: 32 * j}, Y13, Y14)
-			VPMADDWD(Y12, Y14, Y14)
-			VPADDD(Y14, ys[3*r+j], ys[3*r+j])
-		}
-	}
+	setup()
+	Label(name + "_loop")
+	step()
 	ADDQ(U8(16), RSI)
 	ADDQ(R9, RDI)
 	DECQ(RCX)
-	JNZ(LabelRef("ubsw_loop"))
+	JNZ(LabelRef(name + "_loop"))
 	rows()
 	for r := 0; r < 4; r++ {
 		for j := 0; j < 3; j++ {
@@ -178,37 +190,21 @@ func vpdpbusd(acc, u8, s8 int) {
 }
 
 func vnni() {
-	currentName = "vnni"
 	TEXT("gemm4x24i8vnni", NOSPLIT, "func(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)")
 	Doc("gemm4x24i8vnni computes a 4×24 int32 tile with AVX-VNNI: 4 rows of u8",
 		"activations (k4 groups of [4 rows][4]) times 24 columns of s8 weights (k4",
 		"groups, bs bytes apart, of [24 columns][4]), into c (row stride ldc), or",
 		"adds to it.")
 	Comment("Requires AVX-VNNI (CPUID.(EAX=7,ECX=1):EAX[4]), which avo does not list.")
-	args()
-	for i := 0; i < 12; i++ {
-		VPXOR(ys[i], ys[i], ys[i])
-	}
-	Label("vnni_loop")
-	for j := 0; j < 3; j++ {
-		VMOVDQU(Mem{Base: RDI, Disp: 32 * j}, ys[12+j]) // columns 8j..8j+7
-	}
-	for r := 0; r < 4; r++ {
-		VPBROADCASTD(Mem{Base: RSI, Disp: 4 * r}, Y15) // row r's 4 activations
+	tile4x24("vnni", func() {}, func() {
 		for j := 0; j < 3; j++ {
-			vpdpbusd(3*r+j, 15, 12+j)
+			VMOVDQU(Mem{Base: RDI, Disp: 32 * j}, ys[12+j]) // columns 8j..8j+7
 		}
-	}
-	ADDQ(U8(16), RSI)
-	ADDQ(R9, RDI)
-	DECQ(RCX)
-	JNZ(LabelRef("vnni_loop"))
-	rows()
-	for r := 0; r < 4; r++ {
-		for j := 0; j < 3; j++ {
-			store(ys[3*r+j], r, 32*j)
+		for r := 0; r < 4; r++ {
+			VPBROADCASTD(Mem{Base: RSI, Disp: 4 * r}, Y15) // row r's 4 activations
+			for j := 0; j < 3; j++ {
+				vpdpbusd(3*r+j, 15, 12+j)
+			}
 		}
-	}
-	VZEROUPPER()
-	RET()
+	})
 }
