@@ -15,7 +15,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,13 +26,17 @@ import (
 	"github.com/goclip/goclip/imageproc"
 )
 
-// Source is one image to embed: a file, or an image already in memory.
+// Source is one image to embed: a file, an image already in memory, or
+// one read through Open.
 type Source struct {
-	// Name is the file's path, or (with Data) the name results and errors
-	// give the image.
+	// Name is the file's path, or (with Data or Open) the name results
+	// and errors give the image.
 	Name string
-	// Data is the encoded image; nil means read the file Name.
+	// Data is the encoded image.
 	Data []byte
+	// Open, when Data is nil, opens the encoded image (an object store,
+	// an archive); nil means read the file Name.
+	Open func() (io.ReadCloser, error)
 }
 
 // Files returns a Source for each path.
@@ -97,6 +104,15 @@ type Stats struct {
 // when ctx is done, and returns it; batches already written to the cache
 // stay there. emit is called from one goroutine at a time.
 func Embed(ctx context.Context, cfg Config, sources []Source, emit func(Result) error) (Stats, error) {
+	return EmbedSeq(ctx, cfg, slices.Values(sources), emit)
+}
+
+// EmbedSeq is Embed over sources that come one after another (the members
+// of an archive, a listing that streams): sources is iterated once, from
+// one goroutine, no further ahead than the window of images in flight, so
+// memory stays bounded however many it yields. Result.Index counts the
+// sources in the order they were yielded.
+func EmbedSeq(ctx context.Context, cfg Config, sources iter.Seq[Source], emit func(Result) error) (Stats, error) {
 	var st Stats
 	if cfg.Encoder == nil {
 		return st, errors.New("batch: no encoder")
@@ -118,7 +134,8 @@ func Embed(ctx context.Context, cfg Config, sources []Source, emit func(Result) 
 	r := &run{
 		cfg: cfg, p: p, model: cfg.Encoder.Fingerprint(), dim: cfg.Encoder.EmbedDim(), batch: size,
 		window:   make(chan struct{}, max(4*size, 2*workers)),
-		next:     make(chan int),
+		next:     make(chan item),
+		total:    make(chan int, 1),
 		toEncode: make(chan job, 2*size),
 		free:     make(chan []float32, max(4*size, 2*workers)+2*size),
 		done:     make(chan Result, 2*size),
@@ -127,13 +144,13 @@ func Embed(ctx context.Context, cfg Config, sources []Source, emit func(Result) 
 	defer cancel(nil)
 	r.cancel = cancel
 
-	go r.feed(ctx, len(sources))
+	go r.feed(ctx, sources)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.work(ctx, sources)
+			r.work(ctx)
 		}()
 	}
 	go func() { wg.Wait(); close(r.toEncode) }()
@@ -151,11 +168,16 @@ func Embed(ctx context.Context, cfg Config, sources []Source, emit func(Result) 
 	}
 
 	// Emit in input order: results that finish early wait in pending.
+	// total is the number of sources, known once the feed has seen them all.
 	pending := map[int]Result{}
-	for want := 0; want < len(sources); {
+	total, totalc := -1, r.total
+	for want := 0; total < 0 || want < total; {
 		select {
 		case res := <-r.done:
 			pending[res.Index] = res
+		case total = <-totalc:
+			totalc = nil
+			continue
 		case <-ctx.Done():
 			return r.stats(st), stop(context.Cause(ctx))
 		}
@@ -199,13 +221,20 @@ type run struct {
 	cancel context.CancelCauseFunc
 
 	window   chan struct{}  // a slot per source admitted and not yet emitted
-	next     chan int       // sources for the workers
+	next     chan item      // sources for the workers
+	total    chan int       // the number of sources, once all are fed
 	toEncode chan job       // cache misses, decoded
 	done     chan Result    // finished sources, in any order
 	free     chan []float32 // pixel tensors of encoded images, for reuse
 
 	mu         sync.Mutex
 	encodeTime time.Duration
+}
+
+// item is a source and its index.
+type item struct {
+	index int
+	src   Source
 }
 
 // job is a decoded cache miss on its way to the encoder.
@@ -223,28 +252,31 @@ func (r *run) stats(st Stats) Stats {
 	return st
 }
 
-// feed hands out source indexes, each once a window slot is free.
-func (r *run) feed(ctx context.Context, n int) {
+// feed hands out sources, each once a window slot is free, then sends
+// their number on r.total.
+func (r *run) feed(ctx context.Context, sources iter.Seq[Source]) {
 	defer close(r.next)
-	for i := range n {
+	n := 0
+	for src := range sources {
 		select {
 		case r.window <- struct{}{}:
 		case <-ctx.Done():
 			return
 		}
 		select {
-		case r.next <- i:
+		case r.next <- item{n, src}:
 		case <-ctx.Done():
 			return
 		}
+		n++
 	}
+	r.total <- n
 }
 
 // work reads, hashes, looks up and decodes sources.
-func (r *run) work(ctx context.Context, sources []Source) {
-	for i := range r.next {
-		src := sources[i]
-		res, j, err := r.prepare(ctx, i, src)
+func (r *run) work(ctx context.Context) {
+	for it := range r.next {
+		res, j, err := r.prepare(ctx, it.index, it.src)
 		if err != nil { // the cache failed, or ctx is done
 			r.cancel(err)
 			return
@@ -271,9 +303,12 @@ func (r *run) work(ctx context.Context, sources []Source) {
 func (r *run) prepare(ctx context.Context, i int, src Source) (res Result, j *job, err error) {
 	res = Result{Index: i, Name: src.Name}
 	var in *imageproc.Input
-	if src.Data != nil {
+	switch {
+	case src.Data != nil:
 		in, res.Err = r.p.FromBytes(src.Name, src.Data)
-	} else {
+	case src.Open != nil:
+		in, res.Err = r.read(src)
+	default:
 		in, res.Err = r.p.ReadFile(src.Name)
 	}
 	if res.Err != nil {
@@ -305,6 +340,16 @@ func (r *run) prepare(ctx context.Context, i int, src Source) (res Result, j *jo
 		return res, nil, nil
 	}
 	return res, &job{index: i, name: src.Name, key: res.Key, pixels: px}, nil
+}
+
+// read reads a source through its Open.
+func (r *run) read(src Source) (*imageproc.Input, error) {
+	rc, err := src.Open()
+	if err != nil {
+		return nil, &imageproc.Error{Op: "read", Name: src.Name, Err: err}
+	}
+	defer rc.Close()
+	return r.p.Read(src.Name, rc)
 }
 
 // recycle keeps an encoded image's pixel tensor for the next image to be

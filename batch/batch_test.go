@@ -1,9 +1,12 @@
 package batch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -291,5 +294,72 @@ func TestEmbedBatchesFill(t *testing.T) {
 	enc := &fakeEncoder{}
 	if _, st := collect(t, Config{Encoder: enc, Workers: 1, Batch: 4}, Files(paths)); st.Encoded != 4 || enc.calls != 1 {
 		t.Errorf("%+v in %d encoder calls, want 4 in 1", st, enc.calls)
+	}
+}
+
+// EmbedSeq pulls sources one at a time, never more than the window ahead
+// of what was emitted, and gives the same results as Embed; Open sources
+// read through it, and its errors name the source.
+func TestEmbedSeqStreams(t *testing.T) {
+	const n = 200
+	path := filepath.Join(kit, "coffee_444.jpg")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	yielded, emitted, ahead := 0, 0, 0
+	seq := func(yield func(Source) bool) {
+		for i := range n {
+			src := Source{Name: fmt.Sprintf("img%d", i), Data: data}
+			switch {
+			case i%10 == 2:
+				src.Data, src.Open = nil, func() (io.ReadCloser, error) { return nil, errors.New("gone") }
+			case i%3 == 1:
+				src.Data, src.Open = nil, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+			}
+			mu.Lock()
+			yielded++
+			ahead = max(ahead, yielded-emitted)
+			mu.Unlock()
+			if !yield(src) {
+				return
+			}
+		}
+	}
+	w := want(t, path)
+	cfg := Config{Encoder: &fakeEncoder{}, Workers: 2, Batch: 4}
+	st, err := EmbedSeq(context.Background(), cfg, seq, func(r Result) error {
+		mu.Lock()
+		if r.Index != emitted {
+			t.Errorf("result %d at position %d", r.Index, emitted)
+		}
+		emitted++
+		mu.Unlock()
+		if r.Index%10 == 2 {
+			if r.Err == nil || !strings.Contains(r.Err.Error(), r.Name) || !strings.Contains(r.Err.Error(), "gone") {
+				t.Errorf("%s: err = %v", r.Name, r.Err)
+			}
+			return nil
+		}
+		if r.Err != nil || !slices.Equal(r.Embedding, w) {
+			t.Errorf("%s: %v %v", r.Name, r.Err, r.Embedding)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Images != n || emitted != n || st.Failed != n/10 {
+		t.Errorf("stats %+v, %d emitted", st, emitted)
+	}
+	// The window is max(4·batch, 2·workers) = 16 sources, plus the one the
+	// feed holds while it waits for a slot.
+	if ahead > 17 {
+		t.Errorf("the sequence ran %d sources ahead of the results", ahead)
+	}
+	// An empty sequence ends at once.
+	if st, err := EmbedSeq(context.Background(), cfg, func(func(Source) bool) {}, func(Result) error { return nil }); err != nil || st.Images != 0 {
+		t.Errorf("empty: %+v %v", st, err)
 	}
 }
