@@ -139,3 +139,10 @@ func padCodePoints(s string, width int) string {
 	}
 	return strings.Repeat(" ", width-n) + s
 }
+
+// Text is the text of an evaluation as goclip eval prints it and
+// goclip-beam eval writes it to report.txt: the classification report, an
+// empty line, and the confusion matrix.
+func (m *Metrics) Text(digits int) string {
+	return m.ClassificationReport(digits) + "\n" + m.ConfusionMatrixText()
+}

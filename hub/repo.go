@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path"
@@ -106,4 +107,43 @@ func repoIDFromFolder(name string) (string, bool) {
 		return "", false
 	}
 	return strings.ReplaceAll(rest, "--", "/"), true
+}
+
+// DefaultModel is the model a command uses when none is named: the model
+// of the user's reference write-up.
+const DefaultModel = "openai/clip-vit-base-patch32"
+
+// ResolveModel turns a model reference into a local folder: a folder as it
+// is; a Hub id (ParseModelRef) through the huggingface_hub cache, with a
+// client configured by NewClientFromEnv, downloading what is missing
+// (progress, when set, follows each file) unless the client is offline
+// and the cache has the revision. An empty ref means DefaultModel.
+func ResolveModel(ctx context.Context, ref string, progress func(file string, done, total int64)) (string, error) {
+	if ref == "" {
+		ref = DefaultModel
+	}
+	repo, rev, ok := ParseModelRef(ref)
+	if !ok {
+		fi, err := os.Stat(ref)
+		if err != nil {
+			return "", fmt.Errorf("model %s: %w", ref, err)
+		}
+		if !fi.IsDir() {
+			return "", fmt.Errorf("model %s: not a folder (want a model folder or a Hub id such as %s)", ref, DefaultModel)
+		}
+		return ref, nil
+	}
+	c, err := NewClientFromEnv()
+	if err != nil {
+		return "", err
+	}
+	if dir, ok := c.Cached(repo, rev); ok && c.Offline {
+		return dir, nil
+	}
+	c.Progress = progress
+	dir, err := c.Download(ctx, repo, rev)
+	if err != nil {
+		return "", fmt.Errorf("model %s: %w", ref, err)
+	}
+	return dir, nil
 }

@@ -156,9 +156,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		for _, w := range res.Metrics.Warnings {
 			fmt.Fprintf(e.stderr, "warning: %s\n", w)
 		}
-		fmt.Fprint(e.stdout, res.Metrics.ClassificationReport(*digits))
-		fmt.Fprintln(e.stdout)
-		fmt.Fprint(e.stdout, res.Metrics.ConfusionMatrixText())
+		fmt.Fprint(e.stdout, res.Metrics.Text(*digits))
 	} else {
 		fmt.Fprintln(e.stdout, "no image could be read: no report")
 	}

@@ -20,45 +20,17 @@ import (
 	"github.com/goclip/goclip/tensor"
 )
 
-// defaultModel is what --model means when it is not given: the model of
-// the user's reference write-up.
-const defaultModel = "openai/clip-vit-base-patch32"
+// defaultModel is what --model means when it is not given.
+const defaultModel = hub.DefaultModel
 
 const modelFlagHelp = "model: a local folder (Hugging Face layout) or a Hub id org/name[@revision], fetched into the huggingface_hub cache on first use"
 
-// resolveModel turns a --model value into a local folder: a folder as it
-// is, a Hub id through the huggingface_hub cache (downloading what is
-// missing, with progress on stderr).
+// resolveModel turns a --model value into a local folder (hub.ResolveModel),
+// with download progress on stderr.
 func resolveModel(ctx context.Context, e *env, ref string) (string, error) {
-	if ref == "" {
-		ref = defaultModel
-	}
-	repo, rev, ok := hub.ParseModelRef(ref)
-	if !ok {
-		fi, err := os.Stat(ref)
-		if err != nil {
-			return "", fmt.Errorf("model %s: %w", ref, err)
-		}
-		if !fi.IsDir() {
-			return "", fmt.Errorf("model %s: not a folder (want a model folder or a Hub id such as %s)", ref, defaultModel)
-		}
-		return ref, nil
-	}
-	c, err := hub.NewClientFromEnv()
-	if err != nil {
-		return "", err
-	}
-	if dir, ok := c.Cached(repo, rev); ok && c.Offline {
-		return dir, nil
-	}
 	p := newDownloadProgress(e.stderr)
-	c.Progress = p.update
-	dir, err := c.Download(ctx, repo, rev)
-	p.finish()
-	if err != nil {
-		return "", fmt.Errorf("model %s: %w", ref, err)
-	}
-	return dir, nil
+	defer p.finish()
+	return hub.ResolveModel(ctx, ref, p.update)
 }
 
 const truncateFlagHelp = "cut prompts and texts longer than the model's context (77 tokens) instead of refusing them, as clip.tokenize(truncate=True) does"
