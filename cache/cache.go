@@ -99,6 +99,20 @@ func DefaultDir() (string, error) {
 	return filepath.Join(dir, "goclip"), nil
 }
 
+// HashMemo returns the folder where the SHA-256 of weight files is
+// remembered between runs (clip.Options.HashMemo): file-hashes in the
+// cache folder dir, or in DefaultDir when dir is empty; "" (hash on every
+// load) when there is no cache folder.
+func HashMemo(dir string) string {
+	if dir == "" {
+		var err error
+		if dir, err = DefaultDir(); err != nil {
+			return ""
+		}
+	}
+	return filepath.Join(dir, "file-hashes")
+}
+
 // Open opens the cache file at path, creating it and its parent directories
 // unless opt.ReadOnly is set. If another process holds the file, Open waits
 // up to opt.Timeout and then returns an error wrapping [ErrLocked]. A file

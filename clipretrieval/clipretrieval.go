@@ -152,7 +152,8 @@ func join(a, b kind) kind {
 }
 
 // WriteParquet writes the table as a Parquet file (zstd-compressed pages,
-// columns in the table's order).
+// columns sorted by name, as parquet-go orders a group's fields; readers
+// find them by name).
 func (t *Table) WriteParquet(w io.Writer) error {
 	kinds := make([]kind, len(t.names))
 	for _, r := range t.rows {

@@ -22,14 +22,21 @@ func (f *embedFn) Setup(ctx context.Context) error { return f.setup(ctx) }
 func (f *embedFn) Teardown()                       { f.teardown() }
 
 func (f *embedFn) ProcessElement(ctx context.Context, s Shard, emit func(Part)) error {
+	// The shard's images are embedded in this process's turn; its files
+	// are written while the next shard's images are.
+	done, err := f.wait(ctx)
+	if err != nil {
+		return err
+	}
 	part := Part{Shard: s.N}
 	var rows [][]float32
 	meta := clipretrieval.NewTable("image_path")
-	err := f.embed(ctx, s, &part, func(in *input, emb []float32) error {
+	err = f.embed(ctx, s, &part, func(in *input, emb []float32) error {
 		rows = append(rows, clip.Normalize(emb))
 		meta.Add(in.meta)
 		return nil
 	})
+	done()
 	if err != nil {
 		return err
 	}

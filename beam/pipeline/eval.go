@@ -45,6 +45,12 @@ func PredictionsFile(n, count int) string {
 }
 
 func (f *evalFn) ProcessElement(ctx context.Context, s Shard, emit func(Part)) error {
+	// The shard's images are embedded in this process's turn; its files
+	// are written while the next shard's images are.
+	done, err := f.wait(ctx)
+	if err != nil {
+		return err
+	}
 	labels := make([]string, len(f.Classes))
 	index := map[string]int{}
 	for i, c := range f.Classes {
@@ -53,7 +59,7 @@ func (f *evalFn) ProcessElement(ctx context.Context, s Shard, emit func(Part)) e
 	}
 	part := Part{Shard: s.N, Labels: labels, Counts: make([]int64, len(labels)*len(labels))}
 	table := clipretrieval.NewTable(append([]string{"path", "true", "pred", "score"}, labels...)...)
-	err := f.embed(ctx, s, &part, func(in *input, emb []float32) error {
+	err = f.embed(ctx, s, &part, func(in *input, emb []float32) error {
 		t, ok := index[in.label]
 		if !ok {
 			part.Rows--
@@ -76,6 +82,7 @@ func (f *evalFn) ProcessElement(ctx context.Context, s Shard, emit func(Part)) e
 		table.Add(row)
 		return nil
 	})
+	done()
 	if err != nil {
 		return err
 	}

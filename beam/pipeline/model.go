@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/hub"
 )
@@ -34,15 +35,22 @@ type sharedModel struct {
 	model *clip.Model
 	err   error
 	users int
+	// turn lets one shard at a time use the model. A shard already keeps
+	// every core busy (decode goroutines feeding batches to the encoder);
+	// a runner that hands the process several bundles at once (Prism
+	// does, and so do Dataflow's and Flink's workers) would otherwise hold
+	// that many shards' images and buffers in memory, competing for the
+	// same cores.
+	turn chan struct{}
 }
 
 // acquireModel returns the process's model for spec, loading it on first
 // use, and the function that ends this use of it.
-func acquireModel(ctx context.Context, spec ModelSpec) (*clip.Model, func(), error) {
+func acquireModel(ctx context.Context, spec ModelSpec) (*sharedModel, func(), error) {
 	models.Lock()
 	sm, ok := models.m[spec]
 	if !ok {
-		sm = &sharedModel{ready: make(chan struct{})}
+		sm = &sharedModel{ready: make(chan struct{}), turn: make(chan struct{}, 1)}
 		models.m[spec] = sm
 		go func() {
 			sm.model, sm.err = loadModel(context.WithoutCancel(ctx), spec)
@@ -65,7 +73,7 @@ func acquireModel(ctx context.Context, spec ModelSpec) (*clip.Model, func(), err
 	if sm.err != nil {
 		return nil, nil, sm.err
 	}
-	return sm.model, func() { releaseModel(spec, sm) }, nil
+	return sm, func() { releaseModel(spec, sm) }, nil
 }
 
 // releaseModel ends one use of the model; the last closes it.
@@ -97,5 +105,8 @@ func loadModel(ctx context.Context, spec ModelSpec) (*clip.Model, error) {
 		return nil, err
 	}
 	slog.Info("goclip-beam: loading model", "model", spec.Ref, "folder", dir, "precision", p)
-	return clip.Load(dir, clip.Options{Precision: p})
+	// The weights' hashes are remembered in the worker's cache folder, as
+	// the goclip command remembers them: a worker that loads the model
+	// again does not read it twice.
+	return clip.Load(dir, clip.Options{Precision: p, HashMemo: cache.HashMemo("")})
 }

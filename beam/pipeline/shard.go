@@ -35,6 +35,7 @@ type Worker struct {
 	MaxBytes, MaxPixels int64
 
 	model   *clip.Model
+	turn    chan struct{} // the model's: one shard at a time in this process
 	release func()
 	pipe    *imageproc.Pipeline
 }
@@ -71,17 +72,29 @@ var (
 )
 
 func (w *Worker) setup(ctx context.Context) error {
-	m, release, err := acquireModel(ctx, w.Model)
+	sm, release, err := acquireModel(ctx, w.Model)
 	if err != nil {
 		return err
 	}
+	m := sm.model
 	p, err := imageproc.NewPipeline(m.ImageConfig(), imageproc.Limits{MaxBytes: w.MaxBytes, MaxPixels: w.MaxPixels})
 	if err != nil {
 		release()
 		return err
 	}
-	w.model, w.release, w.pipe = m, release, p
+	w.model, w.turn, w.release, w.pipe = m, sm.turn, release, p
 	return nil
+}
+
+// wait waits for this process's turn to run a shard (see sharedModel.turn);
+// done ends it.
+func (w *Worker) wait(ctx context.Context) (done func(), err error) {
+	select {
+	case w.turn <- struct{}{}:
+		return func() { <-w.turn }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (w *Worker) teardown() {

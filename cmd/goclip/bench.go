@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/bench"
+	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/internal/synth"
 )
@@ -70,7 +71,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 
 	r := bench.NewReport()
 	r.Threads, r.Synthetic = *threads, *synthetic
-	opt, err := withPrecision(e, "bench", *precision, clip.Options{Threads: *threads, MaxBatch: max(32, slices.Max(batches)), HashMemo: hashMemo("")})
+	opt, err := withPrecision(e, "bench", *precision, clip.Options{Threads: *threads, MaxBatch: max(32, slices.Max(batches)), HashMemo: cache.HashMemo("")})
 	if err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		}
 		defer c.Close()
 	}
-	memo := hashMemo(*cacheDir)
+	memo := cache.HashMemo(*cacheDir)
 
 	// Lazy: a run served from the cache never builds the towers.
 	opt, err := withPrecision(e, "eval", *precision, clip.Options{Lazy: true, HashMemo: memo, TruncateTexts: *truncate})

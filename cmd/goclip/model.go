@@ -14,7 +14,6 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/hub"
 	"github.com/goclip/goclip/tensor"
@@ -49,20 +48,6 @@ func withPrecision(e *env, cmd, s string, opt clip.Options) (clip.Options, error
 	}
 	opt.Precision = p
 	return opt, nil
-}
-
-// hashMemo returns the folder where the SHA-256 of weight files is
-// remembered between runs (clip.Options.HashMemo): file-hashes in the
-// cache folder cacheDir, or in the default cache folder when cacheDir is
-// empty; "" (hash on every load) when there is no cache folder.
-func hashMemo(cacheDir string) string {
-	if cacheDir == "" {
-		var err error
-		if cacheDir, err = cache.DefaultDir(); err != nil {
-			return ""
-		}
-	}
-	return filepath.Join(cacheDir, "file-hashes")
 }
 
 // loadModelWith resolves and loads a model with options.

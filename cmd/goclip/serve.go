@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/server"
 )
@@ -71,7 +72,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go func() { served <- s.Serve(sctx, l) }()
 	opt.Logger.Info("listening", "url", "http://"+l.Addr().String()+"/", "api_key", *apiKey != "")
 
-	mopt, err := withPrecision(e, "serve", *precision, clip.Options{HashMemo: hashMemo(""), TruncateTexts: *truncate})
+	mopt, err := withPrecision(e, "serve", *precision, clip.Options{HashMemo: cache.HashMemo(""), TruncateTexts: *truncate})
 	if err != nil {
 		stop()
 		<-served
