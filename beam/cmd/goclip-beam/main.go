@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -108,9 +109,9 @@ func main() {
 	var err error
 	switch cmd {
 	case "embed":
-		err = runEmbed(ctx, w, *input, *output, *dtype, *shardSize)
+		err = runEmbed(ctx, w, *input, *output, *dtype, *shardSize, os.Stderr)
 	case "eval":
-		err = runEval(ctx, w, *dataset, *prompts, templates, *ensemble, *output, *digits, *shardSize)
+		err = runEval(ctx, w, *dataset, *prompts, templates, *ensemble, *output, *digits, *shardSize, os.Stdout, os.Stderr)
 	default:
 		if cmd == "" {
 			fmt.Fprintln(os.Stderr, "goclip-beam: no command")
@@ -150,7 +151,7 @@ func check(w pipeline.Worker, output string, shardSize int) error {
 	return nil
 }
 
-func runEmbed(ctx context.Context, w pipeline.Worker, input, output, dtype string, shardSize int) error {
+func runEmbed(ctx context.Context, w pipeline.Worker, input, output, dtype string, shardSize int, stderr io.Writer) error {
 	if err := check(w, output, shardSize); err != nil {
 		return err
 	}
@@ -167,10 +168,10 @@ func runEmbed(ctx context.Context, w pipeline.Worker, input, output, dtype strin
 	}
 	p, s := beam.NewPipelineWithRoot()
 	pipeline.Embed(s, pipeline.EmbedConfig{Worker: w, Output: output, DType: dt}, shards)
-	return run(ctx, p, "embed", len(shards), output)
+	return run(ctx, p, "embed", len(shards), output, stderr)
 }
 
-func runEval(ctx context.Context, w pipeline.Worker, dataset, prompts string, templates []string, ensemble, output string, digits, shardSize int) error {
+func runEval(ctx context.Context, w pipeline.Worker, dataset, prompts string, templates []string, ensemble, output string, digits, shardSize int, stdout, stderr io.Writer) error {
 	if err := check(w, output, shardSize); err != nil {
 		return err
 	}
@@ -223,12 +224,15 @@ func runEval(ctx context.Context, w pipeline.Worker, dataset, prompts string, te
 	if err != nil {
 		return err
 	}
-	if err := run(ctx, p, "eval", len(shards), output); err != nil {
+	if err := run(ctx, p, "eval", len(shards), output, stderr); err != nil {
 		return err
 	}
-	report, err := os.ReadFile(output + "/report.txt")
-	if err == nil {
-		os.Stdout.Write(report)
+	if !strings.Contains(output, "://") {
+		report, err := os.ReadFile(filepath.Join(output, "report.txt"))
+		if err != nil {
+			return err
+		}
+		stdout.Write(report)
 	}
 	return nil
 }
@@ -242,7 +246,7 @@ func sortClasses(cs []clip.Class) {
 }
 
 // run runs the pipeline and prints what it did, from the runner's metrics.
-func run(ctx context.Context, p *beam.Pipeline, cmd string, shards int, output string) error {
+func run(ctx context.Context, p *beam.Pipeline, cmd string, shards int, output string, stderr io.Writer) error {
 	slog.Info("goclip-beam: running", "command", cmd, "shards", shards, "cores", runtime.NumCPU())
 	t0 := time.Now()
 	res, err := beamx.RunWithMetrics(ctx, p)
@@ -258,7 +262,7 @@ func run(ctx context.Context, p *beam.Pipeline, cmd string, shards int, output s
 			}
 		}
 	}
-	summary(os.Stderr, cmd, shards, output, counters, took)
+	summary(stderr, cmd, shards, output, counters, took)
 	return nil
 }
 
