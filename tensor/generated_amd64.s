@@ -433,3 +433,74 @@ fmaPeakAVX512_loop:
 fmaPeakAVX512_done:
 	VZEROUPPER
 	RET
+
+// func dotsF16x4(q *float32, v *uint16, dim int, n int, out *float32)
+// Requires: AVX, F16C, FMA3
+TEXT ·dotsF16x4(SB), NOSPLIT, $0-40
+	// Requires AVX2, FMA and F16C.
+	MOVQ q+0(FP), SI
+	MOVQ v+8(FP), DI
+	MOVQ dim+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ out+32(FP), R8
+	MOVQ DX, R9
+	SHLQ $0x01, R9
+	SHRQ $0x02, CX
+	JZ   dotsF16_done
+
+dotsF16_rows:
+	LEAQ   (DI)(R9*1), R10
+	LEAQ   (R10)(R9*1), R11
+	LEAQ   (R11)(R9*1), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   AX, AX
+	MOVQ   DX, BX
+	SHRQ   $0x04, BX
+
+dotsF16_cols:
+	VMOVUPS      (SI)(AX*2), Y8
+	VMOVUPS      32(SI)(AX*2), Y9
+	VCVTPH2PS    (DI)(AX*1), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VCVTPH2PS    (R10)(AX*1), Y11
+	VFMADD231PS  Y8, Y11, Y2
+	VCVTPH2PS    (R11)(AX*1), Y12
+	VFMADD231PS  Y8, Y12, Y4
+	VCVTPH2PS    (R12)(AX*1), Y13
+	VFMADD231PS  Y8, Y13, Y6
+	VCVTPH2PS    16(DI)(AX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	VCVTPH2PS    16(R10)(AX*1), Y11
+	VFMADD231PS  Y9, Y11, Y3
+	VCVTPH2PS    16(R11)(AX*1), Y12
+	VFMADD231PS  Y9, Y12, Y5
+	VCVTPH2PS    16(R12)(AX*1), Y13
+	VFMADD231PS  Y9, Y13, Y7
+	ADDQ         $0x20, AX
+	DECQ         BX
+	JNZ          dotsF16_cols
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y5, Y4, Y4
+	VADDPS       Y7, Y6, Y6
+	VHADDPS      Y2, Y0, Y0
+	VHADDPS      Y6, Y4, Y4
+	VHADDPS      Y4, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (R8)
+	ADDQ         $0x10, R8
+	LEAQ         (R12)(R9*1), DI
+	DECQ         CX
+	JNZ          dotsF16_rows
+
+dotsF16_done:
+	VZEROUPPER
+	RET

@@ -100,6 +100,10 @@ type kernels struct {
 	scale      func(x []float32, s float32)
 	max        func(x []float32) float32
 
+	// dotsF16 sets out[i] to the dot product of q with row i of v, rows of
+	// len(q) float16 values (IEEE binary16 bits): a search's scan.
+	dotsF16 func(q []float32, v []uint16, out []float32)
+
 	// peak runs n iterations of independent fused multiply-adds of the
 	// set's vector width, peakFLOP FLOP each (see FMAPeak); nil in sets
 	// without one.
@@ -121,6 +125,7 @@ var goKernels = &kernels{
 	minMax:      minMaxGo,
 	quantRow:    quantRowGo,
 	epilogueI8:  epilogueI8Go,
+	dotsF16:     dotsF16Go,
 	tileStrided: tileStridedGo,
 	epilogue:    epilogueGo,
 	dot:         dotGo,

@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"math"
+
+	"github.com/goclip/goclip/checkpoint"
 )
 
 // tileGo is the portable micro-kernel for any layout: the panel width nr is
@@ -233,5 +235,29 @@ func tileI8Go(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
 				ci[0], ci[1] = v[0], v[1]
 			}
 		}
+	}
+}
+
+// dotsF16Go is the portable kernels.dotsF16: each row in 8 float32 lanes
+// (as the vector kernels sum), then across them.
+func dotsF16Go(q []float32, v []uint16, out []float32) {
+	dim := len(q)
+	for i := range out {
+		row := v[i*dim : (i+1)*dim]
+		var lanes [8]float32
+		j := 0
+		for ; j+8 <= dim; j += 8 {
+			for l := range 8 {
+				lanes[l] += q[j+l] * checkpoint.F16ToF32(row[j+l])
+			}
+		}
+		for ; j < dim; j++ {
+			lanes[0] += q[j] * checkpoint.F16ToF32(row[j])
+		}
+		var s float32
+		for _, x := range lanes {
+			s += x
+		}
+		out[i] = s
 	}
 }

@@ -5,6 +5,11 @@ import "math"
 // Dot returns Σ a[i]·b[i] over len(a) elements.
 func Dot(a, b []float32) float32 { return bestKernels.dot(a, b) }
 
+// DotsF16 sets out[i] to the dot product of q with row i of v, whose rows
+// are len(q) IEEE binary16 values (their bits): the scan of a search over
+// float16 vectors. Each row is summed in 8 float32 lanes, then across them.
+func DotsF16(q []float32, v []uint16, out []float32) { bestKernels.dotsF16(q, v, out) }
+
 // Axpy computes y[i] += alpha·x[i] over len(x) elements.
 func Axpy(alpha float32, x, y []float32) { bestKernels.axpy(alpha, x, y) }
 

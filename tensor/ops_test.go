@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
+
+	"github.com/goclip/goclip/checkpoint"
 )
 
 func TestDotAxpy(t *testing.T) {
@@ -209,6 +211,38 @@ func TestParallelNested(t *testing.T) {
 		for j := range ys[i] {
 			if ys[i][j] != ys[0][j] {
 				t.Fatalf("nested Linear %d differs at %d", i, j)
+			}
+		}
+	}
+}
+
+// TestDotsF16 checks every set's float16 scan against float64 sums of the
+// widened values, for row lengths the assembly takes (multiples of 16)
+// and others, and row counts with and without a tail of 1-3 rows.
+func TestDotsF16(t *testing.T) {
+	for _, kn := range kernelSets() {
+		r := rand.New(rand.NewPCG(9, 10))
+		for _, dim := range []int{1, 8, 15, 16, 48, 512, 1024} {
+			for _, n := range []int{0, 1, 3, 4, 5, 8, 11} {
+				q := randSlice(r, dim, 1)
+				v := make([]uint16, n*dim)
+				for i := range v {
+					// Every finite half: normals, subnormals, zeros, both signs.
+					v[i] = uint16(r.IntN(0x7c00)) | uint16(r.IntN(2))<<15
+				}
+				out := make([]float32, n)
+				kn.dotsF16(q, v, out)
+				for i := range n {
+					var want, mag float64
+					for j := range dim {
+						p := float64(q[j]) * float64(checkpoint.F16ToF32(v[i*dim+j]))
+						want += p
+						mag += math.Abs(p)
+					}
+					if math.Abs(float64(out[i])-want) > 1e-6*mag+1e-30 {
+						t.Fatalf("%s: dim %d n %d row %d = %g, want %g", kn.name, dim, n, i, out[i], want)
+					}
+				}
 			}
 		}
 	}
