@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/goclip/goclip/internal/mmap"
 )
 
 // maxIndexSize caps a sharded checkpoint's index file.
@@ -52,10 +54,10 @@ func openSharded(path string) (Store, error) {
 
 	dir := filepath.Dir(path)
 	shards := make(map[string]*store) // by shard file name
-	var maps []*mapping
+	var maps []*mmap.File
 	cleanup := func() {
 		for _, m := range maps {
-			m.close()
+			m.Close()
 		}
 	}
 	tensors := make(map[string]*Tensor)
@@ -97,9 +99,9 @@ func openSharded(path string) (Store, error) {
 	}
 	// The index leads the store's files (see Files), as a heap "mapping",
 	// then the shards in name order.
-	slices.SortFunc(maps, func(a, b *mapping) int { return strings.Compare(a.path, b.path) })
-	index := &mapping{path: path, info: info, data: raw}
-	return newStore(path, append([]*mapping{index}, maps...), tensors, meta), nil
+	slices.SortFunc(maps, func(a, b *mmap.File) int { return strings.Compare(a.Path, b.Path) })
+	index := &mmap.File{Path: path, Info: info, Data: raw}
+	return newStore(path, append([]*mmap.File{index}, maps...), tensors, meta), nil
 }
 
 // parseIndex decodes a sharded checkpoint index, refusing a tensor name that

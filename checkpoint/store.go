@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/goclip/goclip/internal/mmap"
 )
 
 // Store is an open checkpoint: a set of named tensors. A Store is safe for
@@ -73,13 +75,13 @@ func Open(path string) (Store, error) {
 
 // openFile opens one safetensors or torch zip file.
 func openFile(path string) (*store, error) {
-	m, err := mapFile(path)
+	m, err := mmap.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	var tensors map[string]*Tensor
 	var meta map[string]string
-	data := m.data
+	data := m.Data
 	switch {
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")) || bytes.HasPrefix(data, []byte("PK\x05\x06")):
 		tensors, err = parsePyTorch(data, path)
@@ -94,10 +96,10 @@ func openFile(path string) (*store, error) {
 		tensors, meta, err = parseSafetensors(data, path)
 	}
 	if err != nil {
-		m.close()
+		m.Close()
 		return nil, err
 	}
-	return newStore(path, []*mapping{m}, tensors, meta), nil
+	return newStore(path, []*mmap.File{m}, tensors, meta), nil
 }
 
 // legacyTorchMagic starts files of torch.save's pre-1.6 format: pickle
@@ -107,13 +109,13 @@ const legacyTorchMagic = "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x
 // store is the Store of one file, or of the shards of an index.
 type store struct {
 	path     string
-	maps     []*mapping
+	maps     []*mmap.File
 	tensors  map[string]*Tensor
 	names    []string
 	metadata map[string]string
 }
 
-func newStore(path string, maps []*mapping, tensors map[string]*Tensor, meta map[string]string) *store {
+func newStore(path string, maps []*mmap.File, tensors map[string]*Tensor, meta map[string]string) *store {
 	names := make([]string, 0, len(tensors))
 	for n := range tensors {
 		names = append(names, n)
@@ -160,7 +162,7 @@ func Files(s Store) []File {
 	}
 	out := make([]File, len(st.maps))
 	for i, m := range st.maps {
-		out[i] = File{Path: m.path, Info: m.info}
+		out[i] = File{Path: m.Path, Info: m.Info}
 	}
 	return out
 }
@@ -177,7 +179,7 @@ func ReleasePages(s Store) error {
 	}
 	var errs []error
 	for _, m := range st.maps {
-		errs = append(errs, m.releasePages())
+		errs = append(errs, m.ReleasePages())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("checkpoint: %s: %w", st.path, err)
@@ -191,7 +193,7 @@ func (s *store) Close() error {
 	}
 	var errs []error
 	for _, m := range s.maps {
-		if err := m.close(); err != nil {
+		if err := m.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -1,6 +1,6 @@
 //go:build !(aix || darwin || dragonfly || freebsd || linux || netbsd || openbsd || solaris)
 
-package checkpoint
+package mmap
 
 import (
 	"errors"
@@ -8,6 +8,6 @@ import (
 )
 
 // mmapFile reports that this system has no mmap; the caller reads the file.
-func mmapFile(*os.File, int) (*mapping, error) {
+func mmapFile(*os.File, int) (*File, error) {
 	return nil, errors.New("mmap not supported")
 }
