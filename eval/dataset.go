@@ -40,13 +40,6 @@ type Item struct {
 	Class int    // index into Dataset.Classes
 }
 
-// imageExts are the file name extensions taken as images without looking
-// inside; other files are sniffed for an image signature.
-var imageExts = map[string]bool{
-	".jpg": true, ".jpeg": true, ".jpe": true, ".jfif": true, ".png": true, ".gif": true,
-	".bmp": true, ".dib": true, ".tif": true, ".tiff": true, ".webp": true,
-}
-
 // Scan reads the dataset layout below root: classes are its sub-folders
 // (sorted by name), images are found recursively below each. Hidden files
 // and folders (name starting with '.') are skipped. Files with an image
@@ -178,7 +171,7 @@ func (w *walker) walk(dir, real string, out *[]string) {
 		case mode.IsDir():
 			w.walk(p, pReal, out)
 		case mode.IsRegular():
-			if !imageExts[strings.ToLower(filepath.Ext(name))] && !sniff(p) {
+			if !imageproc.HasImageExt(name) && !sniff(p) {
 				continue
 			}
 			link := e.Type()&fs.ModeSymlink != 0

@@ -8,6 +8,8 @@ import (
 	"image/gif"
 	"image/png"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -179,4 +181,18 @@ func webpToRGB(m image.Image, _ []byte, _ image.Config) (*RGB, error) {
 		return webpYCbCrToRGB(&m.YCbCr), nil
 	}
 	return toRGB(m), nil
+}
+
+// imageExts are the file name extensions of the formats the pipeline
+// decodes.
+var imageExts = map[string]bool{
+	".jpg": true, ".jpeg": true, ".jpe": true, ".jfif": true, ".png": true, ".gif": true,
+	".bmp": true, ".dib": true, ".tif": true, ".tiff": true, ".webp": true,
+}
+
+// HasImageExt reports whether name ends in the extension of a format the
+// pipeline decodes (in any letter case): what a folder walk takes as an
+// image without looking inside.
+func HasImageExt(name string) bool {
+	return imageExts[strings.ToLower(filepath.Ext(name))]
 }

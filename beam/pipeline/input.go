@@ -16,6 +16,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 
 	"github.com/goclip/goclip/eval"
+	"github.com/goclip/goclip/imageproc"
 )
 
 // Shard is one unit of work, an element of the pipeline: a run of image
@@ -41,10 +42,6 @@ func (s Shard) Name() string {
 // clip-retrieval's write_batch_size: big enough that a shard keeps a
 // worker's cores busy, small enough that a retried shard costs little.
 const DefaultShardSize = 10000
-
-// imageExt are the extensions a folder input takes (webdataset's image
-// extensions, and what goclip decodes).
-var imageExt = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, ".webp": true, ".bmp": true, ".gif": true, ".tif": true, ".tiff": true}
 
 // ListInput expands an --input value into shards:
 //
@@ -219,7 +216,7 @@ func listPattern(ctx context.Context, p string) ([]string, error) {
 			}
 			return nil
 		}
-		if !d.IsDir() && imageExt[strings.ToLower(filepath.Ext(q))] {
+		if !d.IsDir() && imageproc.HasImageExt(q) {
 			out = append(out, q)
 		}
 		return nil
