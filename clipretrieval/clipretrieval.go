@@ -13,6 +13,7 @@
 package clipretrieval
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -266,3 +267,5 @@ func value(v any, k kind) (parquet.Value, error) {
 	}
 	return parquet.ByteArrayValue(b), nil
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -1,0 +1,344 @@
+package index
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/goclip/goclip/checkpoint"
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/clipretrieval"
+	"github.com/goclip/goclip/npy"
+)
+
+const kit = "../testdata/kit"
+
+func tinyModel(t *testing.T) *clip.Model {
+	t.Helper()
+	m, err := clip.Load(filepath.Join(kit, "models/tiny-synth"), clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Dir(dst), 0o755)
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func paths(t *testing.T, x *Index) []string {
+	var out []string
+	for i := range x.Len() {
+		e, err := x.Entry(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e.Path)
+	}
+	return out
+}
+
+// bruteForce ranks every row by a float64 dot product of the widened
+// float16 values.
+func bruteForce(x *Index, q []float32) []int {
+	type rs struct {
+		row   int
+		score float64
+	}
+	var all []rs
+	for i := range x.Len() {
+		var s float64
+		for j, h := range x.Vector(i) {
+			s += float64(q[j]) * float64(checkpoint.F16ToF32(h))
+		}
+		all = append(all, rs{i, s})
+	}
+	sort.SliceStable(all, func(a, b int) bool { return all[a].score > all[b].score })
+	out := make([]int, len(all))
+	for i, r := range all {
+		out[i] = r.row
+	}
+	return out
+}
+
+// Incremental builds: unchanged files are not embedded again, a changed
+// one is, a deleted one leaves, a bad one is listed and left out; the
+// vectors are the model's normalised embeddings in float16.
+func TestBuildIncremental(t *testing.T) {
+	m := tinyModel(t)
+	dir := t.TempDir()
+	for _, n := range []string{"chelsea.png", "coffee.png", "rocket.jpg", "sub/horse.png", "bad-text.png", ".hidden/astronaut.png"} {
+		copyFile(t, filepath.Join(kit, "images", filepath.Base(n)), filepath.Join(dir, n))
+	}
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not an image"), 0o644)
+	path := filepath.Join(t.TempDir(), "photos.goclip")
+	ctx := context.Background()
+	st, err := Build(ctx, path, []string{dir}, BuildConfig{Encoder: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Added != 4 || st.Images != 4 || len(st.Failures) != 1 || !st.Written {
+		t.Fatalf("first build: %+v", st)
+	}
+	x, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(dir, "chelsea.png"), filepath.Join(dir, "coffee.png"), filepath.Join(dir, "rocket.jpg"), filepath.Join(dir, "sub/horse.png")}
+	if got := paths(t, x); !slices.Equal(got, want) {
+		t.Fatalf("paths %v", got)
+	}
+	if x.Model() != m.Fingerprint() || x.Dim() != m.EmbedDim() {
+		t.Fatalf("model %q dim %d", x.Model(), x.Dim())
+	}
+	x.Close()
+
+	// Nothing changed: nothing embedded, the file not rewritten.
+	fi0, _ := os.Stat(path)
+	st, err = Build(ctx, path, []string{dir}, BuildConfig{Encoder: m})
+	if err != nil || st.Kept != 4 || st.Added+st.Updated+st.Removed != 0 || st.Written {
+		t.Fatalf("unchanged build: %+v %v", st, err)
+	}
+	if fi, _ := os.Stat(path); !fi.ModTime().Equal(fi0.ModTime()) {
+		t.Error("an unchanged build rewrote the index")
+	}
+
+	// Change one, delete one, add one.
+	copyFile(t, filepath.Join(kit, "images/astronaut.png"), filepath.Join(dir, "coffee.png"))
+	future := time.Now().Add(time.Hour)
+	os.Chtimes(filepath.Join(dir, "coffee.png"), future, future)
+	os.Remove(filepath.Join(dir, "rocket.jpg"))
+	copyFile(t, filepath.Join(kit, "images/camera.png"), filepath.Join(dir, "camera.png"))
+	st, err = Build(ctx, path, []string{dir}, BuildConfig{Encoder: m})
+	if err != nil || st.Kept != 2 || st.Added != 1 || st.Updated != 1 || st.Removed != 1 || st.Images != 4 {
+		t.Fatalf("changed build: %+v %v", st, err)
+	}
+	x, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	want = []string{filepath.Join(dir, "camera.png"), filepath.Join(dir, "chelsea.png"), filepath.Join(dir, "coffee.png"), filepath.Join(dir, "sub/horse.png")}
+	if got := paths(t, x); !slices.Equal(got, want) {
+		t.Fatalf("paths %v", got)
+	}
+	// coffee.png now holds the astronaut: its vector is the astronaut's.
+	q, err := QueryVector(ctx, m, nil, []Term{{Weight: 1, Image: filepath.Join(kit, "images/astronaut.png")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ToF16(q); !slices.Equal(got, x.Vector(2)) {
+		t.Error("the changed file's vector is not its new content's")
+	}
+	hits, err := x.Search(ctx, q, 2, 2)
+	if err != nil || len(hits) != 2 || hits[0].Path != want[2] || hits[0].Score < 0.999 {
+		t.Errorf("search by the astronaut: %+v %v", hits, err)
+	}
+
+	// Another model's index is refused.
+	other := &fingerprinted{Model: m, fp: "another"}
+	if _, err := Build(ctx, path, []string{dir}, BuildConfig{Encoder: other}); !errors.Is(err, ErrModel) {
+		t.Errorf("another model: err = %v", err)
+	}
+	if err := x.CheckModel("another"); !errors.Is(err, ErrModel) {
+		t.Errorf("CheckModel: %v", err)
+	}
+}
+
+type fingerprinted struct {
+	*clip.Model
+	fp string
+}
+
+func (f *fingerprinted) Fingerprint() string { return f.fp }
+
+// Search ranks as a float64 brute force over the same vectors, on any
+// number of threads, across chunk boundaries.
+func TestSearchExact(t *testing.T) {
+	const n, dim = 3*chunkRows + 123, 64
+	r := rand.New(rand.NewPCG(1, 2))
+	entries := make([]Entry, n)
+	vecs := make([][]uint16, n)
+	for i := range n {
+		entries[i] = Entry{Path: filepath.Join("p", string(rune('a'+i%26)), time.Duration(i).String())}
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = float32(r.NormFloat64())
+		}
+		vecs[i] = ToF16(clip.Normalize(v))
+	}
+	path := filepath.Join(t.TempDir(), "x.goclip")
+	rows := make([]row, n)
+	for i := range rows {
+		rows[i] = row{e: entries[i], vec: vecs[i]}
+	}
+	if err := writeRows(path, "model", dim, rows); err != nil {
+		t.Fatal(err)
+	}
+	x, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for trial := range 5 {
+		q := make([]float32, dim)
+		for j := range q {
+			q[j] = float32(r.NormFloat64())
+		}
+		want := bruteForce(x, q)
+		for _, threads := range []int{1, 2, 5} {
+			hits, err := x.Search(context.Background(), q, 20, threads)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, h := range hits {
+				if h.Row != want[i] {
+					t.Fatalf("trial %d, %d threads: rank %d is row %d, brute force says %d", trial, threads, i, h.Row, want[i])
+				}
+				if e, _ := x.Entry(h.Row); e.Path != h.Path {
+					t.Fatalf("hit path %s, entry %s", h.Path, e.Path)
+				}
+			}
+		}
+	}
+	if hits, err := x.Search(context.Background(), make([]float32, dim+1), 3, 1); err == nil {
+		t.Errorf("a query of the wrong length: %v", hits)
+	}
+}
+
+// A foreign, truncated or damaged file is refused with ErrFormat and its name.
+func TestOpenRefuses(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.goclip")
+	if err := writeRows(good, "model", 8, []row{{e: Entry{Path: "a.jpg"}, vec: make([]uint16, 8)}}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(good)
+	damaged := bytes.Clone(data)
+	damaged[30] ^= 1
+	cases := map[string][]byte{
+		"empty":     nil,
+		"foreign":   []byte("SQLite format 3\x00 and more bytes"),
+		"truncated": data[:len(data)-1],
+		"appended":  append(bytes.Clone(data), 0),
+		"damaged":   damaged,
+		"short":     data[:100],
+	}
+	for name, b := range cases {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		_, err := Open(p)
+		if !errors.Is(err, ErrFormat) || !bytes.Contains([]byte(err.Error()), []byte(p)) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	if x, err := Open(good); err != nil || x.Len() != 1 {
+		t.Fatalf("good: %v", err)
+	} else {
+		x.Close()
+	}
+}
+
+// Import reads a clip-retrieval folder (float16 and float32) into an
+// index, replacing entries of the same path.
+func TestImport(t *testing.T) {
+	dir := t.TempDir()
+	const dim = 16
+	r := rand.New(rand.NewPCG(3, 4))
+	var want [][]float32
+	for s, dt := range []npy.DType{npy.Float16, npy.Float32} {
+		rows := make([][]float32, 3)
+		tb := clipretrieval.NewTable("image_path")
+		for i := range rows {
+			v := make([]float32, dim)
+			for j := range v {
+				v[j] = float32(r.NormFloat64())
+			}
+			rows[i] = clip.Normalize(v)
+			want = append(want, rows[i])
+			tb.Add(map[string]any{"image_path": filepath.Join("img", string(rune('a'+3*s+i))+".jpg")})
+		}
+		var b bytes.Buffer
+		npy.Write(&b, dt, dim, rows)
+		os.MkdirAll(filepath.Join(dir, "img_emb"), 0o755)
+		os.MkdirAll(filepath.Join(dir, "metadata"), 0o755)
+		os.WriteFile(filepath.Join(dir, clipretrieval.EmbeddingsFile(s, 2)), b.Bytes(), 0o644)
+		var m bytes.Buffer
+		if err := tb.WriteParquet(&m); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, clipretrieval.MetadataFile(s, 2)), m.Bytes(), 0o644)
+	}
+	path := filepath.Join(t.TempDir(), "x.goclip")
+	st, err := Import(context.Background(), path, dir, "model", dim)
+	if err != nil || st.Imported != 6 || st.Shards != 2 || st.Images != 6 {
+		t.Fatalf("%+v %v", st, err)
+	}
+	st, err = Import(context.Background(), path, dir, "model", dim)
+	if err != nil || st.Replaced != 6 || st.Images != 6 {
+		t.Fatalf("again: %+v %v", st, err)
+	}
+	x, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for i := range 6 {
+		e, _ := x.Entry(i)
+		if e.Path != filepath.Join("img", string(rune('a'+i))+".jpg") {
+			t.Errorf("row %d: %s", i, e.Path)
+		}
+		for j, h := range x.Vector(i) {
+			if d := math.Abs(float64(checkpoint.F16ToF32(h) - want[i][j])); d > 1e-3 {
+				t.Fatalf("row %d [%d] off by %g", i, j, d)
+			}
+		}
+	}
+	if _, err := Import(context.Background(), path, dir, "other", dim); !errors.Is(err, ErrModel) {
+		t.Errorf("another model: %v", err)
+	}
+	if _, err := Import(context.Background(), filepath.Join(t.TempDir(), "y"), dir, "model", dim+1); err == nil {
+		t.Error("vectors of the wrong length imported")
+	}
+	os.Remove(filepath.Join(dir, clipretrieval.MetadataFile(1, 2)))
+	if _, err := Import(context.Background(), filepath.Join(t.TempDir(), "z"), dir, "model", dim); err == nil {
+		t.Error("an embeddings file without metadata imported")
+	}
+}
+
+func TestParseQuery(t *testing.T) {
+	for q, want := range map[string][]Term{
+		"a photo of a dog":               {{Weight: 1, Text: "a photo of a dog"}},
+		`"a dog" + "snow" - "grass"`:     {{1, "a dog", ""}, {1, "snow", ""}, {-1, "grass", ""}},
+		`"a red car" + 2*image:mine.jpg`: {{1, "a red car", ""}, {2, "", "mine.jpg"}},
+		`0.5*"say \"hi\""`:               {{0.5, `say "hi"`, ""}},
+		`image:a.jpg - "blur"`:           {{1, "", "a.jpg"}, {-1, "blur", ""}},
+	} {
+		got, err := ParseQuery(q)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: %+v %v, want %+v", q, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "  ", `"unclosed`, `"a" "b"`, `x*"a"`, `"a" + `, `""`, `"a" + image:`} {
+		if _, err := ParseQuery(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
