@@ -1,12 +1,10 @@
 package eval
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"html/template"
-	"image/jpeg"
 	"io"
 	"math"
 	"path/filepath"
@@ -158,30 +156,11 @@ func (r *Result) thumbnail(ctx context.Context, path string) template.URL {
 			return ""
 		}
 	}
-	in, err := p.ReadFile(path)
+	b, err := p.Thumbnail(ctx, path, thumbSide)
 	if err != nil {
 		return ""
 	}
-	var buf bytes.Buffer
-	err = p.Image(ctx, in, func(img *imageproc.RGB) error {
-		w, h := img.W, img.H
-		if w >= h && w > thumbSide {
-			w, h = thumbSide, max(1, h*thumbSide/w)
-		} else if h > w && h > thumbSide {
-			w, h = max(1, w*thumbSide/h), thumbSide
-		}
-		if w != img.W || h != img.H {
-			var err error
-			if img, err = imageproc.Resize(img, w, h, imageproc.Bicubic); err != nil {
-				return err
-			}
-		}
-		return jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80})
-	})
-	if err != nil {
-		return ""
-	}
-	return template.URL("data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()))
+	return template.URL("data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(b))
 }
 
 var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{

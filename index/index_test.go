@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 
@@ -339,6 +340,48 @@ func TestParseQuery(t *testing.T) {
 	for _, bad := range []string{"", "  ", `"unclosed`, `"a" "b"`, `x*"a"`, `"a" + `, `""`, `"a" + image:`} {
 		if _, err := ParseQuery(bad); err == nil {
 			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// BenchmarkSearch1M searches 1,000,000 random 512-value float16 vectors
+// (1 GiB, in a temporary index file) for one query, top 10, on
+// GOMAXPROCS goroutines: bench/search_compare.sh puts it beside FAISS's
+// IndexFlatIP on the same shape.
+func BenchmarkSearch1M(b *testing.B) {
+	const n, dim = 1_000_000, 512
+	path := filepath.Join(b.TempDir(), "1m.goclip")
+	r := rand.New(rand.NewPCG(1, 1))
+	rows := make([]row, n)
+	v := make([]float32, dim)
+	for i := range rows {
+		for j := range v {
+			v[j] = float32(r.NormFloat64())
+		}
+		rows[i] = row{e: Entry{Path: "img/" + strconv.Itoa(i) + ".jpg"}, vec: ToF16(clip.Normalize(v))}
+	}
+	if err := writeRows(path, "model", dim, rows); err != nil {
+		b.Fatal(err)
+	}
+	rows = nil
+	x, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	q := make([]float32, dim)
+	for j := range q {
+		q[j] = float32(r.NormFloat64())
+	}
+	q = clip.Normalize(q)
+	if _, err := x.Search(context.Background(), q, 10, 0); err != nil { // pages in
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(n) * dim * 2)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := x.Search(context.Background(), q, 10, 0); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package npy reads and writes NumPy's .npy files holding the 2-D float
 // arrays embeddings are stored in: little-endian float16 ('<f2') or float32
-// ('<f4'), C order, shape (rows, cols). It writes format version 1.0 with
+// ('<f4'), C order, shape (rows, cols); a 1-D array (one embedding) reads
+// as one row. It writes format version 1.0 with
 // the header padded to 64 bytes, as numpy.save does, so numpy.load,
 // embedding-reader and FAISS users read the files as they are; it reads
 // versions 1.0, 2.0 and 3.0.
@@ -120,7 +121,7 @@ func Write(w io.Writer, dt DType, cols int, rows [][]float32) error {
 
 // ErrFormat is wrapped by every error about a file that is not a 2-D
 // float16/float32 .npy array.
-var ErrFormat = errors.New("not a 2-D float16/float32 .npy array")
+var ErrFormat = errors.New("not a 1-D or 2-D float16/float32 .npy array")
 
 // ReadHeader reads the header at the start of r and leaves r at the first
 // element.
@@ -232,11 +233,14 @@ func parseDict(s string) (Header, error) {
 	}
 	shape := strings.Trim(fields["shape"], "()")
 	dims := strings.Split(shape, ",")
-	if len(dims) == 3 && strings.TrimSpace(dims[2]) == "" {
-		dims = dims[:2]
+	if strings.TrimSpace(dims[len(dims)-1]) == "" {
+		dims = dims[:len(dims)-1] // (n,) or (r, c,)
+	}
+	if len(dims) == 1 {
+		dims = []string{"1", dims[0]} // a vector reads as one row
 	}
 	if len(dims) != 2 {
-		return bad("shape %s (want 2 dimensions)", fields["shape"])
+		return bad("shape %s (want 1 or 2 dimensions)", fields["shape"])
 	}
 	for i, d := range dims {
 		v, err := strconv.Atoi(strings.TrimSpace(d))

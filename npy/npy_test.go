@@ -74,7 +74,7 @@ func TestRefused(t *testing.T) {
 		"int dtype":     head("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }"),
 		"big endian":    head("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }"),
 		"fortran":       head("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }"),
-		"1-d":           head("{'descr': '<f4', 'fortran_order': False, 'shape': (6,), }"),
+		"0-d":           head("{'descr': '<f4', 'fortran_order': False, 'shape': (), }"),
 		"3-d":           head("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }"),
 		"object":        head("{'descr': '|O', 'fortran_order': False, 'shape': (2, 3), }"),
 		"negative":      head("{'descr': '<f4', 'fortran_order': False, 'shape': (-2, 3), }"),
@@ -88,5 +88,14 @@ func TestRefused(t *testing.T) {
 	}
 	if err := Write(new(bytes.Buffer), Float32, 3, [][]float32{{1, 2}}); err == nil {
 		t.Error("a short row was written")
+	}
+}
+
+func TestVector(t *testing.T) {
+	dict := "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }"
+	data := "\x93NUMPY\x01\x00" + string([]byte{byte(len(dict)), 0}) + dict + "\x00\x00\x80\x3f\x00\x00\x00\x40"
+	h, v, err := Read(strings.NewReader(data))
+	if err != nil || h.Rows != 1 || h.Cols != 2 || v[0] != 1 || v[1] != 2 {
+		t.Fatalf("%+v %v %v", h, v, err)
 	}
 }

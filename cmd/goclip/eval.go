@@ -138,7 +138,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	}
 	var bar *progressbar.ProgressBar
 	if !*quiet {
-		cfg.Progress = progressReporter(e.stderr, len(ds.Items), &bar)
+		cfg.Progress = progressReporter(e.stderr, "eval", len(ds.Items), &bar)
 	}
 	res, err := eval.Run(ctx, cfg)
 	if bar != nil {
@@ -185,7 +185,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 
 // progressReporter draws a progress bar when w is a terminal, and prints a
 // plain line every few seconds otherwise.
-func progressReporter(w io.Writer, total int, bar **progressbar.ProgressBar) func(eval.Progress) {
+func progressReporter(w io.Writer, cmd string, total int, bar **progressbar.ProgressBar) func(eval.Progress) {
 	if f, ok := w.(*os.File); ok && isTerminal(f) {
 		*bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
@@ -208,8 +208,8 @@ func progressReporter(w io.Writer, total int, bar **progressbar.ProgressBar) fun
 		last, lastDone = p.Elapsed, p.Done
 		rate := float64(p.Done) / p.Elapsed.Seconds()
 		eta := time.Duration(float64(p.Total-p.Done)/max(rate, 1e-9)) * time.Second
-		fmt.Fprintf(w, "eval: %d/%d images (%.0f%%), %.1f img/s, %d cached, %d unreadable, ETA %s\n",
-			p.Done, p.Total, 100*float64(p.Done)/float64(p.Total), rate, p.CacheHits, p.Failed, eta.Round(time.Second))
+		fmt.Fprintf(w, "%s: %d/%d images (%.0f%%), %.1f img/s, %d cached, %d unreadable, ETA %s\n",
+			cmd, p.Done, p.Total, 100*float64(p.Done)/float64(p.Total), rate, p.CacheHits, p.Failed, eta.Round(time.Second))
 	}
 }
 

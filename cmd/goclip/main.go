@@ -38,6 +38,8 @@ func commands() []command {
 		{"download", "fetch a model from the Hugging Face Hub into the shared cache", runDownload},
 		{"models", "list the CLIP models in the Hugging Face cache", runModels},
 		{"convert", "write a model (pytorch_model.bin, OpenCLIP files, ...) as a folder with model.safetensors", runConvert},
+		{"index", "index folders of photos (or import goclip-beam's embeddings) for search", runIndex},
+		{"search", "search an index by text, by image, or with an embedding", runSearch},
 		{"serve", "serve an HTTP API and a web page for zero-shot classification", runServe},
 		{"bench", "measure speed and memory: towers, preprocessing, end to end, load time, peak RSS", runBench},
 	}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/goclip/goclip/cache"
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/eval"
+	"github.com/goclip/goclip/imageproc"
+	"github.com/goclip/goclip/index"
+)
+
+const indexFlagHelp = "index file (default: index.goclip in the goclip cache folder)"
+
+// indexPath is the --index value, or the default index file.
+func indexPath(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	dir, err := cache.DefaultDir()
+	if err != nil {
+		return "", fmt.Errorf("%w (use --index FILE)", err)
+	}
+	return filepath.Join(dir, "index.goclip"), nil
+}
+
+func runIndex(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "index", "[--model DIR|ID] [--index FILE] DIR... | --index FILE --import EMBEDDINGS_DIR")
+	model := fs.String("model", defaultModel, modelFlagHelp)
+	indexFlag := fs.String("index", "", indexFlagHelp)
+	importDir := fs.String("import", "", "import a clip-retrieval folder (img_emb/*.npy + metadata/*.parquet, as goclip-beam embed writes) made with --model")
+	precision := fs.String("precision", "fp32", precisionFlagHelp)
+	noCache := fs.Bool("no-cache", false, "do not read or write the embedding cache")
+	quiet := fs.Bool("quiet", false, "no progress output")
+	var imf imageFlags
+	imf.register(fs)
+	dirs, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if (len(dirs) == 0) == (*importDir == "") {
+		fmt.Fprintln(e.stderr, "goclip index: give folders to index, or --import DIR")
+		fs.Usage()
+		return errUsage
+	}
+	if err := imf.check(); err != nil {
+		return badFlag(e, "index", err)
+	}
+	path, err := indexPath(*indexFlag)
+	if err != nil {
+		return err
+	}
+	opt, err := withPrecision(e, "index", *precision, clip.Options{Lazy: true, HashMemo: cache.HashMemo("")})
+	if err != nil {
+		return err
+	}
+	m, _, err := loadModelWith(ctx, e, *model, opt)
+	if err != nil {
+		return err
+	}
+	limitHeap(m, true)
+	defer m.Close()
+	t0 := time.Now()
+
+	if *importDir != "" {
+		st, err := index.Import(ctx, path, *importDir, m.Fingerprint(), m.EmbedDim())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "goclip index: imported %d embeddings from %d shards of %s (%d replaced); %s holds %d images (%s)\n",
+			st.Imported, st.Shards, *importDir, st.Replaced, path, st.Images, time.Since(t0).Round(time.Millisecond))
+		return nil
+	}
+
+	cfg := index.BuildConfig{Encoder: m, Workers: imf.workers, Batch: imf.batch}
+	if cfg.Pipeline, err = imageproc.NewPipeline(m.ImageConfig(), imf.limits()); err != nil {
+		return err
+	}
+	if !*noCache {
+		dir, err := cache.DefaultDir()
+		if err != nil {
+			return fmt.Errorf("%w (use --no-cache)", err)
+		}
+		c, err := cache.Open(filepath.Join(dir, cache.DefaultFile), cache.Options{})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		cfg.Cache = c
+	}
+	var bar *progressbar.ProgressBar
+	if !*quiet {
+		var report func(eval.Progress)
+		cfg.Progress = func(done, total int) {
+			if report == nil {
+				report = progressReporter(e.stderr, "index", total, &bar)
+			}
+			report(eval.Progress{Done: done, Total: total, Elapsed: time.Since(t0)})
+		}
+	}
+	st, err := index.Build(ctx, path, dirs, cfg)
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(e.stderr)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted; embeddings computed so far are cached, run again to resume")
+		}
+		return err
+	}
+	for _, f := range st.Failures {
+		fmt.Fprintf(e.stderr, "goclip: unreadable: %s: %s\n", f.Path, f.Reason)
+	}
+	if !*quiet || len(st.Failures) > 0 {
+		fmt.Fprintf(e.stderr, "goclip index: %s: %d images (%d new, %d changed, %d removed, %d unchanged, %d unreadable) in %s\n",
+			path, st.Images, st.Added, st.Updated, st.Removed, st.Kept, len(st.Failures), time.Since(t0).Round(time.Millisecond))
+	}
+	if len(st.Failures) > 0 {
+		return errSilent
+	}
+	return nil
+}
