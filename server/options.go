@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"runtime"
 	"time"
+
+	"github.com/goclip/goclip/index"
 )
 
 // Options configure a Server. Zero fields take the defaults shown.
@@ -14,6 +16,9 @@ type Options struct {
 	APIKey string
 	// Logger receives access logs and errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Index, when set, is searched by /v1/search; it must have been made
+	// by the model (SetModel refuses another). The server does not close it.
+	Index *index.Index
 
 	MaxBodyBytes int64 // request body; default 20 MiB
 	MaxPixels    int64 // image width×height, checked from the header; default 40,000,000

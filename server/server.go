@@ -68,6 +68,9 @@ func New(opt Options) *Server {
 // SetModel makes the server ready to serve m. It may be called once; the
 // server does not close m.
 func (s *Server) SetModel(m clip.Encoder) error {
+	if err := checkIndex(s.opt.Index, m); err != nil {
+		return err
+	}
 	p, err := imageproc.NewPipeline(m.ImageConfig(), imageproc.Limits{MaxBytes: s.opt.MaxBodyBytes, MaxPixels: s.opt.MaxPixels})
 	if err != nil {
 		return fmt.Errorf("model preprocessing: %w", err)
@@ -182,6 +185,7 @@ func (s *Server) Handler() http.Handler {
 		"/metrics":       {"metrics", []string{"GET", "HEAD"}, true, s.handleMetrics},
 		"/v1/classify":   {"classify", []string{"POST"}, true, s.handleClassify},
 		"/v1/embeddings": {"embeddings", []string{"POST"}, true, s.handleEmbeddings},
+		"/v1/search":     {"search", []string{"POST"}, true, s.handleSearch},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

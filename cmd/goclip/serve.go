@@ -9,6 +9,7 @@ import (
 
 	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/index"
 	"github.com/goclip/goclip/server"
 )
 
@@ -38,6 +39,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
 	truncate := fs.Bool("truncate", false, truncateFlagHelp)
 	logFormat := fs.String("log-format", "text", "access log format on stderr: text or json")
+	indexFile := fs.String("index", "", "a search index (goclip index) made with --model, searched by POST /v1/search")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -59,6 +61,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		opt.Logger = slog.New(slog.NewJSONHandler(e.stderr, hopt))
 	default:
 		return fmt.Errorf("--log-format %q: want text or json", *logFormat)
+	}
+
+	if *indexFile != "" {
+		x, err := index.Open(*indexFile)
+		if err != nil {
+			return err
+		}
+		defer x.Close()
+		opt.Index = x
 	}
 
 	l, err := net.Listen("tcp", *addr)

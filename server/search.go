@@ -1,0 +1,173 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/index"
+)
+
+// maxTop bounds the results one search returns.
+const maxTop = 1000
+
+// searchJSON is the body of /v1/search: a query (a text, or terms joined
+// by + and -, as goclip search takes them; image:PATH terms are not
+// allowed over HTTP), an image (base64), or both; or a raw vector.
+type searchJSON struct {
+	Query  string    `json:"query"`
+	Image  string    `json:"image"`
+	Vector []float32 `json:"vector"`
+	Top    int       `json:"top"` // default 10
+}
+
+type searchHit struct {
+	Rank  int     `json:"rank"`
+	Path  string  `json:"path"`
+	Score float32 `json:"score"`
+}
+
+type searchResponse struct {
+	Model   string             `json:"model"`
+	Images  int                `json:"images"` // in the index
+	Results []searchHit        `json:"results"`
+	Timing  map[string]float64 `json:"timing_ms"`
+}
+
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
+	x := s.opt.Index
+	if x == nil {
+		return errorf(http.StatusNotFound, CodeNotFound, "this server has no search index (start it with goclip serve --index FILE)")
+	}
+	b, r, done, err := s.admitRequest(w, r)
+	if err != nil {
+		return err
+	}
+	defer done()
+	ctx := r.Context()
+	if _, err := contentKind(r, false); err != nil {
+		return err
+	}
+	var req searchJSON
+	if err := s.decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Top == 0 {
+		req.Top = 10
+	}
+	switch {
+	case req.Top < 1 || req.Top > maxTop:
+		return errorf(http.StatusBadRequest, CodeBadRequest, "top %d: want 1 to %d", req.Top, maxTop)
+	case req.Vector != nil && (req.Query != "" || req.Image != ""):
+		return errorf(http.StatusBadRequest, CodeBadRequest, "give a query and/or an image, or a vector alone")
+	case req.Vector == nil && req.Query == "" && req.Image == "":
+		return errorf(http.StatusBadRequest, CodeBadRequest, "nothing to search for: give \"query\", \"image\" (base64) or \"vector\"")
+	case req.Vector != nil && len(req.Vector) != x.Dim():
+		return errorf(http.StatusBadRequest, CodeBadRequest, "vector of %d values; the index holds %d", len(req.Vector), x.Dim())
+	case len(req.Query) > s.opt.MaxPromptLen*8:
+		return errorf(http.StatusBadRequest, CodePromptTooLong, "query is %d bytes long; at most %d are allowed", len(req.Query), s.opt.MaxPromptLen*8)
+	}
+
+	t0 := time.Now()
+	q := req.Vector
+	if q == nil {
+		if q, err = s.queryVector(r, b, req); err != nil {
+			return err
+		}
+	}
+	embedded := time.Now()
+	hits, err := x.Search(ctx, q, req.Top, 0)
+	if err != nil {
+		return err
+	}
+	out := searchResponse{Model: x.Model(), Images: x.Len(), Results: make([]searchHit, len(hits)), Timing: map[string]float64{
+		"embed": ms(embedded.Sub(t0)), "search": ms(time.Since(embedded)),
+	}}
+	for i, h := range hits {
+		out.Results[i] = searchHit{i + 1, h.Path, h.Score}
+	}
+	out.Timing["total"] = ms(time.Since(start))
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// queryVector embeds a request's query terms and image and combines them
+// as index.QueryVector does: the normalised weighted sum of normalised
+// embeddings.
+func (s *Server) queryVector(r *http.Request, b *backend, req searchJSON) ([]float32, error) {
+	ctx := r.Context()
+	var terms []index.Term
+	if req.Query != "" {
+		var err error
+		if terms, err = index.ParseQuery(req.Query); err != nil {
+			return nil, errorf(http.StatusBadRequest, CodeBadRequest, "%v", err)
+		}
+	}
+	var texts []string
+	for _, t := range terms {
+		if t.Image != "" {
+			return nil, errorf(http.StatusBadRequest, CodeBadRequest, "query term image:%s: files are not read over HTTP; send the image in \"image\"", t.Image)
+		}
+		if len(t.Text) > s.opt.MaxPromptLen {
+			return nil, errorf(http.StatusBadRequest, CodePromptTooLong, "query text is %d bytes long; at most %d are allowed", len(t.Text), s.opt.MaxPromptLen)
+		}
+		texts = append(texts, t.Text)
+	}
+	sum := make([]float32, b.model.EmbedDim())
+	add := func(w float64, e []float32) {
+		for j, v := range clip.Normalize(e) {
+			sum[j] += float32(w) * v
+		}
+	}
+	if len(texts) > 0 {
+		emb, err := s.embedTexts(ctx, b, texts)
+		if err != nil {
+			return nil, err
+		}
+		for i, t := range terms {
+			add(t.Weight, emb[i])
+		}
+	}
+	if req.Image != "" {
+		data, err := decodeBase64("image", req.Image)
+		if err != nil {
+			return nil, err
+		}
+		px, err := s.preprocess(ctx, b, "image", data)
+		if err != nil {
+			return nil, err
+		}
+		j, err := s.submitImages(ctx, b, [][]float32{px})
+		if err != nil {
+			return nil, err
+		}
+		res, err := wait(ctx, j)
+		if err != nil {
+			return nil, err
+		}
+		add(1, res.emb[0])
+	}
+	v := clip.Normalize(sum)
+	for _, x := range v {
+		if x != 0 {
+			return v, nil
+		}
+	}
+	return nil, errorf(http.StatusBadRequest, CodeBadRequest, "the query's terms cancel out")
+}
+
+// checkIndex refuses an index made by another model than m.
+func checkIndex(x *index.Index, m clip.Encoder) error {
+	if x == nil {
+		return nil
+	}
+	if err := x.CheckModel(m.Fingerprint()); err != nil {
+		return err
+	}
+	if x.Dim() != m.EmbedDim() {
+		return fmt.Errorf("index %s: vectors of %d values, the model makes %d", x.Path(), x.Dim(), m.EmbedDim())
+	}
+	return nil
+}
