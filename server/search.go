@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"time"
@@ -20,13 +21,20 @@ type searchJSON struct {
 	Image  string    `json:"image"`
 	Vector []float32 `json:"vector"`
 	Top    int       `json:"top"` // default 10
+	// Thumbnails asks for each hit's image as a small JPEG data URL
+	// (longest side 192 pixels), as the page shows them.
+	Thumbnails bool `json:"thumbnails"`
 }
 
 type searchHit struct {
-	Rank  int     `json:"rank"`
-	Path  string  `json:"path"`
-	Score float32 `json:"score"`
+	Rank      int     `json:"rank"`
+	Path      string  `json:"path"`
+	Score     float32 `json:"score"`
+	Thumbnail string  `json:"thumbnail,omitempty"` // data:image/jpeg;base64,…; absent if the file cannot be read now
 }
+
+// thumbSide is the longest side of a hit's thumbnail, in pixels.
+const thumbSide = 192
 
 type searchResponse struct {
 	Model   string             `json:"model"`
@@ -86,7 +94,15 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 		"embed": ms(embedded.Sub(t0)), "search": ms(time.Since(embedded)),
 	}}
 	for i, h := range hits {
-		out.Results[i] = searchHit{i + 1, h.Path, h.Score}
+		out.Results[i] = searchHit{Rank: i + 1, Path: h.Path, Score: h.Score}
+		if req.Thumbnails {
+			if jpg, err := b.pipeline.Thumbnail(ctx, h.Path, thumbSide); err == nil {
+				out.Results[i].Thumbnail = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(jpg)
+			}
+		}
+	}
+	if req.Thumbnails {
+		out.Timing["thumbnails"] = ms(time.Since(embedded)) - out.Timing["search"]
 	}
 	out.Timing["total"] = ms(time.Since(start))
 	writeJSON(w, http.StatusOK, out)

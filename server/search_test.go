@@ -10,7 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/goclip/goclip/index"
+	"github.com/goclip/goclip/internal/browsertest"
 )
 
 // /v1/search answers text, image and vector queries with the index's own
@@ -97,5 +101,81 @@ func TestSearchAPI(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Errorf("no index: %d", resp.StatusCode)
+	}
+}
+
+// TestSearchPageInBrowser types a query into the page's search box,
+// presses Enter and checks the hits it shows (order, scores, thumbnails)
+// against the index's own search; an empty query is refused on the page.
+func TestSearchPageInBrowser(t *testing.T) {
+	browsertest.Require(t)
+	m := loadTiny(t)
+	dir := t.TempDir()
+	for _, n := range []string{"chelsea.png", "coffee.png", "rocket.jpg", "horse.png"} {
+		b, _ := os.ReadFile(filepath.Join(kit, "images", n))
+		os.WriteFile(filepath.Join(dir, n), b, 0o644)
+	}
+	path := filepath.Join(t.TempDir(), "x.goclip")
+	if _, err := index.Build(context.Background(), path, []string{dir}, index.BuildConfig{Encoder: m}); err != nil {
+		t.Fatal(err)
+	}
+	x, err := index.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	_, ts := newTest(t, m, Options{Index: x})
+	b := browsertest.New(t)
+	b.Navigate(ts.URL + "/")
+	ctx := b.Context()
+
+	if err := chromedp.Do(ctx,
+		chromedp.Focus(chromedp.CSS(`#search`)),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#search-status.error`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if focus := browsertest.Eval[string](b, `document.activeElement.id`); focus != "query" {
+		t.Errorf("empty search: focus on %q, want the query box", focus)
+	}
+	const query = `"a cup of coffee" + "a horse"`
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`#query`), query),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#hits li`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	type hit struct {
+		Path  string  `json:"path"`
+		Score float64 `json:"score"`
+		Width float64 `json:"width"`
+	}
+	got := browsertest.Eval[[]hit](b, `Array.from(document.querySelectorAll("#hits li")).map((li) => ({
+		path: li.dataset.path, score: Number(li.dataset.score), width: li.querySelector("img") ? li.querySelector("img").naturalWidth : 0}))`)
+	terms, _ := index.ParseQuery(query)
+	q, err := index.QueryVector(context.Background(), m, nil, terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := x.Search(context.Background(), q, 12, 1)
+	if len(got) != len(want) {
+		t.Fatalf("%d hits shown, want %d", len(got), len(want))
+	}
+	for i, h := range got {
+		if h.Path != want[i].Path || float32(h.Score) != want[i].Score {
+			t.Errorf("hit %d: %+v, want %s %v", i, h, want[i].Path, want[i].Score)
+		}
+		if h.Width <= 0 || h.Width > thumbSide {
+			t.Errorf("hit %d: thumbnail %v pixels wide", i, h.Width)
+		}
+	}
+	if errs := b.ConsoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %q", errs)
+	}
+	shot := b.Screenshot(filepath.Join(t.TempDir(), "goclip-search.png"))
+	if data, err := os.ReadFile(shot); err == nil {
+		os.WriteFile("/tmp/goclip-search-screenshot.png", data, 0o644)
 	}
 }
