@@ -27,6 +27,9 @@ type BuildConfig struct {
 	Batch    int                 // 0: 16
 	// Progress, when set, is called after each image embedded or failed.
 	Progress func(done, total int)
+	// Lists, when positive, gives the index an IVF of that many lists for
+	// approximate search; -1 gives it AutoLists of its rows; 0: none.
+	Lists int
 }
 
 // Failure is an image that could not be indexed.
@@ -153,10 +156,10 @@ func Build(ctx context.Context, path string, dirs []string, cfg BuildConfig) (Bu
 		}
 	}
 	st.Images = len(rows)
-	if old != nil && st.Added+st.Updated+st.Removed == 0 {
+	if old != nil && st.Added+st.Updated+st.Removed == 0 && (old.Lists() == cfg.Lists || cfg.Lists < 0 && old.Lists() > 0) {
 		return st, nil
 	}
-	if err := writeRows(path, model, dim, rows); err != nil {
+	if err := writeRows(ctx, path, model, dim, rows, cfg.Lists); err != nil {
 		return st, err
 	}
 	st.Written = true
@@ -177,18 +180,30 @@ func (r row) vector() []uint16 {
 	return r.old
 }
 
-// writeRows sorts rows by path and writes them over path atomically.
-func writeRows(path, model string, dim int, rows []row) error {
+// writeRows sorts rows by path and writes them over path atomically, with
+// an IVF of lists lists when lists > 0 (fewer when there are fewer rows).
+func writeRows(ctx context.Context, path, model string, dim int, rows []row, lists int) error {
 	slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.e.Path, b.e.Path) })
 	entries := make([]Entry, len(rows))
 	for i, r := range rows {
 		entries[i] = r.e
 	}
+	var iv *ivfData
+	if lists < 0 {
+		lists = AutoLists(len(rows))
+	}
+	if lists = min(lists, len(rows)); lists > 0 {
+		c, l, err := trainIVF(ctx, len(rows), dim, lists, func(i int) []uint16 { return rows[i].vector() })
+		if err != nil {
+			return err
+		}
+		iv = &ivfData{c, l}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil && filepath.Dir(path) != "." {
 		return err
 	}
 	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
-		return write(w, model, dim, entries, func(i int) []uint16 { return rows[i].vector() })
+		return write(w, model, dim, entries, func(i int) []uint16 { return rows[i].vector() }, iv)
 	})
 }
 

@@ -25,7 +25,10 @@ type ImportStats struct {
 // vectors of another length than dim are refused). Rows replace entries of
 // the same path; the vectors are normalised again. Imported entries have
 // no size or time: a later Build over their folder embeds them again.
-func Import(ctx context.Context, path, dir, model string, dim int) (ImportStats, error) {
+//
+// lists, when positive, gives the index an IVF of that many lists
+// (BuildConfig.Lists).
+func Import(ctx context.Context, path, dir, model string, dim, lists int) (ImportStats, error) {
 	var st ImportStats
 	old, err := openExisting(path, model, dim)
 	if err != nil {
@@ -87,5 +90,5 @@ func Import(ctx context.Context, path, dir, model string, dim int) (ImportStats,
 		st.Imported += len(paths)
 	}
 	st.Images = len(rows)
-	return st, writeRows(path, model, dim, rows)
+	return st, writeRows(ctx, path, model, dim, rows, lists)
 }

@@ -12,6 +12,7 @@
 //	vectors  count × dim float16, row after row
 //	entries  count × 32 bytes: path offset, path length, size, mtime (ns)
 //	paths    the paths, one after another
+//	ivf      optional: the inverted file of approximate search (ivf.go)
 //
 // Rows are sorted by path. Build and Import write a new file next to the
 // old one and rename it over it, so a reader never sees half an index.
@@ -64,6 +65,7 @@ type Index struct {
 	vecs    []uint16
 	entries []byte
 	paths   []byte
+	ivf     *ivfView // nil without one
 }
 
 // Open opens the index file at path, checking its header and that the
@@ -84,7 +86,20 @@ func Open(path string) (*Index, error) {
 type header struct {
 	dim, n                         int
 	vecOff, entOff, strOff, strLen uint64
+	nlist                          int
+	ivfOff                         uint64
 	model                          string
+}
+
+// modelAt is where the fingerprint starts in the header.
+const modelAt = 128
+
+// end is the file size the header describes.
+func (h header) end() uint64 {
+	if h.nlist > 0 {
+		return h.ivfOff + ivfSize(h.n, h.dim, h.nlist)
+	}
+	return h.strOff + h.strLen
 }
 
 func (h header) encode() []byte {
@@ -100,17 +115,22 @@ func (h header) encode() []byte {
 	le.PutUint64(b[40:], h.entOff)
 	le.PutUint64(b[48:], h.strOff)
 	le.PutUint64(b[56:], h.strLen)
-	copy(b[64:], h.model)
+	le.PutUint32(b[64:], uint32(h.nlist))
+	le.PutUint64(b[72:], h.ivfOff)
+	copy(b[modelAt:], h.model)
 	le.PutUint32(b[headerSize-4:], crc32.ChecksumIEEE(b[:headerSize-4]))
 	return b
 }
 
 // layout computes the section offsets of an index of n rows of dim values
-// with strLen bytes of paths.
-func layout(n, dim int, strLen uint64, model string) header {
-	h := header{dim: dim, n: n, model: model, strLen: strLen, vecOff: headerSize}
+// with strLen bytes of paths and an IVF of nlist lists (0: none).
+func layout(n, dim int, strLen uint64, nlist int, model string) header {
+	h := header{dim: dim, n: n, model: model, strLen: strLen, vecOff: headerSize, nlist: nlist}
 	h.entOff = align(h.vecOff + uint64(n)*uint64(dim)*2)
 	h.strOff = align(h.entOff + uint64(n)*entrySize)
+	if nlist > 0 {
+		h.ivfOff = align(h.strOff + strLen)
+	}
 	return h
 }
 
@@ -135,11 +155,15 @@ func parse(path string, f *mmap.File) (*Index, error) {
 	if dim == 0 || dim > maxDim || mlen > maxModel || n > 1<<40 {
 		return nil, fmt.Errorf("%w: header values out of range (dim %d, %d rows)", ErrFormat, dim, n)
 	}
-	h := layout(int(n), int(dim), le.Uint64(b[56:]), string(b[64:64+mlen]))
-	if le.Uint64(b[32:]) != h.vecOff || le.Uint64(b[40:]) != h.entOff || le.Uint64(b[48:]) != h.strOff {
+	nlist := le.Uint32(b[64:])
+	if nlist > uint32(n) || n > 0 && nlist == 0 && le.Uint64(b[72:]) != 0 {
+		return nil, fmt.Errorf("%w: %d IVF lists for %d rows", ErrFormat, nlist, n)
+	}
+	h := layout(int(n), int(dim), le.Uint64(b[56:]), int(nlist), string(b[modelAt:modelAt+mlen]))
+	if le.Uint64(b[32:]) != h.vecOff || le.Uint64(b[40:]) != h.entOff || le.Uint64(b[48:]) != h.strOff || le.Uint64(b[72:]) != h.ivfOff {
 		return nil, fmt.Errorf("%w: section offsets do not match the header", ErrFormat)
 	}
-	if end := h.strOff + h.strLen; end != uint64(len(b)) {
+	if end := h.end(); end != uint64(len(b)) {
 		return nil, fmt.Errorf("%w: %d bytes, the header says %d (truncated or appended to)", ErrFormat, len(b), end)
 	}
 	x := &Index{path: path, model: h.model, dim: h.dim, n: h.n, f: f}
@@ -149,7 +173,14 @@ func parse(path string, f *mmap.File) (*Index, error) {
 		x.vecs = unsafe.Slice((*uint16)(unsafe.Pointer(&b[h.vecOff])), h.n*h.dim)
 	}
 	x.entries = b[h.entOff : h.entOff+uint64(h.n)*entrySize]
-	x.paths = b[h.strOff:]
+	x.paths = b[h.strOff : h.strOff+h.strLen]
+	if h.nlist > 0 {
+		v, err := parseIVF(b[h.ivfOff:], h.n, h.dim, h.nlist)
+		if err != nil {
+			return nil, err
+		}
+		x.ivf = v
+	}
 	return x, nil
 }
 
@@ -193,9 +224,15 @@ func (x *Index) CheckModel(fingerprint string) error {
 	return nil
 }
 
+// ivfData is the IVF a new index carries: centroids and lists (trainIVF).
+type ivfData struct {
+	centroids []float32
+	lists     [][]uint32
+}
+
 // write writes an index of the given entries, sorted by path, row i's
-// vector given by vec(i).
-func write(w io.Writer, model string, dim int, entries []Entry, vec func(i int) []uint16) error {
+// vector given by vec(i), with the IVF iv (nil: none).
+func write(w io.Writer, model string, dim int, entries []Entry, vec func(i int) []uint16, iv *ivfData) error {
 	if len(model) > maxModel {
 		return fmt.Errorf("model fingerprint of %d bytes", len(model))
 	}
@@ -203,7 +240,11 @@ func write(w io.Writer, model string, dim int, entries []Entry, vec func(i int) 
 	for _, e := range entries {
 		strLen += uint64(len(e.Path))
 	}
-	h := layout(len(entries), dim, strLen, model)
+	nlist := 0
+	if iv != nil {
+		nlist = len(iv.lists)
+	}
+	h := layout(len(entries), dim, strLen, nlist, model)
 	if _, err := w.Write(h.encode()); err != nil {
 		return err
 	}
@@ -272,5 +313,15 @@ func write(w io.Writer, model string, dim int, entries []Entry, vec func(i int) 
 			return err
 		}
 	}
-	return flush(true)
+	if err := flush(true); err != nil {
+		return err
+	}
+	if iv == nil {
+		return nil
+	}
+	if err := pad(h.ivfOff); err != nil {
+		return err
+	}
+	_, err := w.Write(appendIVF(nil, iv.centroids, iv.lists))
+	return err
 }

@@ -190,7 +190,7 @@ func TestSearchExact(t *testing.T) {
 	for i := range rows {
 		rows[i] = row{e: entries[i], vec: vecs[i]}
 	}
-	if err := writeRows(path, "model", dim, rows); err != nil {
+	if err := writeRows(context.Background(), path, "model", dim, rows, 0); err != nil {
 		t.Fatal(err)
 	}
 	x, err := Open(path)
@@ -228,7 +228,7 @@ func TestSearchExact(t *testing.T) {
 func TestOpenRefuses(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.goclip")
-	if err := writeRows(good, "model", 8, []row{{e: Entry{Path: "a.jpg"}, vec: make([]uint16, 8)}}); err != nil {
+	if err := writeRows(context.Background(), good, "model", 8, []row{{e: Entry{Path: "a.jpg"}, vec: make([]uint16, 8)}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(good)
@@ -288,11 +288,11 @@ func TestImport(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, clipretrieval.MetadataFile(s, 2)), m.Bytes(), 0o644)
 	}
 	path := filepath.Join(t.TempDir(), "x.goclip")
-	st, err := Import(context.Background(), path, dir, "model", dim)
+	st, err := Import(context.Background(), path, dir, "model", dim, 0)
 	if err != nil || st.Imported != 6 || st.Shards != 2 || st.Images != 6 {
 		t.Fatalf("%+v %v", st, err)
 	}
-	st, err = Import(context.Background(), path, dir, "model", dim)
+	st, err = Import(context.Background(), path, dir, "model", dim, 0)
 	if err != nil || st.Replaced != 6 || st.Images != 6 {
 		t.Fatalf("again: %+v %v", st, err)
 	}
@@ -312,14 +312,14 @@ func TestImport(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Import(context.Background(), path, dir, "other", dim); !errors.Is(err, ErrModel) {
+	if _, err := Import(context.Background(), path, dir, "other", dim, 0); !errors.Is(err, ErrModel) {
 		t.Errorf("another model: %v", err)
 	}
-	if _, err := Import(context.Background(), filepath.Join(t.TempDir(), "y"), dir, "model", dim+1); err == nil {
+	if _, err := Import(context.Background(), filepath.Join(t.TempDir(), "y"), dir, "model", dim+1, 0); err == nil {
 		t.Error("vectors of the wrong length imported")
 	}
 	os.Remove(filepath.Join(dir, clipretrieval.MetadataFile(1, 2)))
-	if _, err := Import(context.Background(), filepath.Join(t.TempDir(), "z"), dir, "model", dim); err == nil {
+	if _, err := Import(context.Background(), filepath.Join(t.TempDir(), "z"), dir, "model", dim, 0); err == nil {
 		t.Error("an embeddings file without metadata imported")
 	}
 }
@@ -360,7 +360,7 @@ func BenchmarkSearch1M(b *testing.B) {
 		}
 		rows[i] = row{e: Entry{Path: "img/" + strconv.Itoa(i) + ".jpg"}, vec: ToF16(clip.Normalize(v))}
 	}
-	if err := writeRows(path, "model", dim, rows); err != nil {
+	if err := writeRows(context.Background(), path, "model", dim, rows, 0); err != nil {
 		b.Fatal(err)
 	}
 	rows = nil
@@ -383,5 +383,153 @@ func BenchmarkSearch1M(b *testing.B) {
 		if _, err := x.Search(context.Background(), q, 10, 0); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The IVF holds every row once; SearchApprox with every list probed is
+// Search; on clustered vectors (as embeddings of photos are) a few probes
+// find nearly all of the true top 10.
+func TestIVF(t *testing.T) {
+	const clusters, per, dim = 100, 60, 64
+	r := rand.New(rand.NewPCG(5, 6))
+	var rows []row
+	for c := range clusters {
+		center := make([]float32, dim)
+		for j := range center {
+			center[j] = float32(r.NormFloat64())
+		}
+		for i := range per {
+			v := make([]float32, dim)
+			for j := range v {
+				v[j] = center[j] + 0.35*float32(r.NormFloat64())
+			}
+			rows = append(rows, row{e: Entry{Path: strconv.Itoa(c*per + i)}, vec: ToF16(clip.Normalize(v))})
+		}
+	}
+	n := len(rows)
+	path := filepath.Join(t.TempDir(), "ivf.goclip")
+	lists := AutoLists(n)
+	if err := writeRows(context.Background(), path, "model", dim, rows, lists); err != nil {
+		t.Fatal(err)
+	}
+	x, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if x.Lists() != lists {
+		t.Fatalf("%d lists, want %d", x.Lists(), lists)
+	}
+	seen := make([]bool, n)
+	for c := range lists {
+		for _, row := range x.ivf.list(c) {
+			if seen[row] {
+				t.Fatalf("row %d in two lists", row)
+			}
+			seen[row] = true
+		}
+	}
+	if slices.Contains(seen, false) {
+		t.Fatal("a row is in no list")
+	}
+	ctx := context.Background()
+	found, total := 0, 0
+	for range 50 {
+		q := make([]float32, dim)
+		src := x.Vector(r.IntN(n))
+		for j := range q {
+			q[j] = checkpoint.F16ToF32(src[j]) + 0.3*float32(r.NormFloat64())
+		}
+		exact, _ := x.Search(ctx, q, 10, 2)
+		all, err := x.SearchApprox(ctx, q, 10, lists, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range exact {
+			if all[i].Row != exact[i].Row {
+				t.Fatalf("every list probed: rank %d is row %d, exact %d", i, all[i].Row, exact[i].Row)
+			}
+		}
+		approx, _ := x.SearchApprox(ctx, q, 10, 8, 2)
+		want := map[int]bool{}
+		for _, h := range exact {
+			want[h.Row] = true
+		}
+		for _, h := range approx {
+			if want[h.Row] {
+				found++
+			}
+		}
+		total += len(exact)
+	}
+	recall := float64(found) / float64(total)
+	t.Logf("recall@10 with 8 of %d lists probed: %.3f", lists, recall)
+	if recall < 0.9 {
+		t.Errorf("recall@10 %.3f with 8 probes", recall)
+	}
+	// No IVF: SearchApprox says so.
+	plain := filepath.Join(t.TempDir(), "plain.goclip")
+	writeRows(ctx, plain, "model", dim, rows[:10], 0)
+	y, _ := Open(plain)
+	defer y.Close()
+	if _, err := y.SearchApprox(ctx, make([]float32, dim), 3, 2, 1); err == nil {
+		t.Error("approximate search without an IVF")
+	}
+}
+
+// BenchmarkSearch1MIVF is BenchmarkSearch1M through an IVF of AutoLists
+// lists probing 64 of them, and reports its recall@10 against the exact
+// search. Uniformly random vectors have no clusters: the worst case for an
+// IVF, so the recall here is a floor.
+func BenchmarkSearch1MIVF(b *testing.B) {
+	const n, dim, nprobe = 1_000_000, 512, 64
+	path := filepath.Join(b.TempDir(), "1m.goclip")
+	r := rand.New(rand.NewPCG(1, 1))
+	rows := make([]row, n)
+	v := make([]float32, dim)
+	for i := range rows {
+		for j := range v {
+			v[j] = float32(r.NormFloat64())
+		}
+		rows[i] = row{e: Entry{Path: "img/" + strconv.Itoa(i) + ".jpg"}, vec: ToF16(clip.Normalize(v))}
+	}
+	if err := writeRows(context.Background(), path, "model", dim, rows, AutoLists(n)); err != nil {
+		b.Fatal(err)
+	}
+	rows = nil
+	x, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	var qs [][]float32
+	found := 0
+	for range 20 {
+		q := make([]float32, dim)
+		for j := range q {
+			q[j] = float32(r.NormFloat64())
+		}
+		q = clip.Normalize(q)
+		qs = append(qs, q)
+		exact, _ := x.Search(context.Background(), q, 10, 0)
+		approx, _ := x.SearchApprox(context.Background(), q, 10, nprobe, 0)
+		want := map[int]bool{}
+		for _, h := range exact {
+			want[h.Row] = true
+		}
+		for _, h := range approx {
+			if want[h.Row] {
+				found++
+			}
+		}
+	}
+	b.ReportMetric(float64(found)/float64(10*len(qs)), "recall@10")
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if _, err := x.SearchApprox(context.Background(), qs[i%len(qs)], 10, nprobe, 0); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }

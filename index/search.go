@@ -69,6 +69,11 @@ func (x *Index) Search(ctx context.Context, q []float32, k, threads int) ([]Hit,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return x.hits(tops, k)
+}
+
+// hits merges the threads' best rows into the k best, with their paths.
+func (x *Index) hits(tops []topK, k int) ([]Hit, error) {
 	all := topK{k: k}
 	for _, t := range tops {
 		for _, h := range t.h {

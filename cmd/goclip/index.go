@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -38,6 +39,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
 	noCache := fs.Bool("no-cache", false, "do not read or write the embedding cache")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	ivf := fs.String("ivf", "", "also build an inverted file for approximate search (goclip search --nprobe): a number of lists, or auto (about 4·√images); for collections too large to scan")
 	var imf imageFlags
 	imf.register(fs)
 	dirs, err := parse(fs, args)
@@ -56,6 +58,10 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	lists, err := parseLists(*ivf)
+	if err != nil {
+		return badFlag(e, "index", err)
+	}
 	opt, err := withPrecision(e, "index", *precision, clip.Options{Lazy: true, HashMemo: cache.HashMemo("")})
 	if err != nil {
 		return err
@@ -69,7 +75,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	t0 := time.Now()
 
 	if *importDir != "" {
-		st, err := index.Import(ctx, path, *importDir, m.Fingerprint(), m.EmbedDim())
+		st, err := index.Import(ctx, path, *importDir, m.Fingerprint(), m.EmbedDim(), lists)
 		if err != nil {
 			return err
 		}
@@ -78,7 +84,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 
-	cfg := index.BuildConfig{Encoder: m, Workers: imf.workers, Batch: imf.batch}
+	cfg := index.BuildConfig{Encoder: m, Workers: imf.workers, Batch: imf.batch, Lists: lists}
 	if cfg.Pipeline, err = imageproc.NewPipeline(m.ImageConfig(), imf.limits()); err != nil {
 		return err
 	}
@@ -126,4 +132,20 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		return errSilent
 	}
 	return nil
+}
+
+// parseLists reads --ivf: "" (none), "auto" (-1: index.AutoLists of the
+// rows, decided when they are known) or a number of lists.
+func parseLists(s string) (int, error) {
+	switch s {
+	case "":
+		return 0, nil
+	case "auto":
+		return -1, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("--ivf %q: want a number of lists (at least 1) or auto", s)
+	}
+	return n, nil
 }

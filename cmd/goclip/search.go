@@ -29,6 +29,7 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	fs.Var(&images, "image", "find images like this one (repeatable; added to QUERY)")
 	vector := fs.String("vector", "", "search with a raw embedding: a .npy file of one row (float16 or float32)")
 	threads := fs.Int("threads", 0, "goroutines scanning the index (0: GOMAXPROCS)")
+	nprobe := fs.Int("nprobe", 0, "approximate search: scan only the rows of the NPROBE inverted-file lists nearest the query (an index built with --ivf); 0: exact, every row")
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -36,6 +37,9 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	}
 	if *top < 1 {
 		return badFlag(e, "search", fmt.Errorf("--top %d: want at least 1", *top))
+	}
+	if *nprobe < 0 {
+		return badFlag(e, "search", fmt.Errorf("--nprobe %d: want 0 (exact) or a number of lists", *nprobe))
 	}
 	query := strings.Join(rest, " ")
 	if (*vector != "") == (query != "" || len(images) > 0) {
@@ -93,7 +97,12 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	t0 := time.Now()
-	hits, err := x.Search(ctx, q, *top, *threads)
+	var hits []index.Hit
+	if *nprobe > 0 {
+		hits, err = x.SearchApprox(ctx, q, *top, *nprobe, *threads)
+	} else {
+		hits, err = x.Search(ctx, q, *top, *threads)
+	}
 	if err != nil {
 		return err
 	}
@@ -101,7 +110,11 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	if err := printHits(e.stdout, hits, *asJSON); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "goclip search: %d images scanned in %s\n", x.Len(), took.Round(10*time.Microsecond))
+	if *nprobe > 0 {
+		fmt.Fprintf(e.stderr, "goclip search: approximate, %d of %d lists probed, in %s\n", min(*nprobe, x.Lists()), x.Lists(), took.Round(10*time.Microsecond))
+	} else {
+		fmt.Fprintf(e.stderr, "goclip search: %d images scanned in %s\n", x.Len(), took.Round(10*time.Microsecond))
+	}
 	if *html != "" {
 		if pipe == nil {
 			if pipe, err = imageproc.NewPipeline(imageproc.DefaultConfig(), imageproc.Limits{}); err != nil {

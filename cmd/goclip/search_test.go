@@ -60,6 +60,19 @@ func TestIndexSearch(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "coffee.png") {
 		t.Errorf("--vector: exit %d\n%s", code, out)
 	}
+	// An inverted file: every list probed gives the exact answer.
+	_, errs, code = goclip(t, "index", "--model", model, "--index", idx, "--no-cache", "--quiet", "--ivf", "2", dir)
+	if code != 1 {
+		t.Fatalf("index --ivf: exit %d\n%s", code, errs)
+	}
+	exact, _, _ := goclip(t, "search", "--model", model, "--index", idx, "a cup of coffee")
+	approx, errs, code := goclip(t, "search", "--model", model, "--index", idx, "--nprobe", "2", "a cup of coffee")
+	if code != 0 || approx != exact || !strings.Contains(errs, "2 of 2 lists") {
+		t.Errorf("--nprobe 2: exit %d\n%s\nwant\n%s%s", code, approx, exact, errs)
+	}
+	if _, _, code := goclip(t, "index", "--model", model, "--index", idx, "--ivf", "none", dir); code != 2 {
+		t.Errorf("--ivf none: exit %d", code)
+	}
 	// Usage errors and a foreign file.
 	if _, _, code := goclip(t, "search", "--index", idx, "--vector", vec, "a cat"); code != 2 {
 		t.Errorf("--vector with a query: exit %d", code)
