@@ -275,4 +275,3 @@ func (v *ivfView) list(c int) []uint32 {
 	}
 	return out
 }
-
