@@ -265,7 +265,7 @@ func (x *Index) SearchApprox(ctx context.Context, q []float32, k, nprobe, thread
 	return x.hits(tops, k)
 }
 
-// sortedRows is every row of the lists, for tests.
+// list returns list c's row numbers.
 func (v *ivfView) list(c int) []uint32 {
 	le := binary.LittleEndian
 	lo, hi := le.Uint64(v.offsets[8*c:]), le.Uint64(v.offsets[8*c+8:])

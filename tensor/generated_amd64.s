@@ -446,9 +446,9 @@ TEXT ·dotsF16x4(SB), NOSPLIT, $0-40
 	MOVQ DX, R9
 	SHLQ $0x01, R9
 	SHRQ $0x02, CX
-	JZ   dotsF16_done
+	JZ   dotsF16x4_done
 
-dotsF16_rows:
+dotsF16x4_rows:
 	LEAQ   (DI)(R9*1), R10
 	LEAQ   (R10)(R9*1), R11
 	LEAQ   (R11)(R9*1), R12
@@ -464,7 +464,7 @@ dotsF16_rows:
 	MOVQ   DX, BX
 	SHRQ   $0x04, BX
 
-dotsF16_cols:
+dotsF16x4_cols:
 	VMOVUPS      (SI)(AX*2), Y8
 	VMOVUPS      32(SI)(AX*2), Y9
 	VCVTPH2PS    (DI)(AX*1), Y10
@@ -485,7 +485,7 @@ dotsF16_cols:
 	VFMADD231PS  Y9, Y13, Y7
 	ADDQ         $0x20, AX
 	DECQ         BX
-	JNZ          dotsF16_cols
+	JNZ          dotsF16x4_cols
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y5, Y4, Y4
@@ -499,8 +499,54 @@ dotsF16_cols:
 	ADDQ         $0x10, R8
 	LEAQ         (R12)(R9*1), DI
 	DECQ         CX
-	JNZ          dotsF16_rows
+	JNZ          dotsF16x4_rows
 
-dotsF16_done:
+dotsF16x4_done:
+	VZEROUPPER
+	RET
+
+// func dotsF16x1(q *float32, v *uint16, dim int, n int, out *float32)
+// Requires: AVX, F16C, FMA3
+TEXT ·dotsF16x1(SB), NOSPLIT, $0-40
+	// Requires AVX2, FMA and F16C.
+	MOVQ  q+0(FP), SI
+	MOVQ  v+8(FP), DI
+	MOVQ  dim+16(FP), DX
+	MOVQ  n+24(FP), CX
+	MOVQ  out+32(FP), R8
+	MOVQ  DX, R9
+	SHLQ  $0x01, R9
+	TESTQ CX, CX
+	JZ    dotsF16x1_done
+
+dotsF16x1_rows:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   AX, AX
+	MOVQ   DX, BX
+	SHRQ   $0x04, BX
+
+dotsF16x1_cols:
+	VMOVUPS      (SI)(AX*2), Y8
+	VMOVUPS      32(SI)(AX*2), Y9
+	VCVTPH2PS    (DI)(AX*1), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VCVTPH2PS    16(DI)(AX*1), Y10
+	VFMADD231PS  Y9, Y10, Y1
+	ADDQ         $0x20, AX
+	DECQ         BX
+	JNZ          dotsF16x1_cols
+	VADDPS       Y1, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, (R8)
+	ADDQ         $0x04, R8
+	ADDQ         R9, DI
+	DECQ         CX
+	JNZ          dotsF16x1_rows
+
+dotsF16x1_done:
 	VZEROUPPER
 	RET

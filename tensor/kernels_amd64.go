@@ -253,25 +253,30 @@ func tileI8VNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool)
 	gemm4x48i8(k4, &a[0], &b[0], &c[0], ldc, add)
 }
 
-// dotsF16AVX2 is kernels.dotsF16 with F16C conversions: groups of 4 rows
-// in assembly (dotsF16x4) when the row length is a multiple of 16, the
-// rest in Go.
+// dotsF16AVX2 is kernels.dotsF16 with F16C conversions when the row length
+// is a multiple of 16: groups of 4 rows (dotsF16x4), then single rows
+// (dotsF16x1, which sums in the same order); otherwise in Go.
 func dotsF16AVX2(q []float32, v []uint16, out []float32) {
 	dim, n := len(q), len(out)
-	if dim == 0 || dim%16 != 0 || n < 4 {
+	if dim == 0 || dim%16 != 0 || n == 0 {
 		dotsF16Go(q, v, out)
 		return
 	}
-	n4 := n &^ 3
 	_ = v[n*dim-1]
-	dotsF16x4(&q[0], &v[0], dim, n4, &out[0])
+	n4 := n &^ 3
+	if n4 > 0 {
+		dotsF16x4(&q[0], &v[0], dim, n4, &out[0])
+	}
 	if n4 < n {
-		dotsF16Go(q, v[n4*dim:], out[n4:])
+		dotsF16x1(&q[0], &v[n4*dim], dim, n-n4, &out[n4])
 	}
 }
 
 //go:noescape
 func dotsF16x4(q *float32, v *uint16, dim, n int, out *float32)
+
+//go:noescape
+func dotsF16x1(q *float32, v *uint16, dim, n int, out *float32)
 
 //go:noescape
 func minMax8(x *float32, n int) (lo, hi float32)

@@ -40,7 +40,8 @@ func main() {
 	vnni()
 	peak("fmaPeakAVX2", ys[:14], 8)
 	peak("fmaPeakAVX512", zs, 16)
-	dotsF16()
+	dotsF16(4)
+	dotsF16(1)
 	Generate()
 }
 
@@ -210,13 +211,14 @@ func vnni() {
 	})
 }
 
-// dotsF16 writes dotsF16x4: the dot products of a float32 query with rows of
-// float16 values, 4 rows per step (a search's scan: it streams the rows
-// from memory once, converting with F16C's VCVTPH2PS).
-func dotsF16() {
-	TEXT("dotsF16x4", NOSPLIT, "func(q *float32, v *uint16, dim, n int, out *float32)")
-	Doc("dotsF16x4 sets out[i] = Σ_j q[j]·v[i·dim+j] for i < n, v holding float16",
-		"values: n a multiple of 4, dim a positive multiple of 16. Each row is",
+// dotsF16 writes dotsF16xR for R = rows: the dot products of a float32
+// query with rows of float16 values, R rows per step (a search's scan: it
+// streams the rows from memory once, converting with F16C's VCVTPH2PS).
+func dotsF16(rows int) {
+	name := fmt.Sprintf("dotsF16x%d", rows)
+	TEXT(name, NOSPLIT, "func(q *float32, v *uint16, dim, n int, out *float32)")
+	Doc(fmt.Sprintf("%s sets out[i] = Σ_j q[j]·v[i·dim+j] for i < n, v holding float16", name),
+		fmt.Sprintf("values: n a multiple of %d, dim a positive multiple of 16. Each row is", rows),
 		"summed in two interleaved 8-lane chains, then across lanes.")
 	Comment("Requires AVX2, FMA and F16C.")
 	Load(Param("q"), RSI)
@@ -224,53 +226,70 @@ func dotsF16() {
 	Load(Param("dim"), RDX)
 	Load(Param("n"), RCX)
 	Load(Param("out"), R8)
-	// R9: a row's bytes; R10-R12: rows 1-3 of the group.
+	// R9: a row's bytes; R10-R12: rows 1-3 of a group of 4.
 	MOVQ(RDX, R9)
 	SHLQ(U8(1), R9)
-	SHRQ(U8(2), RCX) // groups of 4 rows
-	JZ(LabelRef("dotsF16_done"))
-	Label("dotsF16_rows")
-	LEAQ(Mem{Base: RDI, Index: R9, Scale: 1}, R10)
-	LEAQ(Mem{Base: R10, Index: R9, Scale: 1}, R11)
-	LEAQ(Mem{Base: R11, Index: R9, Scale: 1}, R12)
-	rowBase := []GPPhysical{RDI, R10, R11, R12}
+	if rows == 4 {
+		SHRQ(U8(2), RCX) // groups of 4 rows
+	} else {
+		TESTQ(RCX, RCX)
+	}
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_rows")
+	rowBase := []GPPhysical{RDI, R10, R11, R12}[:rows]
+	if rows == 4 {
+		LEAQ(Mem{Base: RDI, Index: R9, Scale: 1}, R10)
+		LEAQ(Mem{Base: R10, Index: R9, Scale: 1}, R11)
+		LEAQ(Mem{Base: R11, Index: R9, Scale: 1}, R12)
+	}
 	// Y0-Y7: row r's chains in ys[2r], ys[2r+1]; Y8, Y9: the query;
 	// Y10-Y13: converted values.
-	for i := 0; i < 8; i++ {
+	for i := 0; i < 2*rows; i++ {
 		VXORPS(ys[i], ys[i], ys[i])
 	}
 	XORQ(RAX, RAX) // j·2 bytes into the rows; j·4 into q
 	MOVQ(RDX, RBX)
 	SHRQ(U8(4), RBX) // steps of 16 values
-	Label("dotsF16_cols")
+	Label(name + "_cols")
 	VMOVUPS(Mem{Base: RSI, Index: RAX, Scale: 2}, Y8)
 	VMOVUPS(Mem{Base: RSI, Index: RAX, Scale: 2, Disp: 32}, Y9)
-	for r := 0; r < 4; r++ {
+	for r := 0; r < rows; r++ {
 		VCVTPH2PS(Mem{Base: rowBase[r], Index: RAX, Scale: 1}, ys[10+r])
 		VFMADD231PS(Y8, ys[10+r], ys[2*r])
 	}
-	for r := 0; r < 4; r++ {
+	for r := 0; r < rows; r++ {
 		VCVTPH2PS(Mem{Base: rowBase[r], Index: RAX, Scale: 1, Disp: 16}, ys[10+r])
 		VFMADD231PS(Y9, ys[10+r], ys[2*r+1])
 	}
 	ADDQ(U8(32), RAX)
 	DECQ(RBX)
-	JNZ(LabelRef("dotsF16_cols"))
-	// Sum each row's chains, then its lanes: four sums into X0.
-	for r := 0; r < 4; r++ {
+	JNZ(LabelRef(name + "_cols"))
+	// Sum each row's chains, then its lanes.
+	for r := 0; r < rows; r++ {
 		VADDPS(ys[2*r+1], ys[2*r], ys[2*r])
 	}
-	VHADDPS(Y2, Y0, Y0)
-	VHADDPS(Y6, Y4, Y4)
-	VHADDPS(Y4, Y0, Y0)
-	VEXTRACTF128(U8(1), Y0, X1)
-	VADDPS(X1, X0, X0)
-	VMOVUPS(X0, Mem{Base: R8})
-	ADDQ(U8(16), R8)
-	LEAQ(Mem{Base: R12, Index: R9, Scale: 1}, RDI)
+	if rows == 4 {
+		VHADDPS(Y2, Y0, Y0)
+		VHADDPS(Y6, Y4, Y4)
+		VHADDPS(Y4, Y0, Y0)
+		VEXTRACTF128(U8(1), Y0, X1)
+		VADDPS(X1, X0, X0)
+		VMOVUPS(X0, Mem{Base: R8})
+		ADDQ(U8(16), R8)
+		LEAQ(Mem{Base: R12, Index: R9, Scale: 1}, RDI)
+	} else {
+		// The same order of additions as lane 0 of the 4-row reduction.
+		VHADDPS(Y0, Y0, Y0)
+		VHADDPS(Y0, Y0, Y0)
+		VEXTRACTF128(U8(1), Y0, X1)
+		VADDPS(X1, X0, X0)
+		VMOVSS(X0, Mem{Base: R8})
+		ADDQ(U8(4), R8)
+		ADDQ(R9, RDI)
+	}
 	DECQ(RCX)
-	JNZ(LabelRef("dotsF16_rows"))
-	Label("dotsF16_done")
+	JNZ(LabelRef(name + "_rows"))
+	Label(name + "_done")
 	VZEROUPPER()
 	RET()
 }
