@@ -274,8 +274,8 @@ func write(w io.Writer, model string, dim int, entries []Entry, vec func(i int) 
 		if len(v) != dim {
 			return fmt.Errorf("row %d: %d values, want %d", i, len(v), dim)
 		}
-		for _, h := range v {
-			buf = binary.LittleEndian.AppendUint16(buf, h)
+		for _, bits := range v {
+			buf = binary.LittleEndian.AppendUint16(buf, bits)
 			if len(buf) == cap(buf) {
 				if err := flush(true); err != nil {
 					return err

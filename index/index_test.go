@@ -477,19 +477,32 @@ func TestIVF(t *testing.T) {
 	}
 }
 
-// BenchmarkSearch1MIVF is BenchmarkSearch1M through an IVF of AutoLists
-// lists probing 64 of them, and reports its recall@10 against the exact
-// search. Uniformly random vectors have no clusters: the worst case for an
-// IVF, so the recall here is a floor.
+// BenchmarkSearch1MIVF searches 1,000,000 vectors of 512 values through an
+// IVF of AutoLists lists, probing 64, and reports its recall@10 against the
+// exact search, and that of 256 probes. The vectors are clustered, as
+// embeddings of photos are (20,000 centres, each vector a centre plus
+// noise: cosine about 0.7 to its centre, 0.5 between two of a cluster),
+// and the queries are noisy copies of rows. Recall depends on how tight
+// the clusters are: with noise giving cosine 0.5 to the centre, 64 probes
+// found 0.29 of the top 10; on uniformly random vectors, which have no
+// clusters, 0.08.
 func BenchmarkSearch1MIVF(b *testing.B) {
-	const n, dim, nprobe = 1_000_000, 512, 64
+	const n, dim, nprobe, centres = 1_000_000, 512, 64, 20_000
 	path := filepath.Join(b.TempDir(), "1m.goclip")
 	r := rand.New(rand.NewPCG(1, 1))
+	cs := make([][]float32, centres)
+	for c := range cs {
+		cs[c] = make([]float32, dim)
+		for j := range cs[c] {
+			cs[c][j] = float32(r.NormFloat64())
+		}
+	}
 	rows := make([]row, n)
 	v := make([]float32, dim)
 	for i := range rows {
+		c := cs[r.IntN(centres)]
 		for j := range v {
-			v[j] = float32(r.NormFloat64())
+			v[j] = c[j] + float32(r.NormFloat64())
 		}
 		rows[i] = row{e: Entry{Path: "img/" + strconv.Itoa(i) + ".jpg"}, vec: ToF16(clip.Normalize(v))}
 	}
@@ -503,16 +516,18 @@ func BenchmarkSearch1MIVF(b *testing.B) {
 	}
 	defer x.Close()
 	var qs [][]float32
-	found := 0
+	found, found256 := 0, 0
 	for range 20 {
+		src := x.Vector(r.IntN(n))
 		q := make([]float32, dim)
 		for j := range q {
-			q[j] = float32(r.NormFloat64())
+			q[j] = checkpoint.F16ToF32(src[j]) + 0.03*float32(r.NormFloat64())
 		}
 		q = clip.Normalize(q)
 		qs = append(qs, q)
 		exact, _ := x.Search(context.Background(), q, 10, 0)
 		approx, _ := x.SearchApprox(context.Background(), q, 10, nprobe, 0)
+		approx256, _ := x.SearchApprox(context.Background(), q, 10, 256, 0)
 		want := map[int]bool{}
 		for _, h := range exact {
 			want[h.Row] = true
@@ -520,6 +535,11 @@ func BenchmarkSearch1MIVF(b *testing.B) {
 		for _, h := range approx {
 			if want[h.Row] {
 				found++
+			}
+		}
+		for _, h := range approx256 {
+			if want[h.Row] {
+				found256++
 			}
 		}
 	}
@@ -532,4 +552,5 @@ func BenchmarkSearch1MIVF(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(found)/float64(10*len(qs)), "recall@10")
+	b.ReportMetric(float64(found256)/float64(10*len(qs)), "recall@10/256probes")
 }
