@@ -311,7 +311,9 @@ func TestStalledTransferRetried(t *testing.T) {
 func TestCorruptDownloadRefused(t *testing.T) {
 	fh := newFakeHub(t)
 	repo := fh.addRepo(tinyID, tinyModel(t))
+	fh.mu.Lock() // the handlers read it under the lock
 	fh.corrupt = true
+	fh.mu.Unlock()
 	c := testClient(t, fh)
 	_, err := c.Download(ctxT(t), tinyID, "")
 	if !errors.Is(err, ErrChecksum) {
@@ -468,7 +470,10 @@ func TestHTTPErrors(t *testing.T) {
 func TestConcurrentDownloads(t *testing.T) {
 	fh := newFakeHub(t)
 	repo := fh.addRepo(tinyID, tinyModel(t))
-	fh.cdnDelay = 50 * time.Millisecond // make the downloads overlap
+	// Slow downloads overlap; the handlers read the delay under the lock.
+	fh.mu.Lock()
+	fh.cdnDelay = 50 * time.Millisecond
+	fh.mu.Unlock()
 	c := testClient(t, fh)
 	const n = 4
 	dirs := make([]string, n)

@@ -118,7 +118,9 @@ func TestTwoProcesses(t *testing.T) {
 	}
 	fh := newFakeHub(t)
 	repo := fh.addRepo(tinyID, tinyModel(t))
+	fh.mu.Lock() // the handlers read it under the lock
 	fh.cdnDelay = 100 * time.Millisecond
+	fh.mu.Unlock()
 	cache := t.TempDir()
 	ctx := ctxT(t)
 	var cmds []*exec.Cmd
