@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -67,7 +68,7 @@ var (
 	imagesCounter   = beam.NewCounter("goclip", "images")
 	rowsCounter     = beam.NewCounter("goclip", "embedded")
 	failuresCounter = beam.NewCounter("goclip", "errors")
-	bytesCounter    = beam.NewCounter("goclip", "image_bytes")
+	bytesCounter    = beam.NewCounter("goclip", "image_bytes") // local files and webdataset members
 	batchMs         = beam.NewDistribution("goclip", "ms_per_image")
 )
 
@@ -146,6 +147,8 @@ func (w *Worker) embed(ctx context.Context, s Shard, part *Part, use func(in *in
 				src := batch.Source{Name: f}
 				if isRemote(f) {
 					src.Open = func() (io.ReadCloser, error) { return openRead(ctx, f) }
+				} else if fi, err := os.Stat(f); err == nil {
+					bytesCounter.Inc(ctx, fi.Size())
 				}
 				if !yield(src) {
 					return
