@@ -259,7 +259,7 @@ func walk(roots []string) ([]Entry, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("index: %w", err)
+			return nil, err // names the folder
 		}
 	}
 	return out, nil
