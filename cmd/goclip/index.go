@@ -70,7 +70,9 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	limitHeap(m, true)
+	// No limitHeap: an index build holds every row it writes (1 KiB each
+	// for ViT-B/32), so its memory grows with the collection, and a soft
+	// limit below that would only make the collector run without end.
 	defer m.Close()
 	t0 := time.Now()
 
