@@ -1,7 +1,8 @@
 // Command asmgen writes the generated assembly of package tensor: the
-// int8 GEMM micro-kernels for CPUs without AVX-512 and the FMA peak loops
-// (go generate in tensor runs it; its output, tensor/generated_amd64.s, is
-// committed).
+// AVX-512 GEMM tiles (float32 and int8, 4 or 8 rows: tile48), the int8 GEMM
+// micro-kernels for CPUs without AVX-512, the float16 scan of a search
+// (dotsF16) and the FMA peak loops (go generate in tensor runs it; its
+// output, tensor/generated_amd64.s, is committed).
 //
 // Two kernels compute the exact int32 products of u8 activations and s8
 // weights in the int8 layout (layoutI8: per group of 4 inputs, the 4
@@ -42,13 +43,18 @@ func main() {
 	peak("fmaPeakAVX512", zs, 16)
 	dotsF16(4)
 	dotsF16(1)
+	tile48("gemm8x48", 8, false)
+	tile48("gemm4x48", 4, false)
+	tile48("gemm8x48i8", 8, true)
+	tile48("gemm4x48i8", 4, true)
 	Generate()
 }
 
 // ys are the 16 YMM registers by number; zs the first 14 ZMM registers.
 var (
 	ys = []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
-	zs = []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13}
+	zs = []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+		Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
 )
 
 // peakChains is the number of independent accumulators of the peak loops.
@@ -290,6 +296,151 @@ func dotsF16(rows int) {
 	DECQ(RCX)
 	JNZ(LabelRef(name + "_rows"))
 	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// tile48 writes an AVX-512 GEMM tile of rows (4 or 8) rows × 48 columns:
+// float32 (layout48: a step is one k, B rows of 48 floats, A values one
+// float each) or, with i8, int8 (layoutI8: a step is a group of 4 k, B
+// rows of 48 columns × 4 s8 weights, A values 4 u8 side by side, and
+// VPDPBUSD adds the four u8×s8 products of each lane, exactly). See
+// tileAVX512 and tileI8VNNI for the contracts. A tile covers one or two
+// consecutive packed strips of 4 rows: strip 0 at SI, strip 1 at R9. The B
+// row of a step is in Z0:Z1:Z2; A values are broadcast through Z3, Z28, Z29
+// and Z30; row i accumulates in Z(4+3i)..Z(6+3i), so the 8-row tile keeps 24
+// accumulators: eight broadcasts and three loads per 24 multiply-adds. The
+// loop is unrolled by four steps and fetches A 256 bytes ahead; the C tile
+// is fetched before the loop, as it is read and written after it.
+func tile48(name string, rows int, i8 bool) {
+	sig, kname := "func(k int, a, b, c *float32, ldc int, add bool)", "k"
+	if i8 {
+		sig, kname = "func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)", "k4"
+	}
+	TEXT(name, NOSPLIT, sig)
+	if i8 {
+		Doc(fmt.Sprintf("%s computes a %d×48 int32 tile with AVX-512 VNNI (see tile48 in internal/asmgen).", name, rows))
+	} else {
+		Doc(fmt.Sprintf("%s computes a %d×48 float32 tile with AVX-512F (see tile48 in internal/asmgen).", name, rows))
+	}
+	Load(Param(kname), RCX)
+	Load(Param("a"), RSI)
+	Load(Param("b"), RDI)
+	Load(Param("c"), RDX)
+	Load(Param("ldc"), R8)
+	SHLQ(U8(2), R8)
+	if rows == 8 {
+		Comment("Strip 1 follows strip 0, 16 bytes per step later.")
+		MOVQ(RCX, R9)
+		SHLQ(U8(4), R9)
+		ADDQ(RSI, R9)
+	}
+	LEAQ(Mem{Base: RDX, Index: R8, Scale: 2}, R11)
+	if rows == 8 {
+		LEAQ(Mem{Base: RDX, Index: R8, Scale: 4}, R12)
+		LEAQ(Mem{Base: R12, Index: R8, Scale: 2}, R13)
+	}
+	// Row r of C: base register and whether it is the base plus ldc.
+	row := func(r, off int) Mem {
+		m := Mem{Base: []GPPhysical{RDX, R11, R12, R13}[r/2], Disp: off}
+		if r%2 == 1 {
+			m.Index, m.Scale = R8, 1
+		}
+		return m
+	}
+	for r := 0; r < rows; r++ {
+		for j := 0; j < 3; j++ {
+			PREFETCHT0(row(r, 64*j))
+		}
+	}
+	acc := func(r, j int) VecPhysical { return zs[4+3*r+j] }
+	for r := 0; r < rows; r++ {
+		for j := 0; j < 3; j++ {
+			VPXORD(acc(r, j), acc(r, j), acc(r, j))
+		}
+	}
+	bcast := []VecPhysical{Z3, Z28, Z29, Z30}
+	step := func(ao, bo int) {
+		for j := 0; j < 3; j++ {
+			if i8 {
+				VMOVDQU32(Mem{Base: RDI, Disp: bo + 64*j}, zs[j])
+			} else {
+				VMOVUPS(Mem{Base: RDI, Disp: bo + 64*j}, zs[j])
+			}
+		}
+		for r := 0; r < rows; r++ {
+			a := Mem{Base: RSI, Disp: ao + 4*(r%4)}
+			if r >= 4 {
+				a.Base = R9
+			}
+			if i8 {
+				VPBROADCASTD(a, bcast[r%4])
+			} else {
+				VBROADCASTSS(a, bcast[r%4])
+			}
+			for j := 0; j < 3; j++ {
+				if i8 {
+					Instruction(&ir.Instruction{Opcode: "VPDPBUSD", Operands: []Op{zs[j], bcast[r%4], acc(r, j)}})
+				} else {
+					VFMADD231PS(zs[j], bcast[r%4], acc(r, j))
+				}
+			}
+		}
+	}
+	advance := func(steps int) {
+		ADDQ(U32(16*steps), RSI)
+		if rows == 8 {
+			ADDQ(U32(16*steps), R9)
+		}
+		ADDQ(U32(192*steps), RDI)
+	}
+	MOVQ(RCX, R10)
+	SHRQ(U8(2), R10)
+	ANDQ(U8(3), RCX)
+	TESTQ(R10, R10)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop4")
+	PREFETCHT0(Mem{Base: RSI, Disp: 256})
+	if rows == 8 {
+		PREFETCHT0(Mem{Base: R9, Disp: 256})
+	}
+	for u := 0; u < 4; u++ {
+		step(16*u, 192*u)
+	}
+	advance(4)
+	DECQ(R10)
+	JNZ(LabelRef(name + "_loop4"))
+	Label(name + "_tail")
+	TESTQ(RCX, RCX)
+	JZ(LabelRef(name + "_store"))
+	Label(name + "_loop1")
+	step(0, 0)
+	advance(1)
+	DECQ(RCX)
+	JNZ(LabelRef(name + "_loop1"))
+	Label(name + "_store")
+	Load(Param("add"), R10)
+	TESTQ(R10, R10)
+	JZ(LabelRef(name + "_put"))
+	for r := 0; r < rows; r++ {
+		for j := 0; j < 3; j++ {
+			if i8 {
+				VPADDD(row(r, 64*j), acc(r, j), acc(r, j))
+			} else {
+				VADDPS(row(r, 64*j), acc(r, j), acc(r, j))
+			}
+		}
+	}
+	Label(name + "_put")
+	for r := 0; r < rows; r++ {
+		for j := 0; j < 3; j++ {
+			if i8 {
+				VMOVDQU32(acc(r, j), row(r, 64*j))
+			} else {
+				VMOVUPS(acc(r, j), row(r, 64*j))
+			}
+		}
+	}
 	VZEROUPPER()
 	RET()
 }
