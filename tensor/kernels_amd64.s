@@ -5,30 +5,7 @@
 // AVX2+FMA kernels of package tensor. See kernels_amd64.go for the Go
 // declarations and the contracts (n is a positive multiple of 8).
 
-// One k step of the 4x24 micro-kernel: B row in Y0:Y1:Y2, A values
-// broadcast through Y3, accumulators Y4..Y15 (row i in Y(4+3i)..Y(6+3i)).
-// Four broadcasts per twelve FMAs leave the FP pipes to the FMAs.
-#define STEP(ao, bo) \
-	VMOVUPS bo(DI), Y0; \
-	VMOVUPS (bo+32)(DI), Y1; \
-	VMOVUPS (bo+64)(DI), Y2; \
-	VBROADCASTSS ao(SI), Y3; \
-	VFMADD231PS Y0, Y3, Y4; \
-	VFMADD231PS Y1, Y3, Y5; \
-	VFMADD231PS Y2, Y3, Y6; \
-	VBROADCASTSS (ao+4)(SI), Y3; \
-	VFMADD231PS Y0, Y3, Y7; \
-	VFMADD231PS Y1, Y3, Y8; \
-	VFMADD231PS Y2, Y3, Y9; \
-	VBROADCASTSS (ao+8)(SI), Y3; \
-	VFMADD231PS Y0, Y3, Y10; \
-	VFMADD231PS Y1, Y3, Y11; \
-	VFMADD231PS Y2, Y3, Y12; \
-	VBROADCASTSS (ao+12)(SI), Y3; \
-	VFMADD231PS Y0, Y3, Y13; \
-	VFMADD231PS Y1, Y3, Y14; \
-	VFMADD231PS Y2, Y3, Y15
-
+// Twelve accumulators Y4..Y15 cleared (gemm2x24).
 #define ZERO12 \
 	VXORPS Y4, Y4, Y4; \
 	VXORPS Y5, Y5, Y5; \
@@ -42,87 +19,6 @@
 	VXORPS Y13, Y13, Y13; \
 	VXORPS Y14, Y14, Y14; \
 	VXORPS Y15, Y15, Y15
-
-// func gemm4x24(k int, a, b, c *float32, ldc int, add bool)
-TEXT ·gemm4x24(SB), NOSPLIT, $0-41
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
-	// Fetch the C tile now: it is read and written after the k loop.
-	LEAQ (DX)(R8*2), R11
-	PREFETCHT0 (DX)
-	PREFETCHT0 64(DX)
-	PREFETCHT0 (DX)(R8*1)
-	PREFETCHT0 64(DX)(R8*1)
-	PREFETCHT0 (R11)
-	PREFETCHT0 64(R11)
-	PREFETCHT0 (R11)(R8*1)
-	PREFETCHT0 64(R11)(R8*1)
-	ZERO12
-	MOVQ CX, R10
-	SHRQ $2, R10
-	ANDQ $3, CX
-	TESTQ R10, R10
-	JZ   gtail
-
-gloop4:
-	PREFETCHT0 256(SI)
-	STEP(0, 0)
-	STEP(16, 96)
-	STEP(32, 192)
-	STEP(48, 288)
-	ADDQ $64, SI
-	ADDQ $384, DI
-	DECQ R10
-	JNZ  gloop4
-
-gtail:
-	TESTQ CX, CX
-	JZ    gstore
-
-gloop1:
-	STEP(0, 0)
-	ADDQ $16, SI
-	ADDQ $96, DI
-	DECQ CX
-	JNZ  gloop1
-
-gstore:
-	MOVBLZX add+40(FP), R9
-	LEAQ    (DX)(R8*2), R11
-	TESTQ   R9, R9
-	JZ      gput
-	VADDPS  (DX), Y4, Y4
-	VADDPS  32(DX), Y5, Y5
-	VADDPS  64(DX), Y6, Y6
-	VADDPS  (DX)(R8*1), Y7, Y7
-	VADDPS  32(DX)(R8*1), Y8, Y8
-	VADDPS  64(DX)(R8*1), Y9, Y9
-	VADDPS  (R11), Y10, Y10
-	VADDPS  32(R11), Y11, Y11
-	VADDPS  64(R11), Y12, Y12
-	VADDPS  (R11)(R8*1), Y13, Y13
-	VADDPS  32(R11)(R8*1), Y14, Y14
-	VADDPS  64(R11)(R8*1), Y15, Y15
-
-gput:
-	VMOVUPS Y4, (DX)
-	VMOVUPS Y5, 32(DX)
-	VMOVUPS Y6, 64(DX)
-	VMOVUPS Y7, (DX)(R8*1)
-	VMOVUPS Y8, 32(DX)(R8*1)
-	VMOVUPS Y9, 64(DX)(R8*1)
-	VMOVUPS Y10, (R11)
-	VMOVUPS Y11, 32(R11)
-	VMOVUPS Y12, 64(R11)
-	VMOVUPS Y13, (R11)(R8*1)
-	VMOVUPS Y14, 32(R11)(R8*1)
-	VMOVUPS Y15, 64(R11)(R8*1)
-	VZEROUPPER
-	RET
 
 // Two k steps of the 2x24 kernel (rows 0 and 1 of a 4-row packed strip):
 // even steps accumulate in Y4..Y9, odd steps in Y10..Y15, so twelve FMA

@@ -1,5 +1,6 @@
 // Command asmgen writes the generated assembly of package tensor: the
-// AVX-512 GEMM tiles (float32 and int8, 4 or 8 rows: tile48), the int8 GEMM
+// GEMM tiles of one template (AVX2 4×24 and AVX-512 4×48 and 8×48, float32
+// and int8: tile), the int8 GEMM
 // micro-kernels for CPUs without AVX-512, the float16 scan of a search
 // (dotsF16) and the FMA peak loops (go generate in tensor runs it; its
 // output, tensor/generated_amd64.s, is committed).
@@ -43,10 +44,11 @@ func main() {
 	peak("fmaPeakAVX512", zs, 16)
 	dotsF16(4)
 	dotsF16(1)
-	tile48("gemm8x48", 8, false)
-	tile48("gemm4x48", 4, false)
-	tile48("gemm8x48i8", 8, true)
-	tile48("gemm4x48i8", 4, true)
+	tile("gemm4x24", 4, 8, false)
+	tile("gemm8x48", 8, 16, false)
+	tile("gemm4x48", 4, 16, false)
+	tile("gemm8x48i8", 8, 16, true)
+	tile("gemm4x48i8", 4, 16, true)
 	Generate()
 }
 
@@ -300,29 +302,43 @@ func dotsF16(rows int) {
 	RET()
 }
 
-// tile48 writes an AVX-512 GEMM tile of rows (4 or 8) rows × 48 columns:
-// float32 (layout48: a step is one k, B rows of 48 floats, A values one
-// float each) or, with i8, int8 (layoutI8: a step is a group of 4 k, B
-// rows of 48 columns × 4 s8 weights, A values 4 u8 side by side, and
-// VPDPBUSD adds the four u8×s8 products of each lane, exactly). See
+// tile writes a GEMM tile of rows (4 or 8) rows × 3 vectors of lanes (8:
+// YMM, AVX2+FMA, layout24; 16: ZMM, AVX-512, layout48) float32 columns or,
+// with i8 (ZMM only), int8 (layoutI8: a step is a group of 4 k, B rows of
+// 48 columns × 4 s8 weights, A values 4 u8 side by side, and VPDPBUSD adds
+// the four u8×s8 products of each lane, exactly). See tileAVX2,
 // tileAVX512 and tileI8VNNI for the contracts. A tile covers one or two
-// consecutive packed strips of 4 rows: strip 0 at SI, strip 1 at R9. The B
-// row of a step is in Z0:Z1:Z2; A values are broadcast through Z3, Z28, Z29
-// and Z30; row i accumulates in Z(4+3i)..Z(6+3i), so the 8-row tile keeps 24
-// accumulators: eight broadcasts and three loads per 24 multiply-adds. The
-// loop is unrolled by four steps and fetches A 256 bytes ahead; the C tile
-// is fetched before the loop, as it is read and written after it.
-func tile48(name string, rows int, i8 bool) {
+// consecutive packed strips of 4 rows: strip 0 at SI, strip 1 at R9. The
+// B row of a step is in vectors 0-2; A values are broadcast through vector
+// 3 (with ZMM also 28-30, so broadcasts do not wait for the FMAs that read
+// the last); row i accumulates in vectors 4+3i..6+3i, so the 8-row tile
+// keeps 24 accumulators: eight broadcasts and three loads per 24
+// multiply-adds. The loop is unrolled by four steps and fetches A 256 bytes
+// ahead; the C tile is fetched before the loop, as it is read and written
+// after it.
+func tile(name string, rows, lanes int, i8 bool) {
 	sig, kname := "func(k int, a, b, c *float32, ldc int, add bool)", "k"
 	if i8 {
 		sig, kname = "func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)", "k4"
 	}
 	TEXT(name, NOSPLIT, sig)
-	if i8 {
-		Doc(fmt.Sprintf("%s computes a %d×48 int32 tile with AVX-512 VNNI (see tile48 in internal/asmgen).", name, rows))
-	} else {
-		Doc(fmt.Sprintf("%s computes a %d×48 float32 tile with AVX-512F (see tile48 in internal/asmgen).", name, rows))
+	isa := "AVX2+FMA"
+	if lanes == 16 {
+		isa = "AVX-512F"
 	}
+	if i8 {
+		isa = "AVX-512 VNNI"
+	}
+	what := "float32"
+	if i8 {
+		what = "int32"
+	}
+	Doc(fmt.Sprintf("%s computes a %d×%d %s tile with %s (see tile in internal/asmgen).", name, rows, 3*lanes, what, isa))
+	regs, bcast := ys, []VecPhysical{Y3}
+	if lanes == 16 {
+		regs, bcast = zs, []VecPhysical{Z3, Z28, Z29, Z30}
+	}
+	vec := 4 * lanes // bytes per vector
 	Load(Param(kname), RCX)
 	Load(Param("a"), RSI)
 	Load(Param("b"), RDI)
@@ -340,7 +356,7 @@ func tile48(name string, rows int, i8 bool) {
 		LEAQ(Mem{Base: RDX, Index: R8, Scale: 4}, R12)
 		LEAQ(Mem{Base: R12, Index: R8, Scale: 2}, R13)
 	}
-	// Row r of C: base register and whether it is the base plus ldc.
+	// Row r of C, off bytes in.
 	row := func(r, off int) Mem {
 		m := Mem{Base: []GPPhysical{RDX, R11, R12, R13}[r/2], Disp: off}
 		if r%2 == 1 {
@@ -349,23 +365,26 @@ func tile48(name string, rows int, i8 bool) {
 		return m
 	}
 	for r := 0; r < rows; r++ {
-		for j := 0; j < 3; j++ {
-			PREFETCHT0(row(r, 64*j))
+		for off := 0; off < 3*vec; off += 64 {
+			PREFETCHT0(row(r, off))
 		}
 	}
-	acc := func(r, j int) VecPhysical { return zs[4+3*r+j] }
+	acc := func(r, j int) VecPhysical { return regs[4+3*r+j] }
 	for r := 0; r < rows; r++ {
 		for j := 0; j < 3; j++ {
-			VPXORD(acc(r, j), acc(r, j), acc(r, j))
+			if lanes == 16 {
+				VPXORD(acc(r, j), acc(r, j), acc(r, j))
+			} else {
+				VXORPS(acc(r, j), acc(r, j), acc(r, j))
+			}
 		}
 	}
-	bcast := []VecPhysical{Z3, Z28, Z29, Z30}
 	step := func(ao, bo int) {
 		for j := 0; j < 3; j++ {
 			if i8 {
-				VMOVDQU32(Mem{Base: RDI, Disp: bo + 64*j}, zs[j])
+				VMOVDQU32(Mem{Base: RDI, Disp: bo + vec*j}, regs[j])
 			} else {
-				VMOVUPS(Mem{Base: RDI, Disp: bo + 64*j}, zs[j])
+				VMOVUPS(Mem{Base: RDI, Disp: bo + vec*j}, regs[j])
 			}
 		}
 		for r := 0; r < rows; r++ {
@@ -373,16 +392,18 @@ func tile48(name string, rows int, i8 bool) {
 			if r >= 4 {
 				a.Base = R9
 			}
+			b := bcast[r%len(bcast)]
 			if i8 {
-				VPBROADCASTD(a, bcast[r%4])
+				VPBROADCASTD(a, b)
 			} else {
-				VBROADCASTSS(a, bcast[r%4])
+				VBROADCASTSS(a, b)
 			}
 			for j := 0; j < 3; j++ {
 				if i8 {
-					Instruction(&ir.Instruction{Opcode: "VPDPBUSD", Operands: []Op{zs[j], bcast[r%4], acc(r, j)}})
+					// avo lacks VPDPBUSD; Go's assembler has its EVEX form.
+					Instruction(&ir.Instruction{Opcode: "VPDPBUSD", Operands: []Op{regs[j], b, acc(r, j)}})
 				} else {
-					VFMADD231PS(zs[j], bcast[r%4], acc(r, j))
+					VFMADD231PS(regs[j], b, acc(r, j))
 				}
 			}
 		}
@@ -392,7 +413,7 @@ func tile48(name string, rows int, i8 bool) {
 		if rows == 8 {
 			ADDQ(U32(16*steps), R9)
 		}
-		ADDQ(U32(192*steps), RDI)
+		ADDQ(U32(3*vec*steps), RDI)
 	}
 	MOVQ(RCX, R10)
 	SHRQ(U8(2), R10)
@@ -405,7 +426,7 @@ func tile48(name string, rows int, i8 bool) {
 		PREFETCHT0(Mem{Base: R9, Disp: 256})
 	}
 	for u := 0; u < 4; u++ {
-		step(16*u, 192*u)
+		step(16*u, 3*vec*u)
 	}
 	advance(4)
 	DECQ(R10)
@@ -425,9 +446,9 @@ func tile48(name string, rows int, i8 bool) {
 	for r := 0; r < rows; r++ {
 		for j := 0; j < 3; j++ {
 			if i8 {
-				VPADDD(row(r, 64*j), acc(r, j), acc(r, j))
+				VPADDD(row(r, vec*j), acc(r, j), acc(r, j))
 			} else {
-				VADDPS(row(r, 64*j), acc(r, j), acc(r, j))
+				VADDPS(row(r, vec*j), acc(r, j), acc(r, j))
 			}
 		}
 	}
@@ -435,9 +456,9 @@ func tile48(name string, rows int, i8 bool) {
 	for r := 0; r < rows; r++ {
 		for j := 0; j < 3; j++ {
 			if i8 {
-				VMOVDQU32(acc(r, j), row(r, 64*j))
+				VMOVDQU32(acc(r, j), row(r, vec*j))
 			} else {
-				VMOVUPS(acc(r, j), row(r, 64*j))
+				VMOVUPS(acc(r, j), row(r, vec*j))
 			}
 		}
 	}
