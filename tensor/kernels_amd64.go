@@ -114,8 +114,8 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 //go:generate sh -c "cd ../internal/asmgen && go run . -out ../../tensor/generated_amd64.s -pkg tensor"
 
 // Assembly routines (kernels_amd64.s, quant_amd64.s, and generated_amd64.s,
-// which internal/asmgen generates: the 4×24 AVX2 and the AVX-512 float32 and
-// int8 tiles, the AVX2 and AVX-VNNI int8 tiles, the float16 scan and the
+// which internal/asmgen generates: the AVX2 2×24 and 4×24 and the AVX-512
+// float32 and int8 tiles, the AVX2 and AVX-VNNI int8 tiles, the float16 scan and the
 // FMA peak loops). Lengths are in elements; routines taking n process a
 // multiple of 8 elements and leave the tail to Go.
 

@@ -1,6 +1,6 @@
 // Command asmgen writes the generated assembly of package tensor: the
-// GEMM tiles of one template (AVX2 4×24 and AVX-512 4×48 and 8×48, float32
-// and int8: tile), the int8 GEMM
+// GEMM tiles of one template (AVX2 2×24 and 4×24, AVX-512 4×48 and 8×48,
+// float32 and int8: tile), the int8 GEMM
 // micro-kernels for CPUs without AVX-512, the float16 scan of a search
 // (dotsF16) and the FMA peak loops (go generate in tensor runs it; its
 // output, tensor/generated_amd64.s, is committed).
@@ -45,6 +45,7 @@ func main() {
 	dotsF16(4)
 	dotsF16(1)
 	tile("gemm4x24", 4, 8, false)
+	tile("gemm2x24", 2, 8, false)
 	tile("gemm8x48", 8, 16, false)
 	tile("gemm4x48", 4, 16, false)
 	tile("gemm8x48i8", 8, 16, true)
@@ -315,7 +316,10 @@ func dotsF16(rows int) {
 // keeps 24 accumulators: eight broadcasts and three loads per 24
 // multiply-adds. The loop is unrolled by four steps and fetches A 256 bytes
 // ahead; the C tile is fetched before the loop, as it is read and written
-// after it.
+// after it. The 2-row tile (rows 0 and 1 of a strip, for tails) has too
+// few rows to hide the FMA latency: its even steps accumulate in vectors
+// 4-9 and its odd steps in 10-15, added together at the end; it fetches
+// nothing ahead.
 func tile(name string, rows, lanes int, i8 bool) {
 	sig, kname := "func(k int, a, b, c *float32, ldc int, add bool)", "k"
 	if i8 {
@@ -351,7 +355,9 @@ func tile(name string, rows, lanes int, i8 bool) {
 		SHLQ(U8(4), R9)
 		ADDQ(RSI, R9)
 	}
-	LEAQ(Mem{Base: RDX, Index: R8, Scale: 2}, R11)
+	if rows > 2 {
+		LEAQ(Mem{Base: RDX, Index: R8, Scale: 2}, R11)
+	}
 	if rows == 8 {
 		LEAQ(Mem{Base: RDX, Index: R8, Scale: 4}, R12)
 		LEAQ(Mem{Base: R12, Index: R8, Scale: 2}, R13)
@@ -364,19 +370,21 @@ func tile(name string, rows, lanes int, i8 bool) {
 		}
 		return m
 	}
-	for r := 0; r < rows; r++ {
-		for off := 0; off < 3*vec; off += 64 {
-			PREFETCHT0(row(r, off))
+	split := rows == 2
+	if !split {
+		for r := 0; r < rows; r++ {
+			for off := 0; off < 3*vec; off += 64 {
+				PREFETCHT0(row(r, off))
+			}
 		}
 	}
-	acc := func(r, j int) VecPhysical { return regs[4+3*r+j] }
-	for r := 0; r < rows; r++ {
-		for j := 0; j < 3; j++ {
-			if lanes == 16 {
-				VPXORD(acc(r, j), acc(r, j), acc(r, j))
-			} else {
-				VXORPS(acc(r, j), acc(r, j), acc(r, j))
-			}
+	set := 0 // the split tile's accumulator set of the step being written
+	acc := func(r, j int) VecPhysical { return regs[4+6*set+3*r+j] }
+	for i := 4; i < 4+max(3*rows, 12*btoi(split)); i++ {
+		if lanes == 16 {
+			VPXORD(regs[i], regs[i], regs[i])
+		} else {
+			VXORPS(regs[i], regs[i], regs[i])
 		}
 	}
 	step := func(ao, bo int) {
@@ -421,13 +429,19 @@ func tile(name string, rows, lanes int, i8 bool) {
 	TESTQ(R10, R10)
 	JZ(LabelRef(name + "_tail"))
 	Label(name + "_loop4")
-	PREFETCHT0(Mem{Base: RSI, Disp: 256})
+	if !split {
+		PREFETCHT0(Mem{Base: RSI, Disp: 256})
+	}
 	if rows == 8 {
 		PREFETCHT0(Mem{Base: R9, Disp: 256})
 	}
 	for u := 0; u < 4; u++ {
+		if split {
+			set = u % 2
+		}
 		step(16*u, 3*vec*u)
 	}
+	set = 0
 	advance(4)
 	DECQ(R10)
 	JNZ(LabelRef(name + "_loop4"))
@@ -440,6 +454,11 @@ func tile(name string, rows, lanes int, i8 bool) {
 	DECQ(RCX)
 	JNZ(LabelRef(name + "_loop1"))
 	Label(name + "_store")
+	if split {
+		for i := 4; i < 10; i++ {
+			VADDPS(regs[i+6], regs[i], regs[i])
+		}
+	}
 	Load(Param("add"), R10)
 	TESTQ(R10, R10)
 	JZ(LabelRef(name + "_put"))
@@ -464,4 +483,11 @@ func tile(name string, rows, lanes int, i8 bool) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
