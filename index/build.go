@@ -30,6 +30,9 @@ type BuildConfig struct {
 	// Lists, when positive, gives the index an IVF of that many lists for
 	// approximate search; -1 gives it AutoLists of its rows; 0: none.
 	Lists int
+	// ModelRef names Encoder as the user did (a folder, a Hub id); the
+	// index keeps it for searches to load by default (Index.ModelRef).
+	ModelRef string
 }
 
 // Failure is an image that could not be indexed.
@@ -156,10 +159,10 @@ func Build(ctx context.Context, path string, dirs []string, cfg BuildConfig) (Bu
 		}
 	}
 	st.Images = len(rows)
-	if old != nil && st.Added+st.Updated+st.Removed == 0 && (old.Lists() == cfg.Lists || cfg.Lists < 0 && old.Lists() > 0) {
+	if old != nil && st.Added+st.Updated+st.Removed == 0 && (old.Lists() == cfg.Lists || cfg.Lists < 0 && old.Lists() > 0) && old.ModelRef() == cfg.ModelRef {
 		return st, nil
 	}
-	if err := writeRows(ctx, path, model, dim, rows, cfg.Lists); err != nil {
+	if err := writeRows(ctx, path, model, cfg.ModelRef, dim, rows, cfg.Lists); err != nil {
 		return st, err
 	}
 	st.Written = true
@@ -182,7 +185,7 @@ func (r row) vector() []uint16 {
 
 // writeRows sorts rows by path and writes them over path atomically, with
 // an IVF of lists lists when lists > 0 (fewer when there are fewer rows).
-func writeRows(ctx context.Context, path, model string, dim int, rows []row, lists int) error {
+func writeRows(ctx context.Context, path, model, ref string, dim int, rows []row, lists int) error {
 	slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.e.Path, b.e.Path) })
 	entries := make([]Entry, len(rows))
 	for i, r := range rows {
@@ -203,7 +206,7 @@ func writeRows(ctx context.Context, path, model string, dim int, rows []row, lis
 		return err
 	}
 	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
-		return write(w, model, dim, entries, func(i int) []uint16 { return rows[i].vector() }, iv)
+		return write(w, model, ref, dim, entries, func(i int) []uint16 { return rows[i].vector() }, iv)
 	})
 }
 

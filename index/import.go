@@ -21,14 +21,14 @@ type ImportStats struct {
 // Import adds the embeddings of a folder in clip-retrieval's layout
 // (img_emb/img_emb_N.npy, float16 or float32, with metadata_N.parquet's
 // image_path; what goclip-beam embed writes) to the index at path, made
-// by the model whose fingerprint is model (the folder does not say;
+// by the model whose fingerprint is model, named ref (the folder does not say;
 // vectors of another length than dim are refused). Rows replace entries of
 // the same path; the vectors are normalised again. Imported entries have
 // no size or time: a later Build over their folder embeds them again.
 //
 // lists, when positive, gives the index an IVF of that many lists
 // (BuildConfig.Lists).
-func Import(ctx context.Context, path, dir, model string, dim, lists int) (ImportStats, error) {
+func Import(ctx context.Context, path, dir, model, ref string, dim, lists int) (ImportStats, error) {
 	var st ImportStats
 	old, err := openExisting(path, model, dim)
 	if err != nil {
@@ -90,5 +90,5 @@ func Import(ctx context.Context, path, dir, model string, dim, lists int) (Impor
 		st.Imported += len(paths)
 	}
 	st.Images = len(rows)
-	return st, writeRows(ctx, path, model, dim, rows, lists)
+	return st, writeRows(ctx, path, model, ref, dim, rows, lists)
 }

@@ -35,7 +35,7 @@ const (
 	dtypeF16   = 1
 	headerSize = 4096
 	entrySize  = 32
-	maxModel   = 1024 // bytes of the fingerprint
+	maxModel   = 1024 // bytes of the fingerprint, and of the model reference
 	maxDim     = 1 << 16
 )
 
@@ -59,6 +59,7 @@ type Entry struct {
 type Index struct {
 	path    string
 	model   string
+	ref     string
 	dim     int
 	n       int
 	f       *mmap.File
@@ -89,10 +90,15 @@ type header struct {
 	nlist                          int
 	ivfOff                         uint64
 	model                          string
+	ref                            string // the model as the user named it (Index.ModelRef)
 }
 
-// modelAt is where the fingerprint starts in the header.
-const modelAt = 128
+// modelAt is where the fingerprint starts in the header; refAt where the
+// model reference does.
+const (
+	modelAt = 128
+	refAt   = modelAt + maxModel
+)
 
 // end is the file size the header describes.
 func (h header) end() uint64 {
@@ -117,7 +123,9 @@ func (h header) encode() []byte {
 	le.PutUint64(b[56:], h.strLen)
 	le.PutUint32(b[64:], uint32(h.nlist))
 	le.PutUint64(b[72:], h.ivfOff)
+	le.PutUint32(b[80:], uint32(len(h.ref)))
 	copy(b[modelAt:], h.model)
+	copy(b[refAt:], h.ref)
 	le.PutUint32(b[headerSize-4:], crc32.ChecksumIEEE(b[:headerSize-4]))
 	return b
 }
@@ -159,14 +167,19 @@ func parse(path string, f *mmap.File) (*Index, error) {
 	if nlist > uint32(n) || n > 0 && nlist == 0 && le.Uint64(b[72:]) != 0 {
 		return nil, fmt.Errorf("%w: %d IVF lists for %d rows", ErrFormat, nlist, n)
 	}
+	rlen := le.Uint32(b[80:])
+	if rlen > maxModel {
+		return nil, fmt.Errorf("%w: header values out of range (model reference of %d bytes)", ErrFormat, rlen)
+	}
 	h := layout(int(n), int(dim), le.Uint64(b[56:]), int(nlist), string(b[modelAt:modelAt+mlen]))
+	h.ref = string(b[refAt : refAt+rlen])
 	if le.Uint64(b[32:]) != h.vecOff || le.Uint64(b[40:]) != h.entOff || le.Uint64(b[48:]) != h.strOff || le.Uint64(b[72:]) != h.ivfOff {
 		return nil, fmt.Errorf("%w: section offsets do not match the header", ErrFormat)
 	}
 	if end := h.end(); end != uint64(len(b)) {
 		return nil, fmt.Errorf("%w: %d bytes, the header says %d (truncated or appended to)", ErrFormat, len(b), end)
 	}
-	x := &Index{path: path, model: h.model, dim: h.dim, n: h.n, f: f}
+	x := &Index{path: path, model: h.model, ref: h.ref, dim: h.dim, n: h.n, f: f}
 	if h.n > 0 {
 		// The file is 64-byte aligned in memory (a mapping starts on a
 		// page; a heap copy on at least 8 bytes) and vecOff is even.
@@ -192,6 +205,10 @@ func (x *Index) Path() string { return x.path }
 
 // Model is the fingerprint of the model that made the embeddings.
 func (x *Index) Model() string { return x.model }
+
+// ModelRef is that model as it was named when the index was written (a
+// folder or a Hub id), for a search to load by default; "" if unknown.
+func (x *Index) ModelRef() string { return x.ref }
 
 // Dim is the length of the vectors.
 func (x *Index) Dim() int { return x.dim }
@@ -232,9 +249,12 @@ type ivfData struct {
 
 // write writes an index of the given entries, sorted by path, row i's
 // vector given by vec(i), with the IVF iv (nil: none).
-func write(w io.Writer, model string, dim int, entries []Entry, vec func(i int) []uint16, iv *ivfData) error {
+func write(w io.Writer, model, ref string, dim int, entries []Entry, vec func(i int) []uint16, iv *ivfData) error {
 	if len(model) > maxModel {
 		return fmt.Errorf("model fingerprint of %d bytes", len(model))
+	}
+	if len(ref) > maxModel {
+		ref = "" // an odd name: searches then need --model
 	}
 	var strLen uint64
 	for _, e := range entries {
@@ -245,6 +265,7 @@ func write(w io.Writer, model string, dim int, entries []Entry, vec func(i int) 
 		nlist = len(iv.lists)
 	}
 	h := layout(len(entries), dim, strLen, nlist, model)
+	h.ref = ref
 	if _, err := w.Write(h.encode()); err != nil {
 		return err
 	}

@@ -106,8 +106,8 @@ func TestBuildIncremental(t *testing.T) {
 	if got := paths(t, x); !slices.Equal(got, want) {
 		t.Fatalf("paths %v", got)
 	}
-	if x.Model() != m.Fingerprint() || x.Dim() != m.EmbedDim() {
-		t.Fatalf("model %q dim %d", x.Model(), x.Dim())
+	if x.Model() != m.Fingerprint() || x.Dim() != m.EmbedDim() || x.ModelRef() != "" {
+		t.Fatalf("model %q dim %d ref %q", x.Model(), x.Dim(), x.ModelRef())
 	}
 	x.Close()
 
@@ -153,6 +153,17 @@ func TestBuildIncremental(t *testing.T) {
 		t.Errorf("search by the astronaut: %+v %v", hits, err)
 	}
 
+	// The model's name is kept for searches (a rewrite with only a new
+	// name rewrites the file).
+	if st, err := Build(ctx, path, []string{dir}, BuildConfig{Encoder: m, ModelRef: "models/tiny"}); err != nil || !st.Written {
+		t.Fatalf("build with a model name: %+v %v", st, err)
+	}
+	if y, err := Open(path); err != nil || y.ModelRef() != "models/tiny" {
+		t.Fatalf("ModelRef: %v", err)
+	} else {
+		y.Close()
+	}
+
 	// Another model's index is refused.
 	other := &fingerprinted{Model: m, fp: "another"}
 	if _, err := Build(ctx, path, []string{dir}, BuildConfig{Encoder: other}); !errors.Is(err, ErrModel) {
@@ -190,7 +201,7 @@ func TestSearchExact(t *testing.T) {
 	for i := range rows {
 		rows[i] = row{e: entries[i], vec: vecs[i]}
 	}
-	if err := writeRows(context.Background(), path, "model", dim, rows, 0); err != nil {
+	if err := writeRows(context.Background(), path, "model", "", dim, rows, 0); err != nil {
 		t.Fatal(err)
 	}
 	x, err := Open(path)
@@ -228,7 +239,7 @@ func TestSearchExact(t *testing.T) {
 func TestOpenRefuses(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.goclip")
-	if err := writeRows(context.Background(), good, "model", 8, []row{{e: Entry{Path: "a.jpg"}, vec: make([]uint16, 8)}}, 0); err != nil {
+	if err := writeRows(context.Background(), good, "model", "", 8, []row{{e: Entry{Path: "a.jpg"}, vec: make([]uint16, 8)}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(good)
@@ -288,11 +299,11 @@ func TestImport(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, clipretrieval.MetadataFile(s, 2)), m.Bytes(), 0o644)
 	}
 	path := filepath.Join(t.TempDir(), "x.goclip")
-	st, err := Import(context.Background(), path, dir, "model", dim, 0)
+	st, err := Import(context.Background(), path, dir, "model", "", dim, 0)
 	if err != nil || st.Imported != 6 || st.Shards != 2 || st.Images != 6 {
 		t.Fatalf("%+v %v", st, err)
 	}
-	st, err = Import(context.Background(), path, dir, "model", dim, 0)
+	st, err = Import(context.Background(), path, dir, "model", "", dim, 0)
 	if err != nil || st.Replaced != 6 || st.Images != 6 {
 		t.Fatalf("again: %+v %v", st, err)
 	}
@@ -312,14 +323,14 @@ func TestImport(t *testing.T) {
 			}
 		}
 	}
-	if _, err := Import(context.Background(), path, dir, "other", dim, 0); !errors.Is(err, ErrModel) {
+	if _, err := Import(context.Background(), path, dir, "other", "", dim, 0); !errors.Is(err, ErrModel) {
 		t.Errorf("another model: %v", err)
 	}
-	if _, err := Import(context.Background(), filepath.Join(t.TempDir(), "y"), dir, "model", dim+1, 0); err == nil {
+	if _, err := Import(context.Background(), filepath.Join(t.TempDir(), "y"), dir, "model", "", dim+1, 0); err == nil {
 		t.Error("vectors of the wrong length imported")
 	}
 	os.Remove(filepath.Join(dir, clipretrieval.MetadataFile(1, 2)))
-	if _, err := Import(context.Background(), filepath.Join(t.TempDir(), "z"), dir, "model", dim, 0); err == nil {
+	if _, err := Import(context.Background(), filepath.Join(t.TempDir(), "z"), dir, "model", "", dim, 0); err == nil {
 		t.Error("an embeddings file without metadata imported")
 	}
 }
@@ -360,7 +371,7 @@ func BenchmarkSearch1M(b *testing.B) {
 		}
 		rows[i] = row{e: Entry{Path: "img/" + strconv.Itoa(i) + ".jpg"}, vec: ToF16(clip.Normalize(v))}
 	}
-	if err := writeRows(context.Background(), path, "model", dim, rows, 0); err != nil {
+	if err := writeRows(context.Background(), path, "model", "", dim, rows, 0); err != nil {
 		b.Fatal(err)
 	}
 	rows = nil
@@ -409,7 +420,7 @@ func TestIVF(t *testing.T) {
 	n := len(rows)
 	path := filepath.Join(t.TempDir(), "ivf.goclip")
 	lists := AutoLists(n)
-	if err := writeRows(context.Background(), path, "model", dim, rows, lists); err != nil {
+	if err := writeRows(context.Background(), path, "model", "", dim, rows, lists); err != nil {
 		t.Fatal(err)
 	}
 	x, err := Open(path)
@@ -469,7 +480,7 @@ func TestIVF(t *testing.T) {
 	}
 	// No IVF: SearchApprox says so.
 	plain := filepath.Join(t.TempDir(), "plain.goclip")
-	writeRows(ctx, plain, "model", dim, rows[:10], 0)
+	writeRows(ctx, plain, "model", "", dim, rows[:10], 0)
 	y, _ := Open(plain)
 	defer y.Close()
 	if _, err := y.SearchApprox(ctx, make([]float32, dim), 3, 2, 1); err == nil {
@@ -506,7 +517,7 @@ func BenchmarkSearch1MIVF(b *testing.B) {
 		}
 		rows[i] = row{e: Entry{Path: "img/" + strconv.Itoa(i) + ".jpg"}, vec: ToF16(clip.Normalize(v))}
 	}
-	if err := writeRows(context.Background(), path, "model", dim, rows, AutoLists(n)); err != nil {
+	if err := writeRows(context.Background(), path, "model", "", dim, rows, AutoLists(n)); err != nil {
 		b.Fatal(err)
 	}
 	rows = nil

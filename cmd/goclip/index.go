@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/eval"
+	"github.com/goclip/goclip/hub"
 	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/index"
 )
@@ -77,7 +79,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	t0 := time.Now()
 
 	if *importDir != "" {
-		st, err := index.Import(ctx, path, *importDir, m.Fingerprint(), m.EmbedDim(), lists)
+		st, err := index.Import(ctx, path, *importDir, m.Fingerprint(), modelRef(*model), m.EmbedDim(), lists)
 		if err != nil {
 			return err
 		}
@@ -86,7 +88,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 
-	cfg := index.BuildConfig{Encoder: m, Workers: imf.workers, Batch: imf.batch, Lists: lists}
+	cfg := index.BuildConfig{Encoder: m, Workers: imf.workers, Batch: imf.batch, Lists: lists, ModelRef: modelRef(*model)}
 	if cfg.Pipeline, err = imageproc.NewPipeline(m.ImageConfig(), imf.limits()); err != nil {
 		return err
 	}
@@ -150,4 +152,28 @@ func parseLists(s string) (int, error) {
 		return 0, fmt.Errorf("--ivf %q: want a number of lists (at least 1) or auto", s)
 	}
 	return n, nil
+}
+
+// modelRef is how an index remembers the --model it was made with: a Hub
+// id as it is, a folder as an absolute path (so a search from another
+// folder finds it).
+func modelRef(ref string) string {
+	if _, _, ok := hub.ParseModelRef(ref); ok {
+		return ref
+	}
+	if abs, err := filepath.Abs(ref); err == nil {
+		return abs
+	}
+	return ref
+}
+
+// searchModel is the model a search of x loads: --model when given, else
+// the one x was made with, else the default.
+func searchModel(fs *flag.FlagSet, model string, x *index.Index) string {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "model" })
+	if !given && x.ModelRef() != "" {
+		return x.ModelRef()
+	}
+	return model
 }

@@ -20,7 +20,7 @@ import (
 func runSearch(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "search", `[--model DIR|ID] [--index FILE] [--top K] [--json] [--html OUT] QUERY | --image PATH | --vector FILE.npy`,
 		`QUERY is a text, or terms joined by + and -: "a dog" + "snow" - "grass", 2*"snow", image:PATH.`)
-	model := fs.String("model", defaultModel, modelFlagHelp)
+	model := fs.String("model", defaultModel, modelFlagHelp+" (default: the model the index was made with)")
 	indexFlag := fs.String("index", "", indexFlagHelp)
 	top := fs.Int("top", 10, "number of results")
 	asJSON := fs.Bool("json", false, "one JSON object per line: rank, path, score")
@@ -81,7 +81,7 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		m, _, err := loadModelWith(ctx, e, *model, opt)
+		m, _, err := loadModelWith(ctx, e, searchModel(fs, *model, x), opt)
 		if err != nil {
 			return err
 		}

@@ -56,6 +56,11 @@ func TestIndexSearch(t *testing.T) {
 	f, _ := os.Create(vec)
 	npy.Write(f, npy.Float32, len(e.Embedding), [][]float32{e.Embedding})
 	f.Close()
+	// Without --model, the index's own model.
+	out, errs, code = goclip(t, "search", "--index", idx, "--top", "1", "--image", filepath.Join(dir, "rocket.jpg"))
+	if code != 0 || !strings.Contains(out, "rocket.jpg") {
+		t.Errorf("search with the index's model: exit %d\n%s%s", code, out, errs)
+	}
 	out, _, code = goclip(t, "search", "--index", idx, "--top", "1", "--vector", vec)
 	if code != 0 || !strings.Contains(out, "coffee.png") {
 		t.Errorf("--vector: exit %d\n%s", code, out)

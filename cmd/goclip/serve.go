@@ -70,6 +70,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		defer x.Close()
 		opt.Index = x
+		*model = searchModel(fs, *model, x)
 	}
 
 	l, err := net.Listen("tcp", *addr)
