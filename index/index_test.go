@@ -565,3 +565,18 @@ func BenchmarkSearch1MIVF(b *testing.B) {
 	b.ReportMetric(float64(found)/float64(10*len(qs)), "recall@10")
 	b.ReportMetric(float64(found256)/float64(10*len(qs)), "recall@10/256probes")
 }
+
+// Combine weighs normalised embeddings, normalises the sum, and refuses
+// terms that cancel out.
+func TestCombine(t *testing.T) {
+	v, err := Combine([]Term{{Weight: 1, Text: "a"}, {Weight: 2, Text: "b"}}, [][]float32{{3, 0}, {0, 5}})
+	if err != nil || math.Abs(float64(v[0])-1/math.Sqrt(5)) > 1e-7 || math.Abs(float64(v[1])-2/math.Sqrt(5)) > 1e-7 {
+		t.Errorf("%v %v", v, err)
+	}
+	if _, err := Combine([]Term{{Weight: 1, Text: "a"}, {Weight: -1, Text: "a"}}, [][]float32{{3, 4}, {3, 4}}); !errors.Is(err, ErrTermsCancel) {
+		t.Errorf("cancelling terms: %v", err)
+	}
+	if _, err := Combine([]Term{{Weight: 1, Text: "a"}}, nil); err == nil {
+		t.Error("no embeddings: no error")
+	}
+}

@@ -116,7 +116,7 @@ func QueryVector(ctx context.Context, enc clip.Encoder, p *imageproc.Pipeline, t
 			return nil, err
 		}
 		for i, t := range texts {
-			embs["t:"+t] = clip.Normalize(out[i])
+			embs["t:"+t] = out[i]
 		}
 	}
 	if len(images) > 0 {
@@ -124,35 +124,44 @@ func QueryVector(ctx context.Context, enc clip.Encoder, p *imageproc.Pipeline, t
 			if r.Err != nil {
 				return r.Err
 			}
-			embs["i:"+r.Name] = clip.Normalize(r.Embedding)
+			embs["i:"+r.Name] = r.Embedding
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	sum := make([]float32, enc.EmbedDim())
-	for _, t := range terms {
-		e := embs["t:"+t.Text]
+	per := make([][]float32, len(terms))
+	for i, t := range terms {
+		per[i] = embs["t:"+t.Text]
 		if t.Image != "" {
-			e = embs["i:"+t.Image]
+			per[i] = embs["i:"+t.Image]
 		}
-		for j, v := range e {
+	}
+	return Combine(terms, per)
+}
+
+// ErrTermsCancel reports a query whose weighted terms sum to zero.
+var ErrTermsCancel = errors.New("the query's terms cancel out")
+
+// Combine is the query vector of terms whose embeddings are embs (one per
+// term, in the same order): the normalised weighted sum of the normalised
+// embeddings. It fails with ErrTermsCancel when they sum to zero.
+func Combine(terms []Term, embs [][]float32) ([]float32, error) {
+	if len(terms) == 0 || len(embs) != len(terms) {
+		return nil, fmt.Errorf("index: %d embeddings for %d query terms", len(embs), len(terms))
+	}
+	sum := make([]float32, len(embs[0]))
+	for i, t := range terms {
+		for j, v := range clip.Normalize(embs[i]) {
 			sum[j] += float32(t.Weight) * v
 		}
 	}
 	v := clip.Normalize(sum)
-	if v[0] == 0 && allZero(v) {
-		return nil, errors.New("the query's terms cancel out")
-	}
-	return v, nil
-}
-
-func allZero(v []float32) bool {
 	for _, x := range v {
 		if x != 0 {
-			return false
+			return v, nil
 		}
 	}
-	return true
+	return nil, ErrTermsCancel
 }

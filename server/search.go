@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -110,8 +111,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 }
 
 // queryVector embeds a request's query terms and image and combines them
-// as index.QueryVector does: the normalised weighted sum of normalised
-// embeddings.
+// as goclip search does (index.Combine).
 func (s *Server) queryVector(r *http.Request, b *backend, req searchJSON) ([]float32, error) {
 	ctx := r.Context()
 	var terms []index.Term
@@ -131,19 +131,11 @@ func (s *Server) queryVector(r *http.Request, b *backend, req searchJSON) ([]flo
 		}
 		texts = append(texts, t.Text)
 	}
-	sum := make([]float32, b.model.EmbedDim())
-	add := func(w float64, e []float32) {
-		for j, v := range clip.Normalize(e) {
-			sum[j] += float32(w) * v
-		}
-	}
+	var embs [][]float32
 	if len(texts) > 0 {
-		emb, err := s.embedTexts(ctx, b, texts)
-		if err != nil {
+		var err error
+		if embs, err = s.embedTexts(ctx, b, texts); err != nil {
 			return nil, err
-		}
-		for i, t := range terms {
-			add(t.Weight, emb[i])
 		}
 	}
 	if req.Image != "" {
@@ -163,15 +155,14 @@ func (s *Server) queryVector(r *http.Request, b *backend, req searchJSON) ([]flo
 		if err != nil {
 			return nil, err
 		}
-		add(1, res.emb[0])
+		terms = append(terms, index.Term{Weight: 1, Image: "image"})
+		embs = append(embs, res.emb[0])
 	}
-	v := clip.Normalize(sum)
-	for _, x := range v {
-		if x != 0 {
-			return v, nil
-		}
+	v, err := index.Combine(terms, embs)
+	if errors.Is(err, index.ErrTermsCancel) {
+		return nil, errorf(http.StatusBadRequest, CodeBadRequest, "%v", err)
 	}
-	return nil, errorf(http.StatusBadRequest, CodeBadRequest, "the query's terms cancel out")
+	return v, err
 }
 
 // checkIndex refuses an index made by another model than m.
