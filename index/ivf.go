@@ -213,11 +213,8 @@ func (x *Index) SearchApprox(ctx context.Context, q []float32, k, nprobe, thread
 	if v == nil {
 		return nil, fmt.Errorf("index %s has no IVF for approximate search (build it with goclip index --ivf)", x.path)
 	}
-	if len(q) != x.dim {
-		return nil, fmt.Errorf("index %s: query of %d values, the index holds %d", x.path, len(q), x.dim)
-	}
-	if k <= 0 || x.n == 0 || nprobe <= 0 {
-		return nil, nil
+	if err := x.checkQuery(q); err != nil || k <= 0 || x.n == 0 || nprobe <= 0 {
+		return nil, err
 	}
 	nprobe = min(nprobe, v.nlist)
 	cs := topK{k: nprobe}
@@ -225,44 +222,22 @@ func (x *Index) SearchApprox(ctx context.Context, q []float32, k, nprobe, thread
 		cs.offer(c, tensor.Dot(q, v.centroids[c*x.dim:(c+1)*x.dim]))
 	}
 	probe := cs.sorted()
-	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
-	}
-	threads = min(threads, len(probe))
 	le := binary.LittleEndian
-	var next atomic.Int64
-	tops := make([]topK, threads)
-	var wg sync.WaitGroup
-	for t := range threads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			top := topK{k: k}
-			var s [1]float32
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= len(probe) {
-					break
+	return x.scan(ctx, len(probe), k, threads, func() func(int, *topK) {
+		var s [1]float32
+		return func(i int, top *topK) {
+			c := probe[i].row
+			lo, hi := le.Uint64(v.offsets[8*c:]), le.Uint64(v.offsets[8*c+8:])
+			for j := lo; j < hi; j++ {
+				row := int(le.Uint32(v.rows[4*j:]))
+				if row >= x.n {
+					continue // a damaged list; Open checked the offsets only
 				}
-				c := probe[i].row
-				lo, hi := le.Uint64(v.offsets[8*c:]), le.Uint64(v.offsets[8*c+8:])
-				for j := lo; j < hi; j++ {
-					row := int(le.Uint32(v.rows[4*j:]))
-					if row >= x.n {
-						continue // a damaged list; Open checked the offsets only
-					}
-					tensor.DotsF16(q, x.vecs[row*x.dim:(row+1)*x.dim], s[:])
-					top.offer(row, s[0])
-				}
+				tensor.DotsF16(q, x.vecs[row*x.dim:(row+1)*x.dim], s[:])
+				top.offer(row, s[0])
 			}
-			tops[t] = top
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return x.hits(tops, k)
+		}
+	})
 }
 
 // list returns list c's row numbers.

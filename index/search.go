@@ -30,17 +30,40 @@ const chunkRows = 4096
 // threads goroutines (0: GOMAXPROCS) that take chunks of rows as they
 // finish, each keeping its best k in a bounded heap.
 func (x *Index) Search(ctx context.Context, q []float32, k, threads int) ([]Hit, error) {
+	if err := x.checkQuery(q); err != nil || k <= 0 || x.n == 0 {
+		return nil, err
+	}
+	chunks := (x.n + chunkRows - 1) / chunkRows
+	return x.scan(ctx, chunks, k, threads, func() func(int, *topK) {
+		scores := make([]float32, chunkRows)
+		return func(c int, top *topK) {
+			lo, hi := c*chunkRows, min((c+1)*chunkRows, x.n)
+			s := scores[:hi-lo]
+			tensor.DotsF16(q, x.vecs[lo*x.dim:hi*x.dim], s)
+			for i, v := range s {
+				top.offer(lo+i, v)
+			}
+		}
+	})
+}
+
+// checkQuery refuses a query of another length than the index's vectors.
+func (x *Index) checkQuery(q []float32) error {
 	if len(q) != x.dim {
-		return nil, fmt.Errorf("index %s: query of %d values, the index holds %d", x.path, len(q), x.dim)
+		return fmt.Errorf("index %s: query of %d values, the index holds %d", x.path, len(q), x.dim)
 	}
-	if k <= 0 || x.n == 0 {
-		return nil, nil
-	}
+	return nil
+}
+
+// scan hands out items 0..n-1 (chunks of rows, IVF lists) to threads
+// goroutines (0: GOMAXPROCS) that take them as they finish, each scoring
+// its items with a scorer of its own from newScorer into a bounded heap of
+// its k best rows; then it merges the heaps into the k best hits.
+func (x *Index) scan(ctx context.Context, n, k, threads int, newScorer func() func(item int, top *topK)) ([]Hit, error) {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	chunks := (x.n + chunkRows - 1) / chunkRows
-	threads = min(threads, chunks)
+	threads = min(threads, n)
 	var next atomic.Int64
 	tops := make([]topK, threads)
 	var wg sync.WaitGroup
@@ -49,18 +72,13 @@ func (x *Index) Search(ctx context.Context, q []float32, k, threads int) ([]Hit,
 		go func() {
 			defer wg.Done()
 			top := topK{k: k}
-			scores := make([]float32, chunkRows)
+			score := newScorer()
 			for ctx.Err() == nil {
-				c := int(next.Add(1)) - 1
-				if c >= chunks {
+				i := int(next.Add(1)) - 1
+				if i >= n {
 					break
 				}
-				lo, hi := c*chunkRows, min((c+1)*chunkRows, x.n)
-				s := scores[:hi-lo]
-				tensor.DotsF16(q, x.vecs[lo*x.dim:hi*x.dim], s)
-				for i, v := range s {
-					top.offer(lo+i, v)
-				}
+				score(i, &top)
 			}
 			tops[t] = top
 		}()
