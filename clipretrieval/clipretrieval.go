@@ -13,7 +13,6 @@
 package clipretrieval
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -267,5 +266,3 @@ func value(v any, k kind) (parquet.Value, error) {
 	}
 	return parquet.ByteArrayValue(b), nil
 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

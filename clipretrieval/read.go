@@ -1,6 +1,7 @@
 package clipretrieval
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,14 +68,14 @@ func ReadImagePaths(path string) ([]string, error) {
 	type row struct {
 		ImagePath *string `parquet:"image_path,optional"`
 	}
-	f, err := parquet.OpenFile(bytesReader(data), int64(len(data)))
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if _, ok := f.Schema().Lookup("image_path"); !ok {
 		return nil, fmt.Errorf("%s: no image_path column", path)
 	}
-	rows, err := parquet.Read[row](bytesReader(data), int64(len(data)))
+	rows, err := parquet.Read[row](bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -13,17 +13,20 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/index"
 	"github.com/goclip/goclip/internal/browsertest"
 )
 
-// /v1/search answers text, image and vector queries with the index's own
-// ranking, and refuses what it cannot do with the usual error codes.
-func TestSearchAPI(t *testing.T) {
-	m := loadTiny(t)
-	dir := t.TempDir()
-	for _, n := range []string{"chelsea.png", "coffee.png", "rocket.jpg"} {
-		b, _ := os.ReadFile(filepath.Join(kit, "images", n))
+// testIndex indexes copies of kit images with m, in a folder of its own.
+func testIndex(t *testing.T, m clip.Encoder, names ...string) (dir string, x *index.Index) {
+	t.Helper()
+	dir = t.TempDir()
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(kit, "images", n))
+		if err != nil {
+			t.Fatal(err)
+		}
 		os.WriteFile(filepath.Join(dir, n), b, 0o644)
 	}
 	path := filepath.Join(t.TempDir(), "x.goclip")
@@ -34,7 +37,15 @@ func TestSearchAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer x.Close()
+	t.Cleanup(func() { x.Close() })
+	return dir, x
+}
+
+// /v1/search answers text, image and vector queries with the index's own
+// ranking, and refuses what it cannot do with the usual error codes.
+func TestSearchAPI(t *testing.T) {
+	m := loadTiny(t)
+	dir, x := testIndex(t, m, "chelsea.png", "coffee.png", "rocket.jpg")
 	_, ts := newTest(t, m, Options{Index: x})
 
 	post := func(body string) (int, searchResponse, errorBody) {
@@ -110,20 +121,7 @@ func TestSearchAPI(t *testing.T) {
 func TestSearchPageInBrowser(t *testing.T) {
 	browsertest.Require(t)
 	m := loadTiny(t)
-	dir := t.TempDir()
-	for _, n := range []string{"chelsea.png", "coffee.png", "rocket.jpg", "horse.png"} {
-		b, _ := os.ReadFile(filepath.Join(kit, "images", n))
-		os.WriteFile(filepath.Join(dir, n), b, 0o644)
-	}
-	path := filepath.Join(t.TempDir(), "x.goclip")
-	if _, err := index.Build(context.Background(), path, []string{dir}, index.BuildConfig{Encoder: m}); err != nil {
-		t.Fatal(err)
-	}
-	x, err := index.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
+	_, x := testIndex(t, m, "chelsea.png", "coffee.png", "rocket.jpg", "horse.png")
 	_, ts := newTest(t, m, Options{Index: x})
 	b := browsertest.New(t)
 	b.Navigate(ts.URL + "/")
