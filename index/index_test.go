@@ -201,14 +201,7 @@ func TestSearchExact(t *testing.T) {
 	for i := range rows {
 		rows[i] = row{e: entries[i], vec: vecs[i]}
 	}
-	if err := writeRows(context.Background(), path, "model", "", dim, rows, 0); err != nil {
-		t.Fatal(err)
-	}
-	x, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
+	x := writeIndex(t, path, dim, rows, 0)
 	for trial := range 5 {
 		q := make([]float32, dim)
 		for j := range q {
@@ -371,15 +364,8 @@ func BenchmarkSearch1M(b *testing.B) {
 		}
 		rows[i] = row{e: Entry{Path: "img/" + strconv.Itoa(i) + ".jpg"}, vec: ToF16(clip.Normalize(v))}
 	}
-	if err := writeRows(context.Background(), path, "model", "", dim, rows, 0); err != nil {
-		b.Fatal(err)
-	}
+	x := writeIndex(b, path, dim, rows, 0)
 	rows = nil
-	x, err := Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer x.Close()
 	q := make([]float32, dim)
 	for j := range q {
 		q[j] = float32(r.NormFloat64())
@@ -420,14 +406,7 @@ func TestIVF(t *testing.T) {
 	n := len(rows)
 	path := filepath.Join(t.TempDir(), "ivf.goclip")
 	lists := AutoLists(n)
-	if err := writeRows(context.Background(), path, "model", "", dim, rows, lists); err != nil {
-		t.Fatal(err)
-	}
-	x, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer x.Close()
+	x := writeIndex(t, path, dim, rows, lists)
 	if x.Lists() != lists {
 		t.Fatalf("%d lists, want %d", x.Lists(), lists)
 	}
@@ -462,15 +441,7 @@ func TestIVF(t *testing.T) {
 			}
 		}
 		approx, _ := x.SearchApprox(ctx, q, 10, 8, 2)
-		want := map[int]bool{}
-		for _, h := range exact {
-			want[h.Row] = true
-		}
-		for _, h := range approx {
-			if want[h.Row] {
-				found++
-			}
-		}
+		found += overlap(exact, approx)
 		total += len(exact)
 	}
 	recall := float64(found) / float64(total)
@@ -480,9 +451,7 @@ func TestIVF(t *testing.T) {
 	}
 	// No IVF: SearchApprox says so.
 	plain := filepath.Join(t.TempDir(), "plain.goclip")
-	writeRows(ctx, plain, "model", "", dim, rows[:10], 0)
-	y, _ := Open(plain)
-	defer y.Close()
+	y := writeIndex(t, plain, dim, rows[:10], 0)
 	if _, err := y.SearchApprox(ctx, make([]float32, dim), 3, 2, 1); err == nil {
 		t.Error("approximate search without an IVF")
 	}
@@ -517,15 +486,8 @@ func BenchmarkSearch1MIVF(b *testing.B) {
 		}
 		rows[i] = row{e: Entry{Path: "img/" + strconv.Itoa(i) + ".jpg"}, vec: ToF16(clip.Normalize(v))}
 	}
-	if err := writeRows(context.Background(), path, "model", "", dim, rows, AutoLists(n)); err != nil {
-		b.Fatal(err)
-	}
+	x := writeIndex(b, path, dim, rows, AutoLists(n))
 	rows = nil
-	x, err := Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer x.Close()
 	var qs [][]float32
 	found, found256 := 0, 0
 	for range 20 {
@@ -539,20 +501,8 @@ func BenchmarkSearch1MIVF(b *testing.B) {
 		exact, _ := x.Search(context.Background(), q, 10, 0)
 		approx, _ := x.SearchApprox(context.Background(), q, 10, nprobe, 0)
 		approx256, _ := x.SearchApprox(context.Background(), q, 10, 256, 0)
-		want := map[int]bool{}
-		for _, h := range exact {
-			want[h.Row] = true
-		}
-		for _, h := range approx {
-			if want[h.Row] {
-				found++
-			}
-		}
-		for _, h := range approx256 {
-			if want[h.Row] {
-				found256++
-			}
-		}
+		found += overlap(exact, approx)
+		found256 += overlap(exact, approx256)
 	}
 	b.ResetTimer()
 	i := 0
@@ -579,4 +529,34 @@ func TestCombine(t *testing.T) {
 	if _, err := Combine([]Term{{Weight: 1, Text: "a"}}, nil); err == nil {
 		t.Error("no embeddings: no error")
 	}
+}
+
+// writeIndex writes rows as an index (with an IVF of lists lists, 0: none)
+// and opens it; it is closed when the test ends.
+func writeIndex(tb testing.TB, path string, dim int, rows []row, lists int) *Index {
+	tb.Helper()
+	if err := writeRows(context.Background(), path, "model", "", dim, rows, lists); err != nil {
+		tb.Fatal(err)
+	}
+	x, err := Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { x.Close() })
+	return x
+}
+
+// overlap counts the hits of approx that are among those of exact.
+func overlap(exact, approx []Hit) int {
+	want := map[int]bool{}
+	for _, h := range exact {
+		want[h.Row] = true
+	}
+	n := 0
+	for _, h := range approx {
+		if want[h.Row] {
+			n++
+		}
+	}
+	return n
 }
