@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -27,8 +25,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	ensemble := fs.String("ensemble", "max", "max (class of the best single prompt, as the write-up) or mean (averaged prompt embeddings)")
 	out := fs.String("out", "", "folder for predictions.csv, report.json and report.html")
 	digits := fs.Int("digits", 2, "digits in the classification report")
-	cacheDir := fs.String("cache", "", "embedding cache folder (default: the user cache folder, goclip/)")
-	noCache := fs.Bool("no-cache", false, "do not read or write the embedding cache")
+	cacheDir, noCache := cacheFlags(fs)
 	quiet := fs.Bool("quiet", false, "no progress output")
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
 	truncate := fs.Bool("truncate", false, truncateFlagHelp)
@@ -102,17 +99,11 @@ func runEval(ctx context.Context, e *env, args []string) error {
 
 	// The embedding cache, unless --no-cache; the weight files' hashes are
 	// remembered next to it either way (they are not embeddings).
-	var c *cache.Cache
-	if !*noCache {
-		path := *cacheDir
-		if path == "" {
-			if path, err = cache.DefaultDir(); err != nil {
-				return fmt.Errorf("%w (use --cache DIR or --no-cache)", err)
-			}
-		}
-		if c, err = cache.Open(filepath.Join(path, cache.DefaultFile), cache.Options{}); err != nil {
-			return err
-		}
+	c, err := openEmbeddingCache(*cacheDir, *noCache)
+	if err != nil {
+		return err
+	}
+	if c != nil {
 		defer c.Close()
 	}
 	memo := cache.HashMemo(*cacheDir)
@@ -141,14 +132,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 		cfg.Progress = progressReporter(e.stderr, "eval", len(ds.Items), &bar)
 	}
 	res, err := eval.Run(ctx, cfg)
-	if bar != nil {
-		bar.Finish()
-		fmt.Fprintln(e.stderr)
-	}
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted; embeddings computed so far are cached, run again to resume")
-		}
+	if err := runEnded(e, bar, err); err != nil {
 		return err
 	}
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -39,7 +38,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	indexFlag := fs.String("index", "", indexFlagHelp)
 	importDir := fs.String("import", "", "import a clip-retrieval folder (img_emb/*.npy + metadata/*.parquet, as goclip-beam embed writes) made with --model")
 	precision := fs.String("precision", "fp32", precisionFlagHelp)
-	noCache := fs.Bool("no-cache", false, "do not read or write the embedding cache")
+	cacheDir, noCache := cacheFlags(fs)
 	quiet := fs.Bool("quiet", false, "no progress output")
 	ivf := fs.String("ivf", "", "also build an inverted file for approximate search (goclip search --nprobe): a number of lists, or auto (about 4·√images); for collections too large to scan")
 	var imf imageFlags
@@ -64,7 +63,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return badFlag(e, "index", err)
 	}
-	opt, err := withPrecision(e, "index", *precision, clip.Options{Lazy: true, HashMemo: cache.HashMemo("")})
+	opt, err := withPrecision(e, "index", *precision, clip.Options{Lazy: true, HashMemo: cache.HashMemo(*cacheDir)})
 	if err != nil {
 		return err
 	}
@@ -92,15 +91,11 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	if cfg.Pipeline, err = imageproc.NewPipeline(m.ImageConfig(), imf.limits()); err != nil {
 		return err
 	}
-	if !*noCache {
-		dir, err := cache.DefaultDir()
-		if err != nil {
-			return fmt.Errorf("%w (use --no-cache)", err)
-		}
-		c, err := cache.Open(filepath.Join(dir, cache.DefaultFile), cache.Options{})
-		if err != nil {
-			return err
-		}
+	c, err := openEmbeddingCache(*cacheDir, *noCache)
+	if err != nil {
+		return err
+	}
+	if c != nil {
 		defer c.Close()
 		cfg.Cache = c
 	}
@@ -115,14 +110,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	st, err := index.Build(ctx, path, dirs, cfg)
-	if bar != nil {
-		bar.Finish()
-		fmt.Fprintln(e.stderr)
-	}
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted; embeddings computed so far are cached, run again to resume")
-		}
+	if err := runEnded(e, bar, err); err != nil {
 		return err
 	}
 	for _, f := range st.Failures {
