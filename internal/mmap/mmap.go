@@ -77,3 +77,22 @@ func (m *File) ReleasePages() error {
 	}
 	return m.release()
 }
+
+// HugePages asks the system to map the file with transparent huge pages
+// where it can (Linux: MADV_HUGEPAGE; a no-op elsewhere and for a heap
+// copy). It takes effect on pages not touched yet, and then also has the
+// page cache read the file in huge folios: for weights streamed through
+// on every pass this saves translation-lookaside misses, which on the
+// virtual machines goclip is measured on made 4 KiB file pages 10–60%
+// slower to stream than the heap's pages.
+func (m *File) HugePages() error {
+	if m == nil || m.unmap == nil || len(m.Data) == 0 {
+		return nil
+	}
+	return hugePages(m.Data)
+}
+
+// Evict drops the file's clean pages from the page cache (Linux:
+// POSIX_FADV_DONTNEED; a no-op elsewhere), so that the next reader reads
+// it anew, in the folio size its own mapping asks for (see HugePages).
+func Evict(path string) error { return evict(path) }
