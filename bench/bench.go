@@ -90,14 +90,19 @@ type Machine struct {
 
 // Report is everything a bench run measured; goclip bench --json prints it.
 type Report struct {
-	Machine     Machine `json:"machine"`
-	Model       string  `json:"model"`
-	Synthetic   bool    `json:"synthetic"`
-	LoadMs      float64 `json:"load_ms"`
-	GenerateMs  float64 `json:"generate_ms,omitempty"` // synthetic weights, before load
-	Threads     int     `json:"threads"`
-	Precision   string  `json:"precision"`
-	GFLOPPerImg float64 `json:"gflop_per_image"`
+	Machine    Machine `json:"machine"`
+	Model      string  `json:"model"`
+	Synthetic  bool    `json:"synthetic"`
+	LoadMs     float64 `json:"load_ms"`
+	GenerateMs float64 `json:"generate_ms,omitempty"` // synthetic weights, before load
+	// PackCacheHits is how many towers the timed load mapped from the
+	// pack cache (clip.Options.PackCache); PackLoadMs, when set, is an
+	// earlier load that packed them (and saved them for the timed one).
+	PackCacheHits int     `json:"pack_cache_hits"`
+	PackLoadMs    float64 `json:"pack_load_ms,omitempty"`
+	Threads       int     `json:"threads"`
+	Precision     string  `json:"precision"`
+	GFLOPPerImg   float64 `json:"gflop_per_image"`
 	// FMAPeak is tensor.FMAPeak on Threads threads (GFLOP/s): the most
 	// the image tower could reach here. 0 where not measured.
 	FMAPeak      float64      `json:"fma_peak_gflops,omitempty"`
@@ -489,7 +494,14 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.Synthetic {
 		fmt.Fprintf(tw, "load\t%.0f ms to pack (after %.0f ms generating the weights)\n", r.LoadMs, r.GenerateMs)
 	} else {
-		fmt.Fprintf(tw, "load\t%.0f ms (clip.Load; safetensors is memory-mapped, so this includes reading it unless the page cache has it)\n", r.LoadMs)
+		how := "packing the towers"
+		if r.PackCacheHits > 0 {
+			how = fmt.Sprintf("%d of 2 towers mapped from the pack cache", r.PackCacheHits)
+		}
+		if r.PackLoadMs > 0 {
+			how += fmt.Sprintf("; %.0f ms for the load that packed and saved them", r.PackLoadMs)
+		}
+		fmt.Fprintf(tw, "load\t%.0f ms (clip.Load, %s; files are memory-mapped, so this includes reading them unless the page cache has them)\n", r.LoadMs, how)
 	}
 	fmt.Fprintf(tw, "threads\t%d\n", r.Threads)
 	if r.FMAPeak > 0 {

@@ -103,14 +103,26 @@ func DefaultDir() (string, error) {
 // remembered between runs (clip.Options.HashMemo): file-hashes in the
 // cache folder dir, or in DefaultDir when dir is empty; "" (hash on every
 // load) when there is no cache folder.
-func HashMemo(dir string) string {
+func HashMemo(dir string) string { return subfolder(dir, "file-hashes") }
+
+// PackCache returns the folder where models' towers are kept packed for
+// this CPU between runs (clip.Options.PackCache): packed-weights in the
+// cache folder dir, or in DefaultDir when dir is empty; "" (pack on every
+// load) when there is no cache folder. It holds a file per model folder,
+// tower and precision, about the size of the tower's float32 weights
+// (a quarter for int8); deleting it costs only the next load's time.
+func PackCache(dir string) string { return subfolder(dir, "packed-weights") }
+
+// subfolder is name in the cache folder dir, or in DefaultDir when dir is
+// empty; "" when there is no cache folder.
+func subfolder(dir, name string) string {
 	if dir == "" {
 		var err error
 		if dir, err = DefaultDir(); err != nil {
 			return ""
 		}
 	}
-	return filepath.Join(dir, "file-hashes")
+	return filepath.Join(dir, name)
 }
 
 // Open opens the cache file at path, creating it and its parent directories

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/goclip/goclip/tensor"
@@ -72,17 +71,13 @@ func activation(name string) (tensor.Activation, error) {
 // With prec Int8 the four matrices of every block are quantized (see
 // Precision); embeddings, LayerNorms, attention and the projections stay
 // float32.
-func loadEncoder(f *fetcher, prec Precision, prefix string, layers, d, ff, heads int, act string, eps float64, causal bool) (*encoder, error) {
+func loadEncoder(f *fetcher, pk *packer, prec Precision, prefix string, layers, d, ff, heads int, act string, eps float64, causal bool) (*encoder, error) {
 	a, err := activation(act)
 	if err != nil {
 		return nil, err
 	}
 	e := &encoder{d: d, ff: ff, heads: heads, act: a, causal: causal, layers: make([]encoderLayer, layers)}
 	scale := float32(1 / math.Sqrt(float64(d/heads)))
-	pack := tensor.Pack
-	if prec == Int8 {
-		pack = tensor.PackInt8
-	}
 	round := max(1, runtime.GOMAXPROCS(0))
 	for lo := 0; lo < layers; lo += round {
 		hi := min(lo+round, layers)
@@ -92,7 +87,7 @@ func loadEncoder(f *fetcher, prec Precision, prefix string, layers, d, ff, heads
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i-lo] = loadLayer(f, pack, &e.layers[i], fmt.Sprintf("%s.encoder.layers.%d.", prefix, i), d, ff, eps, scale)
+				errs[i-lo] = loadLayer(f, pk, prec == Int8, &e.layers[i], fmt.Sprintf("%s.encoder.layers.%d.", prefix, i), d, ff, eps, scale)
 			}()
 		}
 		wg.Wait()
@@ -104,56 +99,55 @@ func loadEncoder(f *fetcher, prec Precision, prefix string, layers, d, ff, heads
 	return e, nil
 }
 
-// loadLayer reads and packs one block whose tensors are named p + ....
-func loadLayer(f *fetcher, pack func(w []float32, out, in int) (*tensor.Matrix, error), l *encoderLayer, p string, d, ff int, eps float64, scale float32) error {
-	var t [16][]float32
-	var err error
-	for j, n := range []string{
-		"layer_norm1.weight", "layer_norm1.bias",
-		"self_attn.q_proj.weight", "self_attn.q_proj.bias",
-		"self_attn.k_proj.weight", "self_attn.k_proj.bias",
-		"self_attn.v_proj.weight", "self_attn.v_proj.bias",
-		"self_attn.out_proj.weight", "self_attn.out_proj.bias",
-		"layer_norm2.weight", "layer_norm2.bias",
-		"mlp.fc1.weight", "mlp.fc1.bias",
-		"mlp.fc2.weight", "mlp.fc2.bias",
-	} {
-		get := f.get
-		if strings.HasSuffix(n, "_proj.weight") || strings.HasPrefix(n, "mlp.fc") && strings.HasSuffix(n, ".weight") {
-			get = f.unscanned // packed below: Pack and PackInt8 refuse non-finite weights
-		}
-		if t[j], err = get(p + n); err != nil {
-			return err
-		}
+// loadLayer reads one block whose tensors are named p + ..., its matrices
+// packed by pk (or taken from its pack file).
+func loadLayer(shared *fetcher, pk *packer, int8 bool, l *encoderLayer, p string, d, ff int, eps float64, scale float32) error {
+	f := &fetcher{w: shared.w, shapes: shared.shapes} // blocks load in parallel: an error of their own
+	get := f.take
+	l.layerNorm1 = layerNorm{get(p + "layer_norm1.weight"), get(p + "layer_norm1.bias"), float32(eps)}
+	qBias, kBias, vBias := get(p+"self_attn.q_proj.bias"), get(p+"self_attn.k_proj.bias"), get(p+"self_attn.v_proj.bias")
+	l.outBias = get(p + "self_attn.out_proj.bias")
+	l.layerNorm2 = layerNorm{get(p + "layer_norm2.weight"), get(p + "layer_norm2.bias"), float32(eps)}
+	l.fc1Bias = get(p + "mlp.fc1.bias")
+	l.fc2Bias = get(p + "mlp.fc2.bias")
+	if f.err != nil {
+		return f.err
 	}
-	l.layerNorm1 = layerNorm{t[0], t[1], float32(eps)}
-	qkv := make([]float32, 0, 3*d*d)
+	// q, k and v are one matrix, q (and its bias) scaled by 1/√head_dim.
 	qkvBias := make([]float32, 0, 3*d)
-	for _, v := range t[2] {
-		qkv = append(qkv, v*scale)
-	}
-	qkv = append(append(qkv, t[4]...), t[6]...)
-	for _, v := range t[3] {
+	for _, v := range qBias {
 		qkvBias = append(qkvBias, v*scale)
 	}
-	l.qkvBias = append(append(qkvBias, t[5]...), t[7]...)
-	if l.qkv, err = pack(qkv, 3*d, d); err != nil {
-		return fmt.Errorf("%sself_attn.{q,k,v}_proj.weight: %w", p, err)
+	l.qkvBias = append(append(qkvBias, kBias...), vBias...)
+	var err error
+	l.qkv, err = pk.matrix(p+"self_attn.{q,k,v}_proj.weight", int8, 3*d, d, func() ([]float32, error) {
+		qkv := make([]float32, 0, 3*d*d)
+		for _, n := range []string{"q_proj", "k_proj", "v_proj"} {
+			w, err := f.unscanned(p + "self_attn." + n + ".weight") // Pack and PackInt8 refuse non-finite weights
+			if err != nil {
+				return nil, err
+			}
+			if n == "q_proj" {
+				for _, v := range w {
+					qkv = append(qkv, v*scale)
+				}
+				continue
+			}
+			qkv = append(qkv, w...)
+		}
+		return qkv, nil
+	})
+	if err != nil {
+		return err
 	}
-	if l.outProj, err = pack(t[8], d, d); err != nil {
-		return fmt.Errorf("%sself_attn.out_proj.weight: %w", p, err)
+	if l.outProj, err = pk.tensorMatrix(f, p+"self_attn.out_proj.weight", int8, d, d); err != nil {
+		return err
 	}
-	l.outBias = t[9]
-	l.layerNorm2 = layerNorm{t[10], t[11], float32(eps)}
-	if l.fc1, err = pack(t[12], ff, d); err != nil {
-		return fmt.Errorf("%smlp.fc1.weight: %w", p, err)
+	if l.fc1, err = pk.tensorMatrix(f, p+"mlp.fc1.weight", int8, ff, d); err != nil {
+		return err
 	}
-	l.fc1Bias = t[13]
-	if l.fc2, err = pack(t[14], d, ff); err != nil {
-		return fmt.Errorf("%smlp.fc2.weight: %w", p, err)
-	}
-	l.fc2Bias = t[15]
-	return nil
+	l.fc2, err = pk.tensorMatrix(f, p+"mlp.fc2.weight", int8, d, ff)
+	return err
 }
 
 // forward runs the blocks over x and returns the final hidden state of

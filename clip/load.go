@@ -2,6 +2,7 @@ package clip
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/goclip/goclip/checkpoint"
 	"github.com/goclip/goclip/tensor"
@@ -44,7 +45,8 @@ func load(dir string, opt Options) (*Model, error) {
 		store.Close()
 		return nil, err
 	}
-	// The weight files are hashed while the towers are built.
+	// The weight files are hashed while the towers are built, unless the
+	// pack cache, which is keyed by the fingerprint, needs it first.
 	type sum struct {
 		fp  string
 		err error
@@ -54,13 +56,26 @@ func load(dir string, opt Options) (*Model, error) {
 		fp, err := folderFingerprint(f, checkpoint.Files(store), opt.HashMemo)
 		fpc <- sum{fp, err}
 	}()
-	m, err := newModel(f.cfg, w, opt, false)
-	fp := <-fpc
+	var fp sum
+	if opt.PackCache != "" {
+		if fp = <-fpc; fp.err != nil {
+			store.Close()
+			return nil, fp.err
+		}
+	}
+	source, aerr := filepath.Abs(f.dir) // names the pack files
+	if aerr != nil {
+		source = f.dir
+	}
+	m, err := newModel(f.cfg, w, opt, source, fp.fp)
+	if opt.PackCache == "" {
+		fp = <-fpc
+	}
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("%s: %w", store.Path(), err)
 	}
-	m.closers = append(m.closers, store)
+	m.addCloser(store)
 	checkpoint.ReleasePages(store) // what is still read (token embedding rows) comes back on demand
 	if fp.err != nil {
 		m.Close()

@@ -19,22 +19,21 @@ type textTower struct {
 	projection     *tensor.Matrix // text_projection [proj, d]
 }
 
-func loadText(f *fetcher, c Config, prec Precision) (*textTower, error) {
+func loadText(f *fetcher, pk *packer, c Config, prec Precision) (*textTower, error) {
 	tc := c.Text
 	t := &textTower{cfg: tc}
 	get := f.take
 	t.tokenEmbedding = f.takeUnscanned("text_model.embeddings.token_embedding.weight") // rows checked as they are read
 	t.positions = get("text_model.embeddings.position_embedding.weight")
 	t.finalLayerNorm = layerNorm{get("text_model.final_layer_norm.weight"), get("text_model.final_layer_norm.bias"), float32(tc.LayerNormEps)}
-	proj := f.takeUnscanned("text_projection.weight") // packed: Pack checks it
 	err := f.err
 	if err != nil {
 		return nil, err
 	}
-	if t.projection, err = tensor.Pack(proj, c.ProjectionDim, tc.HiddenSize); err != nil {
-		return nil, fmt.Errorf("text_projection.weight: %w", err)
+	if t.projection, err = pk.tensorMatrix(f, "text_projection.weight", false, c.ProjectionDim, tc.HiddenSize); err != nil {
+		return nil, err
 	}
-	t.encoder, err = loadEncoder(f, prec, "text_model", tc.NumHiddenLayers, tc.HiddenSize, tc.IntermediateSize,
+	t.encoder, err = loadEncoder(f, pk, prec, "text_model", tc.NumHiddenLayers, tc.HiddenSize, tc.IntermediateSize,
 		tc.NumAttentionHeads, tc.HiddenAct, tc.LayerNormEps, true)
 	return t, err
 }

@@ -22,27 +22,25 @@ type visionTower struct {
 	projection     *tensor.Matrix // visual_projection [proj, d]
 }
 
-func loadVision(f *fetcher, c Config, prec Precision) (*visionTower, error) {
+func loadVision(f *fetcher, pk *packer, c Config, prec Precision) (*visionTower, error) {
 	v := c.Vision
 	t := &visionTower{cfg: v}
 	get := f.take
-	patch := f.takeUnscanned("vision_model.embeddings.patch_embedding.weight") // packed: Pack checks it
 	t.classEmbedding = get("vision_model.embeddings.class_embedding")
 	t.positions = get("vision_model.embeddings.position_embedding.weight")
 	t.preLayrnorm = layerNorm{get("vision_model.pre_layrnorm.weight"), get("vision_model.pre_layrnorm.bias"), float32(v.LayerNormEps)}
 	t.postLayernorm = layerNorm{get("vision_model.post_layernorm.weight"), get("vision_model.post_layernorm.bias"), float32(v.LayerNormEps)}
-	proj := f.takeUnscanned("visual_projection.weight")
 	err := f.err
 	if err != nil {
 		return nil, err
 	}
-	if t.patchEmbedding, err = tensor.Pack(patch, v.HiddenSize, v.NumChannels*v.PatchSize*v.PatchSize); err != nil {
-		return nil, fmt.Errorf("vision_model.embeddings.patch_embedding.weight: %w", err)
+	if t.patchEmbedding, err = pk.tensorMatrix(f, "vision_model.embeddings.patch_embedding.weight", false, v.HiddenSize, v.NumChannels*v.PatchSize*v.PatchSize); err != nil {
+		return nil, err
 	}
-	if t.projection, err = tensor.Pack(proj, c.ProjectionDim, v.HiddenSize); err != nil {
-		return nil, fmt.Errorf("visual_projection.weight: %w", err)
+	if t.projection, err = pk.tensorMatrix(f, "visual_projection.weight", false, c.ProjectionDim, v.HiddenSize); err != nil {
+		return nil, err
 	}
-	t.encoder, err = loadEncoder(f, prec, "vision_model", v.NumHiddenLayers, v.HiddenSize, v.IntermediateSize,
+	t.encoder, err = loadEncoder(f, pk, prec, "vision_model", v.NumHiddenLayers, v.HiddenSize, v.IntermediateSize,
 		v.NumAttentionHeads, v.HiddenAct, v.LayerNormEps, false)
 	return t, err
 }

@@ -105,8 +105,8 @@ func loadModel(ctx context.Context, spec ModelSpec) (*clip.Model, error) {
 		return nil, err
 	}
 	slog.Info("goclip-beam: loading model", "model", spec.Ref, "folder", dir, "precision", p)
-	// The weights' hashes are remembered in the worker's cache folder, as
-	// the goclip command remembers them: a worker that loads the model
-	// again does not read it twice.
-	return clip.Load(dir, clip.Options{Precision: p, HashMemo: cache.HashMemo("")})
+	// The weights' hashes and the packed towers are kept in the worker's
+	// cache folder, as the goclip command keeps them: a worker that loads
+	// the model again neither reads nor packs it twice.
+	return clip.Load(dir, clip.Options{Precision: p, HashMemo: cache.HashMemo(""), PackCache: cache.PackCache("")})
 }

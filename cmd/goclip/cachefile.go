@@ -10,6 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/goclip/goclip/cache"
+	"github.com/goclip/goclip/clip"
 )
 
 // cacheFlags registers --cache and --no-cache, the embedding cache flags of
@@ -33,6 +34,14 @@ func openEmbeddingCache(dir string, none bool) (*cache.Cache, error) {
 		}
 	}
 	return cache.Open(filepath.Join(dir, cache.DefaultFile), cache.Options{})
+}
+
+// withModelCaches has a model load keep what it can between runs in the
+// cache folder dir (the default one when empty): the weight files' hashes
+// and the packed towers (clip.Options.HashMemo, PackCache).
+func withModelCaches(dir string, opt clip.Options) clip.Options {
+	opt.HashMemo, opt.PackCache = cache.HashMemo(dir), cache.PackCache(dir)
+	return opt
 }
 
 // runEnded finishes the progress bar of a run that used the embedding

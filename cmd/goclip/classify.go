@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/goclip/goclip/batch"
-	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
 )
 
@@ -69,7 +68,7 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("--labels/--template: %w", err)
 		}
 	}
-	opt, err := withPrecision(e, "classify", *precision, clip.Options{HashMemo: cache.HashMemo(""), TruncateTexts: *truncate})
+	opt, err := withPrecision(e, "classify", *precision, withModelCaches("", clip.Options{TruncateTexts: *truncate}))
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/goclip/goclip/batch"
-	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
 )
 
@@ -37,7 +36,7 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	if err := imf.check(); err != nil {
 		return badFlag(e, "embed", err)
 	}
-	opt, err := withPrecision(e, "embed", *precision, clip.Options{HashMemo: cache.HashMemo(""), TruncateTexts: *truncate})
+	opt, err := withPrecision(e, "embed", *precision, withModelCaches("", clip.Options{TruncateTexts: *truncate}))
 	if err != nil {
 		return err
 	}

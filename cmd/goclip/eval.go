@@ -10,7 +10,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/eval"
 )
@@ -106,10 +105,8 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	if c != nil {
 		defer c.Close()
 	}
-	memo := cache.HashMemo(*cacheDir)
-
 	// Lazy: a run served from the cache never builds the towers.
-	opt, err := withPrecision(e, "eval", *precision, clip.Options{Lazy: true, HashMemo: memo, TruncateTexts: *truncate})
+	opt, err := withPrecision(e, "eval", *precision, withModelCaches(*cacheDir, clip.Options{Lazy: true, TruncateTexts: *truncate}))
 	if err != nil {
 		return err
 	}

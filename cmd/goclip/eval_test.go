@@ -26,7 +26,17 @@ func TestMain(m *testing.M) {
 	if os.Getenv("GOCLIP_AS_MAIN") == "1" {
 		main()
 	}
-	os.Exit(m.Run())
+	// The commands keep weight hashes, packed towers and embeddings in the
+	// user cache folder: the tests' go to a folder of their own (on Linux,
+	// where XDG_CACHE_HOME places it), not the user's.
+	dir, err := os.MkdirTemp("", "goclip-test-cache")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 const variedPrompts = `car: a photo of the Chevrolet Silverado 1500 Extended Cab 2012.

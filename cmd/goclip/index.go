@@ -63,7 +63,7 @@ func runIndex(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return badFlag(e, "index", err)
 	}
-	opt, err := withPrecision(e, "index", *precision, clip.Options{Lazy: true, HashMemo: cache.HashMemo(*cacheDir)})
+	opt, err := withPrecision(e, "index", *precision, withModelCaches(*cacheDir, clip.Options{Lazy: true}))
 	if err != nil {
 		return err
 	}

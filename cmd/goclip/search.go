@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/index"
@@ -77,7 +76,7 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 		}
 		// Lazy: only the towers the query needs are built, after the
 		// model is checked against the index.
-		opt, err := withPrecision(e, "search", *precision, clip.Options{Lazy: true, HashMemo: cache.HashMemo("")})
+		opt, err := withPrecision(e, "search", *precision, withModelCaches("", clip.Options{Lazy: true}))
 		if err != nil {
 			return err
 		}

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 
-	"github.com/goclip/goclip/cache"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/index"
 	"github.com/goclip/goclip/server"
@@ -84,7 +83,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	go func() { served <- s.Serve(sctx, l) }()
 	opt.Logger.Info("listening", "url", "http://"+l.Addr().String()+"/", "api_key", *apiKey != "")
 
-	mopt, err := withPrecision(e, "serve", *precision, clip.Options{HashMemo: cache.HashMemo(""), TruncateTexts: *truncate})
+	mopt, err := withPrecision(e, "serve", *precision, withModelCaches("", clip.Options{TruncateTexts: *truncate}))
 	if err != nil {
 		stop()
 		<-served
