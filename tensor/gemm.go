@@ -186,6 +186,27 @@ func packStrip(dst, src []float32, ld, kk int) {
 	}
 }
 
+// nextPanel returns the packed weights (p: a Matrix's p, or its q.b) that a
+// task on panels [p0, p1) multiplies after panel jp of the K block at pc:
+// the next panel of the block, or the first of the next block, or nil
+// after the last. The first tile calls on panel jp prefetch it (tilePF),
+// so that streaming the weights from memory overlaps the arithmetic: at
+// batch 1 each panel is used by only 7 tile calls, and without it the
+// ViT-B/32 tower took 12% longer on the Zen 5 guest.
+func nextPanel[T float32 | int8](p []T, pc, jp, p0, p1, panels, nr, kc, k int) []T {
+	kk := min(kc, k-pc)
+	base := pc * panels * nr
+	if jp+1 < p1 {
+		return p[base+(jp+1)*kk*nr : base+(jp+2)*kk*nr]
+	}
+	if pc+kc >= k {
+		return nil
+	}
+	kk = min(kc, k-pc-kc)
+	base = (pc + kc) * panels * nr
+	return p[base+p0*kk*nr : base+(p0+1)*kk*nr]
+}
+
 // task computes the tile of row block ic and panel group jc into s.c, then
 // applies the epilogue into y.
 func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
@@ -204,14 +225,22 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 	a := s.a
 	wp := j.w.p
 	tile, step := j.kern.tile, j.kern.rows/mr // strips per tile call
+	tilePF := j.kern.tilePF
 	for pc := 0; pc < k; pc += kc {
 		kk := min(kc, k-pc)
 		blk := a[pc*strips*mr : (pc+kk)*strips*mr]
 		for jp := p0; jp < p1; jp++ {
 			b := wp[pc*j.w.panels*nr+jp*kk*nr : pc*j.w.panels*nr+(jp+1)*kk*nr]
-			for st := 0; st < strips; st += step {
+			next := nextPanel(wp, pc, jp, p0, p1, j.w.panels, nr, kc, k)
+			for st, call := 0, 0; st < strips; st, call = st+step, call+1 {
 				st1 := min(st+step, strips)
-				tile(kk, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(step*mr, rows-st*mr), pc > 0)
+				n := min(step*mr, rows-st*mr)
+				// A step of the tile reads nr values: one line of next a step.
+				if off := call * kk * 16; tilePF != nil && off < len(next) {
+					tilePF(kk, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, n, pc > 0, &next[off])
+					continue
+				}
+				tile(kk, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, n, pc > 0)
 			}
 		}
 	}

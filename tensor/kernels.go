@@ -58,14 +58,21 @@ type kernels struct {
 	// full one). k is at least 1.
 	tile func(k int, a, b, c []float32, ldc, rows int, add bool)
 
+	// tilePF, where set, is tile that also prefetches into L2 one cache
+	// line a step from pf on: the weights the task needs next, so that
+	// streaming them overlaps this tile's arithmetic (see gemmJob.task).
+	tilePF func(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32)
+
 	// layI8 is the packed int8 layout tileI8 reads (PackInt8 packs for it).
 	layI8 layout
 	// tileI8 is tile for int8 operands (layI8): rows rows (1..rowsI8) of
 	// packed u8 activations (consecutive strips of k4×mr×4 bytes) times a
 	// panel of s8 weights (k4×nr×4 bytes), exact int32 sums into c.
 	tileI8 func(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool)
-	rowsI8 int
-	i8name string // names tileI8: "avx512vnni", "avxvnni", "avx2" or "go"
+	// tileI8PF, where set, is tileI8 prefetching from pf, as tilePF.
+	tileI8PF func(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool, pf *int8)
+	rowsI8   int
+	i8name   string // names tileI8: "avx512vnni", "avxvnni", "avx2" or "go"
 
 	// minMax and quantRow are the row helpers of int8 Linear (see
 	// quant.go): every set computes them identically.

@@ -76,7 +76,10 @@ func int8Variants(k *kernels) []*kernels {
 			return
 		}
 		v := *k
-		v.tileI8, v.i8name, v.rowsI8 = tile, name, rows
+		v.tileI8, v.i8name, v.rowsI8, v.tileI8PF = tile, name, rows, nil
+		if name == "avx512vnni" {
+			v.tileI8PF = tileI8PFVNNI
+		}
 		out = append(out, &v)
 	}
 	if cpu.X86.HasAVX2 {
@@ -104,9 +107,11 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.lay = layout48
 	k.rows = 2 * mr
 	k.tile = tileAVX512
+	k.tilePF = tilePFAVX512
 	k.peak, k.peakFLOP = fmaPeakAVX512, 2*16*12
 	if cpu.X86.HasAVX512VNNI {
 		k.tileI8, k.rowsI8, k.i8name = tileI8VNNI, 2*mr, "avx512vnni"
+		k.tileI8PF = tileI8PFVNNI
 	}
 	return &k
 }
@@ -127,6 +132,12 @@ func gemm2x24(k int, a, b, c *float32, ldc int, add bool)
 
 //go:noescape
 func gemm8x48(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemm8x48i8pf(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8)
+
+//go:noescape
+func gemm8x48pf(k int, a, b, c *float32, ldc int, add bool, pf *float32)
 
 //go:noescape
 func gemm4x48(k int, a, b, c *float32, ldc int, add bool)
@@ -215,6 +226,21 @@ func tileAVX512(k int, a, b, c []float32, ldc, rows int, add bool) {
 	gemm4x48(k, &a[0], &b[0], &c[0], ldc, add)
 }
 
+// tilePFAVX512 is tileAVX512 prefetching from pf (gemm8x48pf) for 8 rows.
+func tilePFAVX512(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32) {
+	const nr = 48
+	_ = b[k*nr-1]
+	if rows > mr {
+		_ = a[2*k*mr-1]
+		_ = c[(2*mr-1)*ldc+nr-1]
+		gemm8x48pf(k, &a[0], &b[0], &c[0], ldc, add, pf)
+		return
+	}
+	_ = a[k*mr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	gemm4x48(k, &a[0], &b[0], &c[0], ldc, add)
+}
+
 // tileI8AVXVNNI is the int8 tile of CPUs with AVX-VNNI (gemm4x24i8vnni).
 func tileI8AVXVNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
 	panel4x24(gemm4x24i8vnni, k4, a, b, c, ldc, add)
@@ -252,6 +278,19 @@ func tileI8VNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool)
 	_ = a[k4*4*mr-1]
 	_ = c[(mr-1)*ldc+nr-1]
 	gemm4x48i8(k4, &a[0], &b[0], &c[0], ldc, add)
+}
+
+// tileI8PFVNNI is tileI8VNNI prefetching from pf (gemm8x48i8pf) for 8 rows.
+func tileI8PFVNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool, pf *int8) {
+	const nr = 48
+	_ = b[k4*4*nr-1]
+	if rows > mr {
+		_ = a[2*k4*4*mr-1]
+		_ = c[(2*mr-1)*ldc+nr-1]
+		gemm8x48i8pf(k4, &a[0], &b[0], &c[0], ldc, add, pf)
+		return
+	}
+	tileI8VNNI(k4, a, b, c, ldc, rows, add)
 }
 
 // dotsF16AVX2 is kernels.dotsF16 with F16C conversions when the row length

@@ -287,14 +287,22 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 		clear(c)
 	}
 	tile, step := j.kern.tileI8, j.kern.rowsI8/mr
+	tilePF := j.kern.tileI8PF
 	for pc := 0; pc < k; pc += kc {
 		kk := min(kc, k-pc)
 		blk := packed[pc*strips*mr : (pc+kk)*strips*mr]
 		for jp := p0; jp < p1; jp++ {
 			b := q.b[pc*j.w.panels*nr+jp*kk*nr : pc*j.w.panels*nr+(jp+1)*kk*nr]
-			for st := 0; st < strips; st += step {
+			next := nextPanel(q.b, pc, jp, p0, p1, j.w.panels, nr, kc, k)
+			for st, call := 0, 0; st < strips; st, call = st+step, call+1 {
 				st1 := min(st+step, strips)
-				tile(kk/4, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, min(step*mr, rows-st*mr), pc > 0)
+				n := min(step*mr, rows-st*mr)
+				// A step of the tile reads 4 bytes of each of nr columns: one line of next a step.
+				if off := call * (kk / 4) * 64; tilePF != nil && off < len(next) {
+					tilePF(kk/4, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, n, pc > 0, &next[off])
+					continue
+				}
+				tile(kk/4, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, n, pc > 0)
 			}
 		}
 	}

@@ -48,6 +48,8 @@ func main() {
 	tile("gemm2x24", 2, 8, false)
 	tile("gemm8x48", 8, 16, false)
 	tile("gemm4x48", 4, 16, false)
+	tilePF("gemm8x48pf", 8, 16, false, true)
+	tilePF("gemm8x48i8pf", 8, 16, true, true)
 	tile("gemm8x48i8", 8, 16, true)
 	tile("gemm4x48i8", 4, 16, true)
 	Generate()
@@ -320,10 +322,23 @@ func dotsF16(rows int) {
 // few rows to hide the FMA latency: its even steps accumulate in vectors
 // 4-9 and its odd steps in 10-15, added together at the end; it fetches
 // nothing ahead.
-func tile(name string, rows, lanes int, i8 bool) {
-	sig, kname := "func(k int, a, b, c *float32, ldc int, add bool)", "k"
+func tile(name string, rows, lanes int, i8 bool) { tilePF(name, rows, lanes, i8, false) }
+
+// tilePF is tile; with pf set the routine takes one more argument, pf, and
+// prefetches one cache line from it per step (pf advancing 64 bytes a
+// step): the caller points it at the weights it needs next.
+func tilePF(name string, rows, lanes int, i8, pf bool) {
+	sig, kname := "func(k int, a, b, c *float32, ldc int, add bool", "k"
 	if i8 {
-		sig, kname = "func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)", "k4"
+		sig, kname = "func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool", "k4"
+	}
+	switch {
+	case pf && i8:
+		sig += ", pf *int8)"
+	case pf:
+		sig += ", pf *float32)"
+	default:
+		sig += ")"
 	}
 	TEXT(name, NOSPLIT, sig)
 	isa := "AVX2+FMA"
@@ -349,6 +364,9 @@ func tile(name string, rows, lanes int, i8 bool) {
 	Load(Param("c"), RDX)
 	Load(Param("ldc"), R8)
 	SHLQ(U8(2), R8)
+	if pf {
+		Load(Param("pf"), R14)
+	}
 	if rows == 8 {
 		Comment("Strip 1 follows strip 0, 16 bytes per step later.")
 		MOVQ(RCX, R9)
@@ -434,6 +452,12 @@ func tile(name string, rows, lanes int, i8 bool) {
 	}
 	if rows == 8 {
 		PREFETCHT0(Mem{Base: R9, Disp: 256})
+	}
+	if pf {
+		for u := 0; u < 4; u++ {
+			PREFETCHT1(Mem{Base: R14, Disp: 64 * u})
+		}
+		ADDQ(U32(256), R14)
 	}
 	for u := 0; u < 4; u++ {
 		if split {
