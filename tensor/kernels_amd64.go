@@ -36,6 +36,7 @@ func newAVX2Kernels() *kernels {
 		lay:         layout24,
 		rows:        mr,
 		tile:        tileAVX2,
+		tilePF:      tilePFAVX2,
 		layI8:       layoutI8,
 		tileI8:      tileI8AVX2,
 		rowsI8:      mr,
@@ -137,6 +138,9 @@ func gemm8x48(k int, a, b, c *float32, ldc int, add bool)
 func gemm8x48i8pf(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8)
 
 //go:noescape
+func gemm4x24pf(k int, a, b, c *float32, ldc int, add bool, pf *float32)
+
+//go:noescape
 func gemm8x48pf(k int, a, b, c *float32, ldc int, add bool, pf *float32)
 
 //go:noescape
@@ -210,6 +214,19 @@ func tileAVX2(k int, a, b, c []float32, ldc, rows int, add bool) {
 	}
 	_ = c[ldc+nr-1]
 	gemm2x24(k, &a[0], &b[0], &c[0], ldc, add)
+}
+
+// tilePFAVX2 is tileAVX2 prefetching from pf (gemm4x24pf) for 3 or 4 rows.
+func tilePFAVX2(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32) {
+	const nr = 24
+	_ = a[k*mr-1]
+	_ = b[k*nr-1]
+	if rows > 2 {
+		_ = c[(mr-1)*ldc+nr-1]
+		gemm4x24pf(k, &a[0], &b[0], &c[0], ldc, add, pf)
+		return
+	}
+	tileAVX2(k, a, b, c, ldc, rows, add)
 }
 
 func tileAVX512(k int, a, b, c []float32, ldc, rows int, add bool) {

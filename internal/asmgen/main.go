@@ -48,6 +48,7 @@ func main() {
 	tile("gemm2x24", 2, 8, false)
 	tile("gemm8x48", 8, 16, false)
 	tile("gemm4x48", 4, 16, false)
+	tilePF("gemm4x24pf", 4, 8, false, true)
 	tilePF("gemm8x48pf", 8, 16, false, true)
 	tilePF("gemm8x48i8pf", 8, 16, true, true)
 	tile("gemm8x48i8", 8, 16, true)
