@@ -109,7 +109,7 @@ func HashMemo(dir string) string { return subfolder(dir, "file-hashes") }
 // this CPU between runs (clip.Options.PackCache): packed-weights in the
 // cache folder dir, or in DefaultDir when dir is empty; "" (pack on every
 // load) when there is no cache folder. It holds a file per model folder,
-// tower and precision, about the size of the tower's float32 weights
+// tower, precision and kernel layout, about the size of the tower's float32 weights
 // (a quarter for int8); deleting it costs only the next load's time.
 func PackCache(dir string) string { return subfolder(dir, "packed-weights") }
 

@@ -104,7 +104,7 @@ type Options struct {
 	// every load. The goclip command keeps it in its cache folder.
 	HashMemo string
 	// PackCache is a folder where each tower, once packed for this CPU's
-	// kernels, is saved (a file per model folder, tower and precision:
+	// kernels, is saved (a file per model folder, tower, precision and layout:
 	// about the size of the tower's float32 weights, a quarter of it for
 	// Int8), so that later loads map the file instead of packing again:
 	// for ViT-B/32 on the 2-core guests goclip is measured on, a tenth

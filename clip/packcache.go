@@ -34,8 +34,9 @@ import (
 // the matrices in place (tensor.View) instead of packing again.
 //
 // A file is named after the model's source (its folder, or for New its
-// fingerprint), the tower and the precision, so a model that changes in
-// place replaces its file rather than adding one. Inside, a JSON header
+// fingerprint), the tower, the precision and the packed layouts (so the
+// kernel sets GOCLIP_KERNELS picks keep files side by side), so a model
+// that changes in place replaces its file rather than adding one. Inside, a JSON header
 // holds the key the file was written for: the model's fingerprint, the
 // tower, the precision, the packed layouts of this process's kernels, and
 // packVersion. A file is used only when that key matches exactly and the
@@ -141,8 +142,9 @@ func (c packCache) newPacker(tower string, prec Precision) *packer {
 		layouts = append(layouts, tensor.PackedLayout(true))
 	}
 	sum := sha256.Sum256([]byte(c.source))
+	lay := sha256.Sum256([]byte(strings.Join(layouts, ";"))) // kernel sets' files side by side
 	p := &packer{
-		path: filepath.Join(c.dir, fmt.Sprintf("%s-%s-%s.pack", hex.EncodeToString(sum[:10]), tower, prec)),
+		path: filepath.Join(c.dir, fmt.Sprintf("%s-%s-%s-%s.pack", hex.EncodeToString(sum[:10]), tower, prec, hex.EncodeToString(lay[:3]))),
 		key:  packKey{Fingerprint: c.fingerprint, Tower: tower, Precision: string(prec), Layouts: layouts, Version: packVersion},
 	}
 	f, have, err := openPackFile(p.path, p.key)

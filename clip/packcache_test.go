@@ -111,7 +111,7 @@ func packFiles(t *testing.T, dir string) []string {
 func towerFile(t *testing.T, dir, tower string, prec clip.Precision) string {
 	t.Helper()
 	for _, f := range packFiles(t, dir) {
-		if strings.HasSuffix(f, "-"+tower+"-"+string(prec)+".pack") {
+		if strings.Contains(filepath.Base(f), "-"+tower+"-"+string(prec)+"-") {
 			return f
 		}
 	}

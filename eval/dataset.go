@@ -5,7 +5,6 @@
 package eval
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/goclip/goclip/imageproc"
 )
@@ -73,7 +71,7 @@ func scan(root string, readDir func(string) ([]fs.DirEntry, error)) (*Dataset, e
 		fi, err := os.Stat(p) // follows a link to a folder
 		if err != nil {
 			if e.Type()&fs.ModeSymlink != 0 {
-				d.Skipped = append(d.Skipped, Failure{Path: p, Reason: "not a class folder: " + linkProblem(err)})
+				d.Skipped = append(d.Skipped, Failure{Path: p, Reason: "not a class folder: " + imageproc.LinkProblem(err)})
 			}
 			continue
 		}
@@ -133,7 +131,7 @@ func (w *walker) walk(dir, real string, out *[]string) {
 	w.seen[real] = true
 	entries, err := w.readDir(dir)
 	if err != nil {
-		w.d.Unreadable = append(w.d.Unreadable, Failure{Path: dir, Reason: "cannot list the folder: " + unwrapPathError(err).Error()})
+		w.d.Unreadable = append(w.d.Unreadable, Failure{Path: dir, Reason: imageproc.FolderProblem(err)})
 		return
 	}
 	for _, e := range entries {
@@ -154,7 +152,7 @@ func (w *walker) walk(dir, real string, out *[]string) {
 				fi, err = os.Stat(target)
 			}
 			if err != nil {
-				w.d.Unreadable = append(w.d.Unreadable, Failure{Path: p, Reason: linkProblem(err)})
+				w.d.Unreadable = append(w.d.Unreadable, Failure{Path: p, Reason: imageproc.LinkProblem(err)})
 				continue
 			}
 			if where, ok := w.outside(target); !ok {
@@ -219,28 +217,6 @@ func (w *walker) already(target string, fi fs.FileInfo) string {
 func within(path, dir string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-// linkProblem explains why a link cannot be followed.
-func linkProblem(err error) string {
-	err = unwrapPathError(err)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "broken link (its target does not exist)"
-	}
-	if errors.Is(err, syscall.ELOOP) {
-		return "link loop (too many levels of links)"
-	}
-	return "cannot follow the link: " + err.Error()
-}
-
-// unwrapPathError drops the *fs.PathError around err, whose path the
-// caller reports already.
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 func sniff(path string) bool {

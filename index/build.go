@@ -60,7 +60,8 @@ type BuildStats struct {
 // Entries outside dirs are kept, so one index can gather folders indexed
 // at different times. An existing index made by another model is refused
 // (ErrModel). Images that cannot be read are listed in the stats, not
-// indexed. The new index replaces the file atomically; if nothing changed
+// indexed; so are folders and links that cannot be looked into, whose
+// entries stay in the index (an unmounted drive deletes nothing). The new index replaces the file atomically; if nothing changed
 // the file is not rewritten.
 func Build(ctx context.Context, path string, dirs []string, cfg BuildConfig) (BuildStats, error) {
 	var st BuildStats
@@ -81,10 +82,11 @@ func Build(ctx context.Context, path string, dirs []string, cfg BuildConfig) (Bu
 		}
 		roots[i] = abs
 	}
-	found, err := walk(roots)
+	found, failed, unlisted, err := walk(roots)
 	if err != nil {
 		return st, err
 	}
+	st.Failures = append(st.Failures, failed...)
 
 	// What the old index has, by path.
 	type oldRow struct {
@@ -116,7 +118,7 @@ func Build(ctx context.Context, path string, dirs []string, cfg BuildConfig) (Bu
 	for p, o := range have {
 		switch {
 		case seen[p]:
-		case under(p, roots):
+		case under(p, roots) && !under(p, unlisted):
 			st.Removed++
 		default:
 			rows = append(rows, row{e: o.e, old: old.Vector(o.row)})
@@ -231,41 +233,48 @@ func openExisting(path, model string, dim int) (*Index, error) {
 	return x, nil
 }
 
-// walk lists the images below roots, with their size and modification
-// time; a root may also be one image file.
-func walk(roots []string) ([]Entry, error) {
-	var out []Entry
+// walk lists the images below roots (imageproc.FindImages), with their
+// size and modification time; a root may also be one image file. What
+// could not be looked into is returned as failures, and in unlisted, so
+// that the entries below it are kept rather than taken for deleted.
+func walk(roots []string) (found []Entry, failed []Failure, unlisted []string, err error) {
 	seen := map[string]bool{}
 	for _, root := range roots {
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == root {
-					return err
-				}
-				return nil // an unreadable folder below: skipped, as a hidden one
+		fi, err := os.Stat(root)
+		if err != nil {
+			return nil, nil, nil, err // names the root
+		}
+		paths := []string{root}
+		if fi.IsDir() {
+			var un []imageproc.Unlisted
+			if paths, un, err = imageproc.FindImages(root); err != nil {
+				return nil, nil, nil, err
 			}
-			if p != root && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
+			for _, u := range un {
+				failed = append(failed, Failure{Path: u.Path, Reason: u.Reason})
+				unlisted = append(unlisted, u.Path)
 			}
-			if d.IsDir() || !imageproc.HasImageExt(p) || seen[p] {
-				return nil
+		} else if !imageproc.HasImageExt(root) {
+			paths = nil
+		}
+		for _, p := range paths {
+			if seen[p] {
+				continue
 			}
 			fi, err := os.Stat(p) // follows a link to a file
-			if err != nil || !fi.Mode().IsRegular() {
-				return nil
+			if err != nil {
+				failed = append(failed, Failure{Path: p, Reason: err.Error()})
+				unlisted = append(unlisted, p)
+				continue
+			}
+			if !fi.Mode().IsRegular() {
+				continue
 			}
 			seen[p] = true
-			out = append(out, Entry{Path: p, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()})
-			return nil
-		})
-		if err != nil {
-			return nil, err // names the folder
+			found = append(found, Entry{Path: p, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()})
 		}
 	}
-	return out, nil
+	return found, failed, unlisted, nil
 }
 
 // under reports whether p is one of roots or below one.

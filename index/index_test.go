@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,6 +172,39 @@ func TestBuildIncremental(t *testing.T) {
 	}
 	if err := x.CheckModel("another"); !errors.Is(err, ErrModel) {
 		t.Errorf("CheckModel: %v", err)
+	}
+}
+
+// A folder that cannot be looked into any more (here: it became a broken
+// link, as an unmounted drive would) is reported, and its images stay in
+// the index: not being able to see them is not their deletion.
+func TestBuildUnlisted(t *testing.T) {
+	m := tinyModel(t)
+	dir := t.TempDir()
+	for _, n := range []string{"chelsea.png", "sub/horse.png"} {
+		copyFile(t, filepath.Join(kit, "images", filepath.Base(n)), filepath.Join(dir, n))
+	}
+	path := filepath.Join(t.TempDir(), "photos.goclip")
+	ctx := context.Background()
+	if st, err := Build(ctx, path, []string{dir}, BuildConfig{Encoder: m}); err != nil || st.Added != 2 {
+		t.Fatalf("first build: %+v %v", st, err)
+	}
+	moved := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Rename(filepath.Join(dir, "sub"), moved); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(moved, "gone"), filepath.Join(dir, "sub")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Build(ctx, path, []string{dir}, BuildConfig{Encoder: m})
+	if err != nil || st.Removed != 0 || st.Images != 2 || len(st.Failures) != 1 ||
+		st.Failures[0].Path != filepath.Join(dir, "sub") || !strings.Contains(st.Failures[0].Reason, "broken link") {
+		t.Fatalf("build with sub/ unreachable: %+v %v", st, err)
+	}
+	// Reachable again and gone for real: now it leaves.
+	os.Remove(filepath.Join(dir, "sub"))
+	if st, err := Build(ctx, path, []string{dir}, BuildConfig{Encoder: m}); err != nil || st.Removed != 1 || st.Images != 1 || len(st.Failures) != 0 {
+		t.Fatalf("build with sub/ deleted: %+v %v", st, err)
 	}
 }
 

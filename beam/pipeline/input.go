@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -55,8 +54,10 @@ const DefaultShardSize = 10000
 //
 // Paths may be local or anything Beam's filesystems read (gs://, s3://).
 // If every path ends in .tar the input is a webdataset, one shard per tar
-// file; otherwise the files are images, shardSize per shard.
-func ListInput(ctx context.Context, spec string, shardSize int) ([]Shard, error) {
+// file; otherwise the files are images, shardSize per shard. What a local
+// folder's walk could not look into (imageproc.FindImages) is returned in
+// unlisted, as shard -1, for errors.jsonl.
+func ListInput(ctx context.Context, spec string, shardSize int) (shards []Shard, unlisted []Failure, err error) {
 	if shardSize <= 0 {
 		shardSize = DefaultShardSize
 	}
@@ -64,23 +65,24 @@ func ListInput(ctx context.Context, spec string, shardSize int) ([]Shard, error)
 	if list, ok := strings.CutPrefix(spec, "@"); ok {
 		var err error
 		if paths, err = readList(ctx, list); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else {
 		pats, err := expandBraces(spec)
 		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", spec, err)
+			return nil, nil, fmt.Errorf("input %s: %w", spec, err)
 		}
 		for _, p := range pats {
-			got, err := listPattern(ctx, p)
+			got, un, err := listPattern(ctx, p)
+			unlisted = append(unlisted, un...)
 			if err != nil {
-				return nil, fmt.Errorf("input %s: %w", p, err)
+				return nil, nil, fmt.Errorf("input %s: %w", p, err)
 			}
 			paths = append(paths, got...)
 		}
 	}
 	if len(paths) == 0 {
-		return nil, fmt.Errorf("input %s: no files", spec)
+		return nil, nil, fmt.Errorf("input %s: no files", spec)
 	}
 	tars := 0
 	for _, p := range paths {
@@ -94,11 +96,11 @@ func ListInput(ctx context.Context, spec string, shardSize int) ([]Shard, error)
 		for i, p := range paths {
 			shards[i] = Shard{N: i, Count: len(paths), Tar: p}
 		}
-		return shards, nil
+		return shards, unlisted, nil
 	case tars > 0:
-		return nil, fmt.Errorf("input %s: %d tar files among %d images: give webdataset shards or images, not both", spec, tars, len(paths)-tars)
+		return nil, nil, fmt.Errorf("input %s: %d tar files among %d images: give webdataset shards or images, not both", spec, tars, len(paths)-tars)
 	}
-	return chunk(paths, nil, shardSize), nil
+	return chunk(paths, nil, shardSize), unlisted, nil
 }
 
 // ListDataset expands an eval --dataset value: a folder with one
@@ -122,7 +124,7 @@ func ListDataset(ctx context.Context, spec string, shardSize int) (shards []Shar
 		}
 		return chunk(paths, labels, shardSize), ds.Classes, ds.Unreadable, nil
 	}
-	shards, err = ListInput(ctx, spec, shardSize)
+	shards, _, err = ListInput(ctx, spec, shardSize) // tar shards: there is no walk
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -167,28 +169,29 @@ func readList(ctx context.Context, name string) ([]string, error) {
 	return paths, nil
 }
 
-// listPattern lists one path, glob or local folder.
-func listPattern(ctx context.Context, p string) ([]string, error) {
+// listPattern lists one path, glob or local folder; a folder's walk
+// reports what it could not look into.
+func listPattern(ctx context.Context, p string) ([]string, []Failure, error) {
 	if isRemote(p) {
 		if !strings.ContainsAny(p, "*?[") {
-			return []string{p}, nil
+			return []string{p}, nil, nil
 		}
 		fsys, err := filesystem.New(ctx, p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		defer fsys.Close()
 		got, err := fsys.List(ctx, p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		slices.Sort(got)
-		return got, nil
+		return got, nil, nil
 	}
 	if strings.ContainsAny(p, "*?[") {
 		got, err := filepath.Glob(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out := got[:0]
 		for _, g := range got {
@@ -196,32 +199,21 @@ func listPattern(ctx context.Context, p string) ([]string, error) {
 				out = append(out, g)
 			}
 		}
-		return out, nil // Glob sorts
+		return out, nil, nil // Glob sorts
 	}
 	fi, err := os.Stat(p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.IsDir() {
-		return []string{p}, nil
+		return []string{p}, nil, nil
 	}
-	var out []string
-	err = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if strings.HasPrefix(d.Name(), ".") && q != p {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.IsDir() && imageproc.HasImageExt(q) {
-			out = append(out, q)
-		}
-		return nil
-	})
-	return out, err // WalkDir goes in lexical order
+	images, un, err := imageproc.FindImages(p)
+	var failed []Failure
+	for _, u := range un {
+		failed = append(failed, Failure{Shard: -1, Path: u.Path, Reason: u.Reason})
+	}
+	return images, failed, err
 }
 
 var braceRange = regexp.MustCompile(`\{(-?\d+)\.\.(-?\d+)\}`)

@@ -48,13 +48,16 @@ type EmbedConfig struct {
 	Worker
 	Output string
 	DType  npy.DType
+	// Unlisted is what listing the input could not look into (ListInput):
+	// written to errors.jsonl, as shard -1.
+	Unlisted []Failure
 }
 
 // Embed adds the embed pipeline over shards to s.
 func Embed(s beam.Scope, cfg EmbedConfig, shards []Shard) {
 	s = s.Scope("goclip.Embed")
 	parts := beam.ParDo(s, &embedFn{Worker: cfg.Worker, Output: cfg.Output, DType: string(cfg.DType)}, beam.Reshuffle(s, beam.CreateList(s, shards)))
-	summarize(s, parts, &summaryFn{Output: cfg.Output})
+	summarize(s, parts, &summaryFn{Output: cfg.Output, Unlisted: cfg.Unlisted})
 }
 
 // EvalConfig says what goclip-beam eval does.
@@ -82,7 +85,10 @@ func Eval(s beam.Scope, cfg EvalConfig, shards []Shard) error {
 	parts := beam.ParDo(s, &evalFn{Worker: cfg.Worker, Output: cfg.Output, Classes: cfg.Classes, Ensemble: cfg.Ensemble.String()},
 		beam.Reshuffle(s, beam.CreateList(s, shards)))
 	sum := &summaryFn{Output: cfg.Output, Eval: true, Model: cfg.Model.Ref, Dataset: cfg.Dataset,
-		Classes: cfg.Classes, Ensemble: cfg.Ensemble.String(), Digits: cfg.Digits, Unreadable: cfg.Unreadable}
+		Classes: cfg.Classes, Ensemble: cfg.Ensemble.String(), Digits: cfg.Digits}
+	for _, u := range cfg.Unreadable {
+		sum.Unlisted = append(sum.Unlisted, Failure{Shard: -1, Path: u.Path, Reason: u.Reason})
+	}
 	summarize(s, parts, sum)
 	return nil
 }
@@ -94,13 +100,13 @@ func summarize(s beam.Scope, parts beam.PCollection, fn *summaryFn) {
 
 // summaryFn writes a run's summary from all its shards' Parts.
 type summaryFn struct {
-	Output string
-	Eval   bool
+	Output   string
+	Unlisted []Failure // from listing the input, before any shard
+	Eval     bool
 	// eval's report.json
 	Model, Dataset, Ensemble string
 	Classes                  []clip.Class
 	Digits                   int
-	Unreadable               []eval.Failure
 }
 
 func (f *summaryFn) ProcessElement(ctx context.Context, _ int, next func(*Part) bool) error {
@@ -111,7 +117,7 @@ func (f *summaryFn) ProcessElement(ctx context.Context, _ int, next func(*Part) 
 		p = Part{}
 	}
 	slices.SortFunc(parts, func(a, b Part) int { return a.Shard - b.Shard })
-	var failures []Failure
+	failures := slices.Clone(f.Unlisted)
 	for _, p := range parts {
 		failures = append(failures, p.Failures...)
 	}
@@ -155,7 +161,6 @@ func (f *summaryFn) writeReport(ctx context.Context, parts []Part, failures []Fa
 	for _, fl := range failures {
 		res.Failures = append(res.Failures, eval.Failure{Path: fl.Path, Reason: fl.Reason})
 	}
-	res.Failures = append(res.Failures, f.Unreadable...)
 	text := "no image could be read: no report\n"
 	if rows > 0 {
 		res.Metrics = counts.Metrics()

@@ -183,7 +183,7 @@ func f16(v float32) float32 { return checkpoint.F16ToF32(checkpoint.F32ToF16(v))
 func TestEmbedFiles(t *testing.T) {
 	matches, _ := filepath.Glob(filepath.Join(kit, "*"))
 	out := t.TempDir()
-	shards, err := ListInput(context.Background(), filepath.Join(kit, "*"), 8)
+	shards, _, err := ListInput(context.Background(), filepath.Join(kit, "*"), 8)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestEmbedWebdataset(t *testing.T) {
 		{"t0.webp", readKit(t, "chelsea_lossy.webp")},
 		{"t1.png", big},
 	}, 512+((len(readKit(t, "chelsea_lossy.webp"))+511)/512)*512+512+100)
-	shards, err := ListInput(context.Background(), filepath.Join(dir, "{00000..00001}.tar"), 0)
+	shards, _, err := ListInput(context.Background(), filepath.Join(dir, "{00000..00001}.tar"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,10 +446,16 @@ func TestListInput(t *testing.T) {
 		os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755)
 		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
 	}
+	// A broken link is reported, not fatal; a link back up is walked once.
+	os.Symlink(filepath.Join(dir, "gone.jpg"), filepath.Join(dir, "sub", "broken.jpg"))
+	os.Symlink(dir, filepath.Join(dir, "sub", "up"))
 	ctx := context.Background()
-	sh, err := ListInput(ctx, dir, 2)
+	sh, unlisted, err := ListInput(ctx, dir, 2)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(unlisted) != 1 || unlisted[0].Path != filepath.Join(dir, "sub", "broken.jpg") || unlisted[0].Shard != -1 || !strings.Contains(unlisted[0].Reason, "broken link") {
+		t.Errorf("unlisted: %+v", unlisted)
 	}
 	if len(sh) != 2 || !slices.Equal(sh[0].Files, []string{filepath.Join(dir, "a.png"), filepath.Join(dir, "b.jpg")}) ||
 		!slices.Equal(sh[1].Files, []string{filepath.Join(dir, "sub/c.webp")}) || sh[1].N != 1 || sh[1].Count != 2 {
@@ -457,7 +463,7 @@ func TestListInput(t *testing.T) {
 	}
 	list := filepath.Join(dir, "list.txt")
 	os.WriteFile(list, []byte("# images\nz.jpg\n\n  y.jpg \n"), 0o644)
-	if sh, err := ListInput(ctx, "@"+list, 0); err != nil || len(sh) != 1 || !slices.Equal(sh[0].Files, []string{"z.jpg", "y.jpg"}) {
+	if sh, _, err := ListInput(ctx, "@"+list, 0); err != nil || len(sh) != 1 || !slices.Equal(sh[0].Files, []string{"z.jpg", "y.jpg"}) {
 		t.Errorf("list: %+v %v", sh, err)
 	}
 	got, err := expandBraces("s/{008..011}-{a,b}.tar")
@@ -466,7 +472,7 @@ func TestListInput(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "x.tar"), nil, 0o644)
 	for _, bad := range []string{filepath.Join(dir, "*"), filepath.Join(dir, "nothing-*.jpg"), filepath.Join(dir, "missing.jpg"), "s/{1..2", "@" + filepath.Join(dir, "no-list.txt")} {
-		if _, err := ListInput(ctx, bad, 0); err == nil {
+		if _, _, err := ListInput(ctx, bad, 0); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
 	}

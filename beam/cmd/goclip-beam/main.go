@@ -162,12 +162,15 @@ func runEmbed(ctx context.Context, w pipeline.Worker, input, output, dtype strin
 	if err != nil {
 		return usageError{fmt.Errorf("--dtype: %w", err)}
 	}
-	shards, err := pipeline.ListInput(ctx, input, shardSize)
+	shards, unlisted, err := pipeline.ListInput(ctx, input, shardSize)
 	if err != nil {
 		return err
 	}
+	for _, u := range unlisted {
+		fmt.Fprintf(stderr, "goclip-beam: %s: %s\n", u.Path, u.Reason)
+	}
 	p, s := beam.NewPipelineWithRoot()
-	pipeline.Embed(s, pipeline.EmbedConfig{Worker: w, Output: output, DType: dt}, shards)
+	pipeline.Embed(s, pipeline.EmbedConfig{Worker: w, Output: output, DType: dt, Unlisted: unlisted}, shards)
 	return run(ctx, p, "embed", len(shards), output, stderr)
 }
 
