@@ -163,12 +163,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				failed++
 				res.Failures = append(res.Failures, Failure{Path: it.Path, Reason: imageproc.Reason(r.Err)})
 			} else {
-				pred, err := cl.Classify(r.Embedding)
+				row, err := Predict(cl, counts, it.Path, it.Class, r.Embedding)
 				if err != nil {
-					return fmt.Errorf("%s: %w", it.Path, err)
+					return err
 				}
-				res.Rows = append(res.Rows, Row{Path: it.Path, True: it.Class, Pred: pred.Class, Score: pred.Score, Probs: pred.ClassProbs})
-				counts.Add(it.Class, pred.Class)
+				res.Rows = append(res.Rows, row)
 			}
 			if r.Cached {
 				res.Stats.CacheHits++
@@ -191,6 +190,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.Stats.TotalTime = time.Since(start)
 	return res, nil
+}
+
+// Predict classifies the embedding of the image at path, whose true class
+// is t (an index into the classifier's classes), and counts it in counts:
+// the step an evaluation takes per image (Run, and goclip-beam's shards).
+func Predict(cl *clip.Classifier, counts *Confusion, path string, t int, emb []float32) (Row, error) {
+	pred, err := cl.Classify(emb)
+	if err != nil {
+		return Row{}, fmt.Errorf("%s: %w", path, err)
+	}
+	counts.Add(t, pred.Class)
+	return Row{Path: path, True: t, Pred: pred.Class, Score: pred.Score, Probs: pred.ClassProbs}, nil
 }
 
 // classifier embeds the prompts, reading and filling the cache.

@@ -57,7 +57,8 @@ func (f *evalFn) ProcessElement(ctx context.Context, s Shard, emit func(Part)) e
 		labels[i] = c.Label
 		index[c.Label] = i
 	}
-	part := Part{Shard: s.N, Labels: labels, Counts: make([]int64, len(labels)*len(labels))}
+	part := Part{Shard: s.N, Labels: labels}
+	counts := eval.NewConfusion(labels)
 	table := clipretrieval.NewTable(append([]string{"path", "true", "pred", "score"}, labels...)...)
 	err = f.embed(ctx, s, &part, func(in *input, emb []float32) error {
 		t, ok := index[in.label]
@@ -70,14 +71,13 @@ func (f *evalFn) ProcessElement(ctx context.Context, s Shard, emit func(Part)) e
 			part.Failures = append(part.Failures, Failure{Shard: s.N, Path: in.name, Reason: reason})
 			return nil
 		}
-		p, err := f.classifier.Classify(emb)
+		p, err := eval.Predict(f.classifier, counts, in.name, t, emb)
 		if err != nil {
-			return fmt.Errorf("%s: %w", in.name, err)
+			return err
 		}
-		part.Counts[t*len(labels)+p.Class]++
-		row := map[string]any{"path": in.name, "true": in.label, "pred": p.Label, "score": p.Score}
+		row := map[string]any{"path": in.name, "true": in.label, "pred": labels[p.Pred], "score": p.Score}
 		for i, l := range labels {
-			row[l] = p.ClassProbs[i]
+			row[l] = p.Probs[i]
 		}
 		table.Add(row)
 		return nil
@@ -86,11 +86,23 @@ func (f *evalFn) ProcessElement(ctx context.Context, s Shard, emit func(Part)) e
 	if err != nil {
 		return err
 	}
+	part.setConfusion(counts)
 	if err := writeFile(ctx, f.Output, PredictionsFile(s.N, s.Count), table.WriteParquet); err != nil {
 		return err
 	}
 	emit(part)
 	return nil
+}
+
+// setConfusion keeps counts in the part, flat (Beam encodes Parts).
+func (p *Part) setConfusion(c *eval.Confusion) {
+	n := len(p.Labels)
+	p.Counts = make([]int64, n*n)
+	for t := range n {
+		for q := range n {
+			p.Counts[t*n+q] = int64(c.Counts[t][q])
+		}
+	}
 }
 
 // confusion turns a part's counts back into eval's type.
