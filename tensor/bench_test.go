@@ -212,6 +212,28 @@ func BenchmarkEpilogue(b *testing.B) {
 	}
 }
 
+// BenchmarkEpilogueI8 is BenchmarkEpilogue for int8 GEMM rows (int32
+// sums dequantized on the way), for each kernel set's epilogueI8.
+func BenchmarkEpilogueI8(b *testing.B) {
+	const n = 3072
+	c, cs := make([]int32, n), make([]int32, n)
+	sw, bias, dst := make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range c {
+		c[i], cs[i] = int32(i*7919%(1<<20)), int32(i%1000)
+		sw[i], bias[i] = float32(i%89)/1e5, float32(i%13)/20
+	}
+	for _, k := range kernelSets() {
+		for _, act := range []Activation{Identity, QuickGELU} {
+			b.Run(fmt.Sprintf("%s/act=%d", k.name, act), func(b *testing.B) {
+				b.SetBytes(4 * n)
+				for b.Loop() {
+					k.epilogueI8(dst, c, cs, sw, 3, 0.01, bias, act, false)
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkDotsF16 scans 262,144 rows of 512 float16 values (256 MiB, far
 // past the caches) with one query, on one goroutine: bytes/s is the
 // memory bandwidth a search's scan gets from one core.

@@ -288,6 +288,80 @@ qenoacc:
 	VZEROUPPER
 	RET
 
+// EXP16 is EXP on a ZMM register, instruction for instruction (VRNDSCALEPS
+// $0 rounds as VROUNDPS $0 does), so each lane gets EXP's bits.
+#define EXP16(X, T1, T2) \
+	VMINPS.BCST       hi<>(SB), X, X; \
+	VMAXPS.BCST       lo<>(SB), X, X; \
+	VMULPS.BCST       log2e<>(SB), X, T1; \
+	VRNDSCALEPS       $0, T1, T1; \
+	VFNMADD231PS.BCST c1<>(SB), T1, X; \
+	VFNMADD231PS.BCST c2<>(SB), T1, X; \
+	VBROADCASTSS      p0<>(SB), T2; \
+	VFMADD213PS.BCST  p1<>(SB), X, T2; \
+	VFMADD213PS.BCST  p2<>(SB), X, T2; \
+	VFMADD213PS.BCST  p3<>(SB), X, T2; \
+	VFMADD213PS.BCST  p4<>(SB), X, T2; \
+	VFMADD213PS.BCST  p5<>(SB), X, T2; \
+	VMULPS            X, T2, T2; \
+	VFMADD213PS       X, X, T2; \
+	VADDPS.BCST       one<>(SB), T2, T2; \
+	VCVTPS2DQ         T1, T1; \
+	VPADDD.BCST       i127<>(SB), T1, T1; \
+	VPSLLD            $23, T1, T1; \
+	VMULPS            T1, T2, X
+
+// func epilogueI8x16(dst *float32, c, cs *int32, sw, bias *float32, n int, flags int, zx int32, sx float32)
+// epilogueI8x8 on 16 lanes (AVX-512F), n a multiple of 16; flags as
+// there, less epGELU (the caller keeps that to epilogueI8x8).
+TEXT ·epilogueI8x16(SB), NOSPLIT, $0-64
+	MOVQ         dst+0(FP), DI
+	MOVQ         c+8(FP), SI
+	MOVQ         cs+16(FP), R9
+	MOVQ         sw+24(FP), R10
+	MOVQ         bias+32(FP), DX
+	MOVQ         n+40(FP), CX
+	MOVQ         flags+48(FP), R8
+	MOVL         zx+56(FP), AX
+	VPBROADCASTD AX, Z6
+	VBROADCASTSS sx+60(FP), Z7
+
+qe16loop:
+	VPMULLD   (R9), Z6, Z0
+	VMOVDQU32 (SI), Z1
+	VPSUBD    Z0, Z1, Z1
+	VCVTDQ2PS Z1, Z1
+	VMULPS    (R10), Z7, Z0
+	VMULPS    Z0, Z1, Z0
+	TESTQ     $1, R8
+	JZ        qe16nobias
+	VADDPS    (DX), Z0, Z0
+
+qe16nobias:
+	TESTQ $2, R8
+	JZ    qe16noact
+	VMULPS.BCST m1702<>(SB), Z0, Z3
+	EXP16(Z3, Z1, Z2)
+	VADDPS.BCST one<>(SB), Z3, Z3
+	VDIVPS      Z3, Z0, Z0
+
+qe16noact:
+	TESTQ  $4, R8
+	JZ     qe16noacc
+	VADDPS (DI), Z0, Z0
+
+qe16noacc:
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, R9
+	ADDQ    $64, R10
+	ADDQ    $64, DI
+	ADDQ    $64, DX
+	SUBQ    $16, CX
+	JNZ     qe16loop
+	VZEROUPPER
+	RET
+
 // func dot8(a, b *float32, n int) float32
 TEXT ·dot8(SB), NOSPLIT, $0-28
 	MOVQ   a+0(FP), SI
