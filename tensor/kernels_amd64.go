@@ -109,7 +109,7 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.rows = 2 * mr
 	k.tile = tileAVX512
 	k.tilePF = tilePFAVX512
-	k.epilogueI8 = epilogueI8AVX512
+	k.epilogue, k.epilogueI8 = epilogueAVX512, epilogueI8AVX512
 	k.peak, k.peakFLOP = fmaPeakAVX512, 2*16*12
 	if cpu.X86.HasAVX512VNNI {
 		k.tileI8, k.rowsI8, k.i8name = tileI8VNNI, 2*mr, "avx512vnni"
@@ -171,6 +171,9 @@ func epilogue8(dst, src, bias *float32, n int, flags int)
 
 //go:noescape
 func epilogueI8x8(dst *float32, c, cs *int32, sw, bias *float32, n int, flags int, zx int32, sx float32)
+
+//go:noescape
+func epilogue16(dst, src, bias *float32, n int, flags int)
 
 //go:noescape
 func epilogueI8x16(dst *float32, c, cs *int32, sw, bias *float32, n int, flags int, zx int32, sx float32)
@@ -426,6 +429,29 @@ func epilogueI8AVX2(dst []float32, c, cs []int32, sw []float32, zx int32, sx flo
 	}
 	if v < n {
 		epilogueI8Go(dst[v:], c[v:], cs[v:], sw[v:], zx, sx, tail(bias, v), act, acc)
+	}
+}
+
+// epilogueAVX512 is epilogueAVX2 sixteen lanes at a time where it can
+// (every activation but the erf GELU), with the same bits.
+func epilogueAVX512(dst, src, bias []float32, act Activation, acc bool) {
+	n := len(dst)
+	v := n &^ 15
+	if v == 0 || act == GELU {
+		epilogueAVX2(dst, src, bias, act, acc)
+		return
+	}
+	src = src[:n]
+	if bias != nil {
+		bias = bias[:n]
+	}
+	flags, bp := epFlags(bias, act, acc)
+	if bp == nil {
+		bp = &src[0] // never read
+	}
+	epilogue16(&dst[0], &src[0], bp, v, flags)
+	if v < n {
+		epilogueAVX2(dst[v:], src[v:], tail(bias, v), act, acc)
 	}
 }
 

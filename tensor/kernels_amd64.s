@@ -311,6 +311,49 @@ qenoacc:
 	VPSLLD            $23, T1, T1; \
 	VMULPS            T1, T2, X
 
+// QUICKGELU16 is QUICKGELU on Z0 (uses Z1-Z3), with QUICKGELU's bits.
+#define QUICKGELU16 \
+	VMULPS.BCST m1702<>(SB), Z0, Z3; \
+	EXP16(Z3, Z1, Z2); \
+	VADDPS.BCST one<>(SB), Z3, Z3; \
+	VDIVPS      Z3, Z0, Z0
+
+// func epilogue16(dst, src, bias *float32, n int, flags int)
+// epilogue8 on 16 lanes (AVX-512F), n a multiple of 16; flags as there,
+// less epGELU (the caller keeps that to epilogue8).
+TEXT ·epilogue16(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ bias+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ flags+32(FP), R8
+
+e16loop:
+	VMOVUPS (SI), Z0
+	TESTQ   $1, R8
+	JZ      e16nobias
+	VADDPS  (DX), Z0, Z0
+
+e16nobias:
+	TESTQ $2, R8
+	JZ    e16noact
+	QUICKGELU16
+
+e16noact:
+	TESTQ  $4, R8
+	JZ     e16noacc
+	VADDPS (DI), Z0, Z0
+
+e16noacc:
+	VMOVUPS Z0, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DI
+	ADDQ    $64, DX
+	SUBQ    $16, CX
+	JNZ     e16loop
+	VZEROUPPER
+	RET
+
 // func epilogueI8x16(dst *float32, c, cs *int32, sw, bias *float32, n int, flags int, zx int32, sx float32)
 // epilogueI8x8 on 16 lanes (AVX-512F), n a multiple of 16; flags as
 // there, less epGELU (the caller keeps that to epilogueI8x8).
@@ -340,10 +383,7 @@ qe16loop:
 qe16nobias:
 	TESTQ $2, R8
 	JZ    qe16noact
-	VMULPS.BCST m1702<>(SB), Z0, Z3
-	EXP16(Z3, Z1, Z2)
-	VADDPS.BCST one<>(SB), Z3, Z3
-	VDIVPS      Z3, Z0, Z0
+	QUICKGELU16
 
 qe16noact:
 	TESTQ  $4, R8

@@ -3,6 +3,7 @@ package tensor
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -105,10 +106,13 @@ func TestSoftmax(t *testing.T) {
 }
 
 // TestEpilogueActivations checks the vectorised QuickGELU (its exp) over a
-// wide range, including values where exp over- or underflows.
+// wide range, including values where exp over- or underflows, and that
+// the assembly sets agree bit for bit (AVX-512's epilogue is AVX2's on
+// sixteen lanes; int8 embeddings are the same on every such CPU).
 func TestEpilogueActivations(t *testing.T) {
+	first := map[Activation][]float32{} // the first assembly set's output
 	for _, kn := range kernelSets() {
-		for _, act := range []Activation{QuickGELU, GELU} {
+		for _, act := range []Activation{Identity, QuickGELU, GELU} {
 			var src []float32
 			for v := -120.0; v <= 120; v += 0.37 {
 				src = append(src, float32(v))
@@ -117,7 +121,23 @@ func TestEpilogueActivations(t *testing.T) {
 				src = append(src, float32(v))
 			}
 			src = append(src, 0, -0.001, 0.001, 1e-30)
+			bias := make([]float32, len(src))
+			for i := range bias {
+				bias[i] = float32(i%7) / 8
+			}
 			dst := make([]float32, len(src))
+			for i := range dst {
+				dst[i] = float32(i%5) - 2
+			}
+			kn.epilogue(dst, src, bias, act, true)
+			if kn.name != "go" {
+				if f, ok := first[act]; !ok {
+					first[act] = slices.Clone(dst)
+				} else if !slices.EqualFunc(f, dst, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+					t.Errorf("%s: act %d: not the bits of the first assembly set", kn.name, act)
+				}
+			}
+			clear(dst)
 			kn.epilogue(dst, src, nil, act, false)
 			for i, v := range src {
 				want := float64(activate(act, v))
