@@ -11,6 +11,7 @@
 // (CLIPVisionTransformer + visual_projection), text.go
 // (CLIPTextTransformer + text_projection), model.go (Model, New, the
 // Encode methods, the Encoder contract). Around them: load.go (Load),
+// packcache.go (towers saved packed and mapped back: Options.PackCache),
 // folder.go (what a model folder says besides its weights),
 // fingerprint.go (what caches key by), weights_openai.go (OpenAI/OpenCLIP
 // tensor names), openclip_config.go (open_clip_config.json), zeroshot.go
