@@ -136,6 +136,9 @@ func gemm2x24(k int, a, b, c *float32, ldc int, add bool)
 func gemm8x48(k int, a, b, c *float32, ldc int, add bool)
 
 //go:noescape
+func gemm2x48(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
 func gemm8x48i8pf(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8)
 
 //go:noescape
@@ -246,6 +249,11 @@ func tileAVX512(k int, a, b, c []float32, ldc, rows int, add bool) {
 		return
 	}
 	_ = a[k*mr-1]
+	if rows <= 2 {
+		_ = c[ldc+nr-1]
+		gemm2x48(k, &a[0], &b[0], &c[0], ldc, add)
+		return
+	}
 	_ = c[(mr-1)*ldc+nr-1]
 	gemm4x48(k, &a[0], &b[0], &c[0], ldc, add)
 }
@@ -261,6 +269,11 @@ func tilePFAVX512(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32
 		return
 	}
 	_ = a[k*mr-1]
+	if rows <= 2 {
+		_ = c[ldc+nr-1]
+		gemm2x48(k, &a[0], &b[0], &c[0], ldc, add)
+		return
+	}
 	_ = c[(mr-1)*ldc+nr-1]
 	gemm4x48(k, &a[0], &b[0], &c[0], ldc, add)
 }

@@ -48,6 +48,7 @@ func main() {
 	tile("gemm2x24", 2, 8, false)
 	tile("gemm8x48", 8, 16, false)
 	tile("gemm4x48", 4, 16, false)
+	tile("gemm2x48", 2, 16, false)
 	tilePF("gemm4x24pf", 4, 8, false, true)
 	tilePF("gemm8x48pf", 8, 16, false, true)
 	tilePF("gemm8x48i8pf", 8, 16, true, true)
@@ -481,7 +482,7 @@ func tilePF(name string, rows, lanes int, i8, pf bool) {
 	Label(name + "_store")
 	if split {
 		for i := 4; i < 10; i++ {
-			VADDPS(regs[i+6], regs[i], regs[i])
+			VADDPS(regs[i+6], regs[i], regs[i]) // float32: no int8 tile is split
 		}
 	}
 	Load(Param("add"), R10)
