@@ -151,7 +151,7 @@ func (j *gemmJob) packA(s *gemmScratch, ic int) {
 			dst := blk[st*mr*kk : (st+1)*mr*kk]
 			if st*mr+mr <= rows {
 				base := r0 + st*mr
-				packStrip(dst, j.x[base*k+pc:(base+mr-1)*k+pc+kk], k, kk)
+				j.kern.packStrip(dst, j.x[base*k+pc:(base+mr-1)*k+pc+kk], k, kk)
 				continue
 			}
 			for i := 0; i < mr; i++ {
@@ -172,9 +172,8 @@ func (j *gemmJob) packA(s *gemmScratch, ic int) {
 	}
 }
 
-// packStrip transposes mr rows of kk values, row i starting at src[i·ld],
-// into kk groups of mr values (dst).
-func packStrip(dst, src []float32, ld, kk int) {
+// packStripGo is kernels.packStrip in Go.
+func packStripGo(dst, src []float32, ld, kk int) {
 	x0 := src[0*ld : 0*ld+kk]
 	x1 := src[1*ld : 1*ld+kk][:len(x0)]
 	x2 := src[2*ld : 2*ld+kk][:len(x0)]

@@ -58,6 +58,10 @@ type kernels struct {
 	// full one). k is at least 1.
 	tile func(k int, a, b, c []float32, ldc, rows int, add bool)
 
+	// packStrip transposes mr rows of kk values, row i starting at
+	// src[i·ld], into kk groups of mr values (dst): packing x for tile.
+	packStrip func(dst, src []float32, ld, kk int)
+
 	// tilePF, where set, is tile that also prefetches into L2 one cache
 	// line a step from pf on: the weights the task needs next, so that
 	// streaming them overlaps this tile's arithmetic (see gemmJob.task).
@@ -125,6 +129,7 @@ var goKernels = &kernels{
 	lay:         layout24,
 	rows:        mr,
 	tile:        tileGo,
+	packStrip:   packStripGo,
 	layI8:       layoutI8,
 	tileI8:      tileI8Go,
 	rowsI8:      mr,

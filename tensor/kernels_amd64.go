@@ -36,6 +36,7 @@ func newAVX2Kernels() *kernels {
 		lay:         layout24,
 		rows:        mr,
 		tile:        tileAVX2,
+		packStrip:   packStripAVX2,
 		tilePF:      tilePFAVX2,
 		layI8:       layoutI8,
 		tileI8:      tileI8AVX2,
@@ -174,6 +175,9 @@ func epilogue8(dst, src, bias *float32, n int, flags int)
 
 //go:noescape
 func epilogueI8x8(dst *float32, c, cs *int32, sw, bias *float32, n int, flags int, zx int32, sx float32)
+
+//go:noescape
+func packStrip8(dst, src *float32, ld, n int)
 
 //go:noescape
 func epilogue16(dst, src, bias *float32, n int, flags int)
@@ -442,6 +446,20 @@ func epilogueI8AVX2(dst []float32, c, cs []int32, sw []float32, zx int32, sx flo
 	}
 	if v < n {
 		epilogueI8Go(dst[v:], c[v:], cs[v:], sw[v:], zx, sx, tail(bias, v), act, acc)
+	}
+}
+
+// packStripAVX2 is packStrip with the columns eight at a time
+// (packStrip8), the rest in Go.
+func packStripAVX2(dst, src []float32, ld, kk int) {
+	v := kk &^ 7
+	if v > 0 {
+		_ = src[3*ld+kk-1]
+		_ = dst[mr*kk-1]
+		packStrip8(&dst[0], &src[0], ld, v)
+	}
+	if v < kk {
+		packStripGo(dst[v*mr:], src[v:], ld, kk-v)
 	}
 }
 

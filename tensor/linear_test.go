@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,6 +169,25 @@ func TestLinearShapes(t *testing.T) {
 				p.Close()
 			}
 		})
+	}
+}
+
+// TestPackStrip: every set's packStrip is packStripGo, for depths around
+// the vector width.
+func TestPackStrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, kn := range kernelSets() {
+		for _, kk := range []int{1, 7, 8, 9, 16, 31, 128, 256} {
+			ld := kk + 5
+			src := randSlice(r, 3*ld+kk, 1)
+			got, want := randSlice(r, mr*kk+3, 1), make([]float32, mr*kk+3)
+			copy(want, got)
+			kn.packStrip(got[:mr*kk], src, ld, kk)
+			packStripGo(want[:mr*kk], src, ld, kk)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s kk=%d: packStrip differs from packStripGo", kn.name, kk)
+			}
+		}
 	}
 }
 
