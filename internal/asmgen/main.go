@@ -320,10 +320,10 @@ func dotsF16(rows int) {
 // keeps 24 accumulators: eight broadcasts and three loads per 24
 // multiply-adds. The loop is unrolled by four steps and fetches A 256 bytes
 // ahead; the C tile is fetched before the loop, as it is read and written
-// after it. The 2-row tile (rows 0 and 1 of a strip, for tails) has too
-// few rows to hide the FMA latency: its even steps accumulate in vectors
-// 4-9 and its odd steps in 10-15, added together at the end; it fetches
-// nothing ahead.
+// after it. Every tile height sums each output in k order, in one
+// accumulator, so the 2-row tile (rows 0 and 1 of a strip, for tails) gives
+// the bits the taller ones give, though its 6 accumulators cannot hide the
+// FMA latency.
 func tile(name string, rows, lanes int, i8 bool) { tilePF(name, rows, lanes, i8, false) }
 
 // tilePF is tile; with pf set the routine takes one more argument, pf, and
@@ -390,17 +390,18 @@ func tilePF(name string, rows, lanes int, i8, pf bool) {
 		}
 		return m
 	}
-	split := rows == 2
-	if !split {
-		for r := 0; r < rows; r++ {
-			for off := 0; off < 3*vec; off += 64 {
-				PREFETCHT0(row(r, off))
-			}
+	for r := 0; r < rows; r++ {
+		for off := 0; off < 3*vec; off += 64 {
+			PREFETCHT0(row(r, off))
 		}
 	}
-	set := 0 // the split tile's accumulator set of the step being written
-	acc := func(r, j int) VecPhysical { return regs[4+6*set+3*r+j] }
-	for i := 4; i < 4+max(3*rows, 12*btoi(split)); i++ {
+	// One accumulator per output vector, summed in k order whatever the
+	// tile's height: an output's bits do not depend on how many rows the
+	// call computes, so an image's embedding does not depend on its
+	// batch-mates (a 2-row tile with two accumulator sets, summed at the
+	// end, was faster and broke that).
+	acc := func(r, j int) VecPhysical { return regs[4+3*r+j] }
+	for i := 4; i < 4+3*rows; i++ {
 		if lanes == 16 {
 			VPXORD(regs[i], regs[i], regs[i])
 		} else {
@@ -449,9 +450,7 @@ func tilePF(name string, rows, lanes int, i8, pf bool) {
 	TESTQ(R10, R10)
 	JZ(LabelRef(name + "_tail"))
 	Label(name + "_loop4")
-	if !split {
-		PREFETCHT0(Mem{Base: RSI, Disp: 256})
-	}
+	PREFETCHT0(Mem{Base: RSI, Disp: 256})
 	if rows == 8 {
 		PREFETCHT0(Mem{Base: R9, Disp: 256})
 	}
@@ -462,12 +461,8 @@ func tilePF(name string, rows, lanes int, i8, pf bool) {
 		ADDQ(U32(256), R14)
 	}
 	for u := 0; u < 4; u++ {
-		if split {
-			set = u % 2
-		}
 		step(16*u, 3*vec*u)
 	}
-	set = 0
 	advance(4)
 	DECQ(R10)
 	JNZ(LabelRef(name + "_loop4"))
@@ -480,11 +475,6 @@ func tilePF(name string, rows, lanes int, i8, pf bool) {
 	DECQ(RCX)
 	JNZ(LabelRef(name + "_loop1"))
 	Label(name + "_store")
-	if split {
-		for i := 4; i < 10; i++ {
-			VADDPS(regs[i+6], regs[i], regs[i]) // float32: no int8 tile is split
-		}
-	}
 	Load(Param("add"), R10)
 	TESTQ(R10, R10)
 	JZ(LabelRef(name + "_put"))
@@ -509,11 +499,4 @@ func tilePF(name string, rows, lanes int, i8, pf bool) {
 	}
 	VZEROUPPER()
 	RET()
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
