@@ -61,8 +61,9 @@ type BuildStats struct {
 // at different times. An existing index made by another model is refused
 // (ErrModel). Images that cannot be read are listed in the stats, not
 // indexed; so are folders and links that cannot be looked into, whose
-// entries stay in the index (an unmounted drive deletes nothing). The new index replaces the file atomically; if nothing changed
-// the file is not rewritten.
+// entries stay in the index (an unmounted drive deletes nothing). The new
+// index replaces the file atomically; if nothing changed the file is not
+// rewritten.
 func Build(ctx context.Context, path string, dirs []string, cfg BuildConfig) (BuildStats, error) {
 	var st BuildStats
 	model := cfg.Encoder.Fingerprint()
