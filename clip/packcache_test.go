@@ -37,13 +37,18 @@ func readPackFile(t *testing.T, path string) *packFile {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return parsePackFile(t, data)
+}
+
+func parsePackFile(t *testing.T, data []byte) *packFile {
+	t.Helper()
 	if string(data[:8]) != "GCPACK01" {
-		t.Fatalf("%s: magic %q", path, data[:8])
+		t.Fatalf("magic %q", data[:8])
 	}
 	n := binary.LittleEndian.Uint32(data[8:])
 	js := data[16 : 16+n]
 	if crc32.Checksum(js, crc32.MakeTable(crc32.Castagnoli)) != binary.LittleEndian.Uint32(data[12:]) {
-		t.Fatalf("%s: header checksum", path)
+		t.Fatal("header checksum")
 	}
 	p := &packFile{data: data}
 	if err := json.Unmarshal(js, &p.header); err != nil {
@@ -263,17 +268,10 @@ func TestPackCacheStale(t *testing.T) {
 	if bytes.Equal(cur, old) {
 		t.Error("the stale pack file was kept")
 	}
-	if fp := readPackFile(t, files[0]).header["key"].(map[string]any)["fingerprint"]; fp == readPackFileBytes(t, old)["fingerprint"] {
+	key := func(p *packFile) any { return p.header["key"].(map[string]any)["fingerprint"] }
+	if fp := key(parsePackFile(t, cur)); fp == key(parsePackFile(t, old)) {
 		t.Errorf("the replaced file kept the old fingerprint %v", fp)
 	}
-}
-
-func readPackFileBytes(t *testing.T, data []byte) map[string]any {
-	path := filepath.Join(t.TempDir(), "old.pack")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return readPackFile(t, path).header["key"].(map[string]any)
 }
 
 // TestPackCacheGolden pins the packed matrices of the tiny model, for the
