@@ -16,7 +16,19 @@ import (
 	"github.com/goclip/goclip/beam/pipeline"
 )
 
-func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+// TestMain runs the tests on Prism, with the model caches (weight hashes,
+// packed towers) in a folder of the tests' own, not the user's (on Linux,
+// where XDG_CACHE_HOME places it), as the goclip command's tests do.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "goclip-beam-test-cache")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", dir)
+	code := ptest.MainRetWithDefault(m, "prism")
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 func worker(t *testing.T) pipeline.Worker {
 	abs, err := filepath.Abs("../../../testdata/kit/models/tiny-synth")
