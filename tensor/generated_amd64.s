@@ -4,6 +4,286 @@
 
 #include "textflag.h"
 
+DATA hi<>+0(SB)/4, $0x42b0c0a5
+DATA hi<>+4(SB)/4, $0x42b0c0a5
+DATA hi<>+8(SB)/4, $0x42b0c0a5
+DATA hi<>+12(SB)/4, $0x42b0c0a5
+DATA hi<>+16(SB)/4, $0x42b0c0a5
+DATA hi<>+20(SB)/4, $0x42b0c0a5
+DATA hi<>+24(SB)/4, $0x42b0c0a5
+DATA hi<>+28(SB)/4, $0x42b0c0a5
+GLOBL hi<>(SB), RODATA|NOPTR, $32
+
+DATA lo<>+0(SB)/4, $0xc2aeac50
+DATA lo<>+4(SB)/4, $0xc2aeac50
+DATA lo<>+8(SB)/4, $0xc2aeac50
+DATA lo<>+12(SB)/4, $0xc2aeac50
+DATA lo<>+16(SB)/4, $0xc2aeac50
+DATA lo<>+20(SB)/4, $0xc2aeac50
+DATA lo<>+24(SB)/4, $0xc2aeac50
+DATA lo<>+28(SB)/4, $0xc2aeac50
+GLOBL lo<>(SB), RODATA|NOPTR, $32
+
+DATA log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA log2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL log2e<>(SB), RODATA|NOPTR, $32
+
+DATA c1<>+0(SB)/4, $0x3f318000
+DATA c1<>+4(SB)/4, $0x3f318000
+DATA c1<>+8(SB)/4, $0x3f318000
+DATA c1<>+12(SB)/4, $0x3f318000
+DATA c1<>+16(SB)/4, $0x3f318000
+DATA c1<>+20(SB)/4, $0x3f318000
+DATA c1<>+24(SB)/4, $0x3f318000
+DATA c1<>+28(SB)/4, $0x3f318000
+GLOBL c1<>(SB), RODATA|NOPTR, $32
+
+DATA c2<>+0(SB)/4, $0xb95e8083
+DATA c2<>+4(SB)/4, $0xb95e8083
+DATA c2<>+8(SB)/4, $0xb95e8083
+DATA c2<>+12(SB)/4, $0xb95e8083
+DATA c2<>+16(SB)/4, $0xb95e8083
+DATA c2<>+20(SB)/4, $0xb95e8083
+DATA c2<>+24(SB)/4, $0xb95e8083
+DATA c2<>+28(SB)/4, $0xb95e8083
+GLOBL c2<>(SB), RODATA|NOPTR, $32
+
+DATA p0<>+0(SB)/4, $0x39506967
+DATA p0<>+4(SB)/4, $0x39506967
+DATA p0<>+8(SB)/4, $0x39506967
+DATA p0<>+12(SB)/4, $0x39506967
+DATA p0<>+16(SB)/4, $0x39506967
+DATA p0<>+20(SB)/4, $0x39506967
+DATA p0<>+24(SB)/4, $0x39506967
+DATA p0<>+28(SB)/4, $0x39506967
+GLOBL p0<>(SB), RODATA|NOPTR, $32
+
+DATA p1<>+0(SB)/4, $0x3ab743ce
+DATA p1<>+4(SB)/4, $0x3ab743ce
+DATA p1<>+8(SB)/4, $0x3ab743ce
+DATA p1<>+12(SB)/4, $0x3ab743ce
+DATA p1<>+16(SB)/4, $0x3ab743ce
+DATA p1<>+20(SB)/4, $0x3ab743ce
+DATA p1<>+24(SB)/4, $0x3ab743ce
+DATA p1<>+28(SB)/4, $0x3ab743ce
+GLOBL p1<>(SB), RODATA|NOPTR, $32
+
+DATA p2<>+0(SB)/4, $0x3c088908
+DATA p2<>+4(SB)/4, $0x3c088908
+DATA p2<>+8(SB)/4, $0x3c088908
+DATA p2<>+12(SB)/4, $0x3c088908
+DATA p2<>+16(SB)/4, $0x3c088908
+DATA p2<>+20(SB)/4, $0x3c088908
+DATA p2<>+24(SB)/4, $0x3c088908
+DATA p2<>+28(SB)/4, $0x3c088908
+GLOBL p2<>(SB), RODATA|NOPTR, $32
+
+DATA p3<>+0(SB)/4, $0x3d2aa9c1
+DATA p3<>+4(SB)/4, $0x3d2aa9c1
+DATA p3<>+8(SB)/4, $0x3d2aa9c1
+DATA p3<>+12(SB)/4, $0x3d2aa9c1
+DATA p3<>+16(SB)/4, $0x3d2aa9c1
+DATA p3<>+20(SB)/4, $0x3d2aa9c1
+DATA p3<>+24(SB)/4, $0x3d2aa9c1
+DATA p3<>+28(SB)/4, $0x3d2aa9c1
+GLOBL p3<>(SB), RODATA|NOPTR, $32
+
+DATA p4<>+0(SB)/4, $0x3e2aaaaa
+DATA p4<>+4(SB)/4, $0x3e2aaaaa
+DATA p4<>+8(SB)/4, $0x3e2aaaaa
+DATA p4<>+12(SB)/4, $0x3e2aaaaa
+DATA p4<>+16(SB)/4, $0x3e2aaaaa
+DATA p4<>+20(SB)/4, $0x3e2aaaaa
+DATA p4<>+24(SB)/4, $0x3e2aaaaa
+DATA p4<>+28(SB)/4, $0x3e2aaaaa
+GLOBL p4<>(SB), RODATA|NOPTR, $32
+
+DATA p5<>+0(SB)/4, $0x3f000000
+DATA p5<>+4(SB)/4, $0x3f000000
+DATA p5<>+8(SB)/4, $0x3f000000
+DATA p5<>+12(SB)/4, $0x3f000000
+DATA p5<>+16(SB)/4, $0x3f000000
+DATA p5<>+20(SB)/4, $0x3f000000
+DATA p5<>+24(SB)/4, $0x3f000000
+DATA p5<>+28(SB)/4, $0x3f000000
+GLOBL p5<>(SB), RODATA|NOPTR, $32
+
+DATA one<>+0(SB)/4, $0x3f800000
+DATA one<>+4(SB)/4, $0x3f800000
+DATA one<>+8(SB)/4, $0x3f800000
+DATA one<>+12(SB)/4, $0x3f800000
+DATA one<>+16(SB)/4, $0x3f800000
+DATA one<>+20(SB)/4, $0x3f800000
+DATA one<>+24(SB)/4, $0x3f800000
+DATA one<>+28(SB)/4, $0x3f800000
+GLOBL one<>(SB), RODATA|NOPTR, $32
+
+DATA i127<>+0(SB)/4, $0x0000007f
+DATA i127<>+4(SB)/4, $0x0000007f
+DATA i127<>+8(SB)/4, $0x0000007f
+DATA i127<>+12(SB)/4, $0x0000007f
+DATA i127<>+16(SB)/4, $0x0000007f
+DATA i127<>+20(SB)/4, $0x0000007f
+DATA i127<>+24(SB)/4, $0x0000007f
+DATA i127<>+28(SB)/4, $0x0000007f
+GLOBL i127<>(SB), RODATA|NOPTR, $32
+
+DATA m1702<>+0(SB)/4, $0xbfd9db23
+DATA m1702<>+4(SB)/4, $0xbfd9db23
+DATA m1702<>+8(SB)/4, $0xbfd9db23
+DATA m1702<>+12(SB)/4, $0xbfd9db23
+DATA m1702<>+16(SB)/4, $0xbfd9db23
+DATA m1702<>+20(SB)/4, $0xbfd9db23
+DATA m1702<>+24(SB)/4, $0xbfd9db23
+DATA m1702<>+28(SB)/4, $0xbfd9db23
+GLOBL m1702<>(SB), RODATA|NOPTR, $32
+
+DATA half<>+0(SB)/4, $0x3f000000
+DATA half<>+4(SB)/4, $0x3f000000
+DATA half<>+8(SB)/4, $0x3f000000
+DATA half<>+12(SB)/4, $0x3f000000
+DATA half<>+16(SB)/4, $0x3f000000
+DATA half<>+20(SB)/4, $0x3f000000
+DATA half<>+24(SB)/4, $0x3f000000
+DATA half<>+28(SB)/4, $0x3f000000
+GLOBL half<>(SB), RODATA|NOPTR, $32
+
+DATA two<>+0(SB)/4, $0x40000000
+DATA two<>+4(SB)/4, $0x40000000
+DATA two<>+8(SB)/4, $0x40000000
+DATA two<>+12(SB)/4, $0x40000000
+DATA two<>+16(SB)/4, $0x40000000
+DATA two<>+20(SB)/4, $0x40000000
+DATA two<>+24(SB)/4, $0x40000000
+DATA two<>+28(SB)/4, $0x40000000
+GLOBL two<>(SB), RODATA|NOPTR, $32
+
+DATA rsqrt2<>+0(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+4(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+8(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+12(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+16(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+20(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+24(SB)/4, $0x3f3504f3
+DATA rsqrt2<>+28(SB)/4, $0x3f3504f3
+GLOBL rsqrt2<>(SB), RODATA|NOPTR, $32
+
+DATA absmask<>+0(SB)/4, $0x7fffffff
+DATA absmask<>+4(SB)/4, $0x7fffffff
+DATA absmask<>+8(SB)/4, $0x7fffffff
+DATA absmask<>+12(SB)/4, $0x7fffffff
+DATA absmask<>+16(SB)/4, $0x7fffffff
+DATA absmask<>+20(SB)/4, $0x7fffffff
+DATA absmask<>+24(SB)/4, $0x7fffffff
+DATA absmask<>+28(SB)/4, $0x7fffffff
+GLOBL absmask<>(SB), RODATA|NOPTR, $32
+
+DATA ec0<>+0(SB)/4, $0xbfa1fc4e
+DATA ec0<>+4(SB)/4, $0xbfa1fc4e
+DATA ec0<>+8(SB)/4, $0xbfa1fc4e
+DATA ec0<>+12(SB)/4, $0xbfa1fc4e
+DATA ec0<>+16(SB)/4, $0xbfa1fc4e
+DATA ec0<>+20(SB)/4, $0xbfa1fc4e
+DATA ec0<>+24(SB)/4, $0xbfa1fc4e
+DATA ec0<>+28(SB)/4, $0xbfa1fc4e
+GLOBL ec0<>(SB), RODATA|NOPTR, $32
+
+DATA ec1<>+0(SB)/4, $0x3f8000c7
+DATA ec1<>+4(SB)/4, $0x3f8000c7
+DATA ec1<>+8(SB)/4, $0x3f8000c7
+DATA ec1<>+12(SB)/4, $0x3f8000c7
+DATA ec1<>+16(SB)/4, $0x3f8000c7
+DATA ec1<>+20(SB)/4, $0x3f8000c7
+DATA ec1<>+24(SB)/4, $0x3f8000c7
+DATA ec1<>+28(SB)/4, $0x3f8000c7
+GLOBL ec1<>(SB), RODATA|NOPTR, $32
+
+DATA ec2<>+0(SB)/4, $0x3ebf88fb
+DATA ec2<>+4(SB)/4, $0x3ebf88fb
+DATA ec2<>+8(SB)/4, $0x3ebf88fb
+DATA ec2<>+12(SB)/4, $0x3ebf88fb
+DATA ec2<>+16(SB)/4, $0x3ebf88fb
+DATA ec2<>+20(SB)/4, $0x3ebf88fb
+DATA ec2<>+24(SB)/4, $0x3ebf88fb
+DATA ec2<>+28(SB)/4, $0x3ebf88fb
+GLOBL ec2<>(SB), RODATA|NOPTR, $32
+
+DATA ec3<>+0(SB)/4, $0x3dc636c9
+DATA ec3<>+4(SB)/4, $0x3dc636c9
+DATA ec3<>+8(SB)/4, $0x3dc636c9
+DATA ec3<>+12(SB)/4, $0x3dc636c9
+DATA ec3<>+16(SB)/4, $0x3dc636c9
+DATA ec3<>+20(SB)/4, $0x3dc636c9
+DATA ec3<>+24(SB)/4, $0x3dc636c9
+DATA ec3<>+28(SB)/4, $0x3dc636c9
+GLOBL ec3<>(SB), RODATA|NOPTR, $32
+
+DATA ec4<>+0(SB)/4, $0xbe3ec24c
+DATA ec4<>+4(SB)/4, $0xbe3ec24c
+DATA ec4<>+8(SB)/4, $0xbe3ec24c
+DATA ec4<>+12(SB)/4, $0xbe3ec24c
+DATA ec4<>+16(SB)/4, $0xbe3ec24c
+DATA ec4<>+20(SB)/4, $0xbe3ec24c
+DATA ec4<>+24(SB)/4, $0xbe3ec24c
+DATA ec4<>+28(SB)/4, $0xbe3ec24c
+GLOBL ec4<>(SB), RODATA|NOPTR, $32
+
+DATA ec5<>+0(SB)/4, $0x3e8ec7cc
+DATA ec5<>+4(SB)/4, $0x3e8ec7cc
+DATA ec5<>+8(SB)/4, $0x3e8ec7cc
+DATA ec5<>+12(SB)/4, $0x3e8ec7cc
+DATA ec5<>+16(SB)/4, $0x3e8ec7cc
+DATA ec5<>+20(SB)/4, $0x3e8ec7cc
+DATA ec5<>+24(SB)/4, $0x3e8ec7cc
+DATA ec5<>+28(SB)/4, $0x3e8ec7cc
+GLOBL ec5<>(SB), RODATA|NOPTR, $32
+
+DATA ec6<>+0(SB)/4, $0xbf914e5d
+DATA ec6<>+4(SB)/4, $0xbf914e5d
+DATA ec6<>+8(SB)/4, $0xbf914e5d
+DATA ec6<>+12(SB)/4, $0xbf914e5d
+DATA ec6<>+16(SB)/4, $0xbf914e5d
+DATA ec6<>+20(SB)/4, $0xbf914e5d
+DATA ec6<>+24(SB)/4, $0xbf914e5d
+DATA ec6<>+28(SB)/4, $0xbf914e5d
+GLOBL ec6<>(SB), RODATA|NOPTR, $32
+
+DATA ec7<>+0(SB)/4, $0x3fbe87b0
+DATA ec7<>+4(SB)/4, $0x3fbe87b0
+DATA ec7<>+8(SB)/4, $0x3fbe87b0
+DATA ec7<>+12(SB)/4, $0x3fbe87b0
+DATA ec7<>+16(SB)/4, $0x3fbe87b0
+DATA ec7<>+20(SB)/4, $0x3fbe87b0
+DATA ec7<>+24(SB)/4, $0x3fbe87b0
+DATA ec7<>+28(SB)/4, $0x3fbe87b0
+GLOBL ec7<>(SB), RODATA|NOPTR, $32
+
+DATA ec8<>+0(SB)/4, $0xbf527892
+DATA ec8<>+4(SB)/4, $0xbf527892
+DATA ec8<>+8(SB)/4, $0xbf527892
+DATA ec8<>+12(SB)/4, $0xbf527892
+DATA ec8<>+16(SB)/4, $0xbf527892
+DATA ec8<>+20(SB)/4, $0xbf527892
+DATA ec8<>+24(SB)/4, $0xbf527892
+DATA ec8<>+28(SB)/4, $0xbf527892
+GLOBL ec8<>(SB), RODATA|NOPTR, $32
+
+DATA ec9<>+0(SB)/4, $0x3e2ef945
+DATA ec9<>+4(SB)/4, $0x3e2ef945
+DATA ec9<>+8(SB)/4, $0x3e2ef945
+DATA ec9<>+12(SB)/4, $0x3e2ef945
+DATA ec9<>+16(SB)/4, $0x3e2ef945
+DATA ec9<>+20(SB)/4, $0x3e2ef945
+DATA ec9<>+24(SB)/4, $0x3e2ef945
+DATA ec9<>+28(SB)/4, $0x3e2ef945
+GLOBL ec9<>(SB), RODATA|NOPTR, $32
+
 // func gemm4x24i8ubsw(k4 int, a *uint8, b *int8, c *int32, ldc int, bs int, add bool)
 // Requires: AVX, AVX2
 TEXT ·gemm4x24i8ubsw(SB), NOSPLIT, $0-49
@@ -2828,5 +3108,392 @@ gemm4x48i8_put:
 	VMOVDQU32 Z13, (R11)(R8*1)
 	VMOVDQU32 Z14, 64(R11)(R8*1)
 	VMOVDQU32 Z15, 128(R11)(R8*1)
+	VZEROUPPER
+	RET
+
+// func epilogue8(dst *float32, src *float32, bias *float32, n int, flags int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·epilogue8(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ bias+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ flags+32(FP), R8
+
+epilogue8_loop:
+	VMOVUPS (SI), Y0
+	TESTQ   $0x00000001, R8
+	JZ      epilogue8_nobias
+	VADDPS  (DX), Y0, Y0
+
+epilogue8_nobias:
+	TESTQ        $0x00000002, R8
+	JZ           epilogue8_noact
+	VMULPS       m1702<>+0(SB), Y0, Y3
+	VMINPS       hi<>+0(SB), Y3, Y3
+	VMAXPS       lo<>+0(SB), Y3, Y3
+	VMULPS       log2e<>+0(SB), Y3, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS c1<>+0(SB), Y1, Y3
+	VFNMADD231PS c2<>+0(SB), Y1, Y3
+	VMOVUPS      p0<>+0(SB), Y2
+	VFMADD213PS  p1<>+0(SB), Y3, Y2
+	VFMADD213PS  p2<>+0(SB), Y3, Y2
+	VFMADD213PS  p3<>+0(SB), Y3, Y2
+	VFMADD213PS  p4<>+0(SB), Y3, Y2
+	VFMADD213PS  p5<>+0(SB), Y3, Y2
+	VMULPS       Y3, Y2, Y2
+	VFMADD213PS  Y3, Y3, Y2
+	VADDPS       one<>+0(SB), Y2, Y2
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       i127<>+0(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y2, Y3
+	VADDPS       one<>+0(SB), Y3, Y3
+	VDIVPS       Y3, Y0, Y0
+
+epilogue8_noact:
+	TESTQ        $0x00000008, R8
+	JZ           epilogue8_nogelu
+	VANDPS       absmask<>+0(SB), Y0, Y3
+	VMULPS       rsqrt2<>+0(SB), Y3, Y3
+	VMOVUPS      one<>+0(SB), Y1
+	VFMADD231PS  half<>+0(SB), Y3, Y1
+	VMOVUPS      one<>+0(SB), Y2
+	VDIVPS       Y1, Y2, Y1
+	VMOVUPS      ec9<>+0(SB), Y2
+	VFMADD213PS  ec8<>+0(SB), Y1, Y2
+	VFMADD213PS  ec7<>+0(SB), Y1, Y2
+	VFMADD213PS  ec6<>+0(SB), Y1, Y2
+	VFMADD213PS  ec5<>+0(SB), Y1, Y2
+	VFMADD213PS  ec4<>+0(SB), Y1, Y2
+	VFMADD213PS  ec3<>+0(SB), Y1, Y2
+	VFMADD213PS  ec2<>+0(SB), Y1, Y2
+	VFMADD213PS  ec1<>+0(SB), Y1, Y2
+	VFMADD213PS  ec0<>+0(SB), Y1, Y2
+	VFNMADD231PS Y3, Y3, Y2
+	VMINPS       hi<>+0(SB), Y2, Y2
+	VMAXPS       lo<>+0(SB), Y2, Y2
+	VMULPS       log2e<>+0(SB), Y2, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS c1<>+0(SB), Y3, Y2
+	VFNMADD231PS c2<>+0(SB), Y3, Y2
+	VMOVUPS      p0<>+0(SB), Y4
+	VFMADD213PS  p1<>+0(SB), Y2, Y4
+	VFMADD213PS  p2<>+0(SB), Y2, Y4
+	VFMADD213PS  p3<>+0(SB), Y2, Y4
+	VFMADD213PS  p4<>+0(SB), Y2, Y4
+	VFMADD213PS  p5<>+0(SB), Y2, Y4
+	VMULPS       Y2, Y4, Y4
+	VFMADD213PS  Y2, Y2, Y4
+	VADDPS       one<>+0(SB), Y4, Y4
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       i127<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y4, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      two<>+0(SB), Y3
+	VSUBPS       Y2, Y3, Y3
+	VBLENDVPS    Y0, Y2, Y3, Y3
+	VMULPS       half<>+0(SB), Y0, Y0
+	VMULPS       Y3, Y0, Y0
+
+epilogue8_nogelu:
+	TESTQ  $0x00000004, R8
+	JZ     epilogue8_noacc
+	VADDPS (DI), Y0, Y0
+
+epilogue8_noacc:
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, DX
+	SUBQ    $0x08, CX
+	JNZ     epilogue8_loop
+	VZEROUPPER
+	RET
+
+// func epilogueI8x8(dst *float32, c *int32, cs *int32, sw *float32, bias *float32, n int, flags int, zx int32, sx float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·epilogueI8x8(SB), NOSPLIT, $0-64
+	MOVQ         dst+0(FP), DI
+	MOVQ         c+8(FP), SI
+	MOVQ         cs+16(FP), R9
+	MOVQ         sw+24(FP), R10
+	MOVQ         bias+32(FP), DX
+	MOVQ         n+40(FP), CX
+	MOVQ         flags+48(FP), R8
+	MOVL         zx+56(FP), AX
+	VMOVD        AX, X6
+	VPBROADCASTD X6, Y6
+	VBROADCASTSS sx+60(FP), Y7
+
+epilogueI8x8_loop:
+	VPMULLD   (R9), Y6, Y0
+	VMOVDQU   (SI), Y1
+	VPSUBD    Y0, Y1, Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    (R10), Y7, Y0
+	VMULPS    Y0, Y1, Y0
+	TESTQ     $0x00000001, R8
+	JZ        epilogueI8x8_nobias
+	VADDPS    (DX), Y0, Y0
+
+epilogueI8x8_nobias:
+	TESTQ        $0x00000002, R8
+	JZ           epilogueI8x8_noact
+	VMULPS       m1702<>+0(SB), Y0, Y3
+	VMINPS       hi<>+0(SB), Y3, Y3
+	VMAXPS       lo<>+0(SB), Y3, Y3
+	VMULPS       log2e<>+0(SB), Y3, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS c1<>+0(SB), Y1, Y3
+	VFNMADD231PS c2<>+0(SB), Y1, Y3
+	VMOVUPS      p0<>+0(SB), Y2
+	VFMADD213PS  p1<>+0(SB), Y3, Y2
+	VFMADD213PS  p2<>+0(SB), Y3, Y2
+	VFMADD213PS  p3<>+0(SB), Y3, Y2
+	VFMADD213PS  p4<>+0(SB), Y3, Y2
+	VFMADD213PS  p5<>+0(SB), Y3, Y2
+	VMULPS       Y3, Y2, Y2
+	VFMADD213PS  Y3, Y3, Y2
+	VADDPS       one<>+0(SB), Y2, Y2
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       i127<>+0(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y2, Y3
+	VADDPS       one<>+0(SB), Y3, Y3
+	VDIVPS       Y3, Y0, Y0
+
+epilogueI8x8_noact:
+	TESTQ        $0x00000008, R8
+	JZ           epilogueI8x8_nogelu
+	VANDPS       absmask<>+0(SB), Y0, Y3
+	VMULPS       rsqrt2<>+0(SB), Y3, Y3
+	VMOVUPS      one<>+0(SB), Y1
+	VFMADD231PS  half<>+0(SB), Y3, Y1
+	VMOVUPS      one<>+0(SB), Y2
+	VDIVPS       Y1, Y2, Y1
+	VMOVUPS      ec9<>+0(SB), Y2
+	VFMADD213PS  ec8<>+0(SB), Y1, Y2
+	VFMADD213PS  ec7<>+0(SB), Y1, Y2
+	VFMADD213PS  ec6<>+0(SB), Y1, Y2
+	VFMADD213PS  ec5<>+0(SB), Y1, Y2
+	VFMADD213PS  ec4<>+0(SB), Y1, Y2
+	VFMADD213PS  ec3<>+0(SB), Y1, Y2
+	VFMADD213PS  ec2<>+0(SB), Y1, Y2
+	VFMADD213PS  ec1<>+0(SB), Y1, Y2
+	VFMADD213PS  ec0<>+0(SB), Y1, Y2
+	VFNMADD231PS Y3, Y3, Y2
+	VMINPS       hi<>+0(SB), Y2, Y2
+	VMAXPS       lo<>+0(SB), Y2, Y2
+	VMULPS       log2e<>+0(SB), Y2, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS c1<>+0(SB), Y3, Y2
+	VFNMADD231PS c2<>+0(SB), Y3, Y2
+	VMOVUPS      p0<>+0(SB), Y4
+	VFMADD213PS  p1<>+0(SB), Y2, Y4
+	VFMADD213PS  p2<>+0(SB), Y2, Y4
+	VFMADD213PS  p3<>+0(SB), Y2, Y4
+	VFMADD213PS  p4<>+0(SB), Y2, Y4
+	VFMADD213PS  p5<>+0(SB), Y2, Y4
+	VMULPS       Y2, Y4, Y4
+	VFMADD213PS  Y2, Y2, Y4
+	VADDPS       one<>+0(SB), Y4, Y4
+	VCVTPS2DQ    Y3, Y3
+	VPADDD       i127<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y4, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      two<>+0(SB), Y3
+	VSUBPS       Y2, Y3, Y3
+	VBLENDVPS    Y0, Y2, Y3, Y3
+	VMULPS       half<>+0(SB), Y0, Y0
+	VMULPS       Y3, Y0, Y0
+
+epilogueI8x8_nogelu:
+	TESTQ  $0x00000004, R8
+	JZ     epilogueI8x8_noacc
+	VADDPS (DI), Y0, Y0
+
+epilogueI8x8_noacc:
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, R9
+	ADDQ    $0x20, R10
+	ADDQ    $0x20, DI
+	ADDQ    $0x20, DX
+	SUBQ    $0x08, CX
+	JNZ     epilogueI8x8_loop
+	VZEROUPPER
+	RET
+
+// func epilogue16(dst *float32, src *float32, bias *float32, n int, flags int)
+// Requires: AVX, AVX512F
+TEXT ·epilogue16(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ bias+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ flags+32(FP), R8
+
+epilogue16_loop:
+	VMOVUPS (SI), Z0
+	TESTQ   $0x00000001, R8
+	JZ      epilogue16_nobias
+	VADDPS  (DX), Z0, Z0
+
+epilogue16_nobias:
+	TESTQ             $0x00000002, R8
+	JZ                epilogue16_noact
+	VMULPS.BCST       m1702<>+0(SB), Z0, Z3
+	VMINPS.BCST       hi<>+0(SB), Z3, Z3
+	VMAXPS.BCST       lo<>+0(SB), Z3, Z3
+	VMULPS.BCST       log2e<>+0(SB), Z3, Z1
+	VRNDSCALEPS       $0x00, Z1, Z1
+	VFNMADD231PS.BCST c1<>+0(SB), Z1, Z3
+	VFNMADD231PS.BCST c2<>+0(SB), Z1, Z3
+	VBROADCASTSS      p0<>+0(SB), Z2
+	VFMADD213PS.BCST  p1<>+0(SB), Z3, Z2
+	VFMADD213PS.BCST  p2<>+0(SB), Z3, Z2
+	VFMADD213PS.BCST  p3<>+0(SB), Z3, Z2
+	VFMADD213PS.BCST  p4<>+0(SB), Z3, Z2
+	VFMADD213PS.BCST  p5<>+0(SB), Z3, Z2
+	VMULPS            Z3, Z2, Z2
+	VFMADD213PS       Z3, Z3, Z2
+	VADDPS.BCST       one<>+0(SB), Z2, Z2
+	VCVTPS2DQ         Z1, Z1
+	VPADDD.BCST       i127<>+0(SB), Z1, Z1
+	VPSLLD            $0x17, Z1, Z1
+	VMULPS            Z1, Z2, Z3
+	VADDPS.BCST       one<>+0(SB), Z3, Z3
+	VDIVPS            Z3, Z0, Z0
+
+epilogue16_noact:
+	TESTQ  $0x00000004, R8
+	JZ     epilogue16_noacc
+	VADDPS (DI), Z0, Z0
+
+epilogue16_noacc:
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, DX
+	SUBQ    $0x10, CX
+	JNZ     epilogue16_loop
+	VZEROUPPER
+	RET
+
+// func epilogueI8x16(dst *float32, c *int32, cs *int32, sw *float32, bias *float32, n int, flags int, zx int32, sx float32)
+// Requires: AVX, AVX512F
+TEXT ·epilogueI8x16(SB), NOSPLIT, $0-64
+	MOVQ         dst+0(FP), DI
+	MOVQ         c+8(FP), SI
+	MOVQ         cs+16(FP), R9
+	MOVQ         sw+24(FP), R10
+	MOVQ         bias+32(FP), DX
+	MOVQ         n+40(FP), CX
+	MOVQ         flags+48(FP), R8
+	MOVL         zx+56(FP), AX
+	VPBROADCASTD AX, Z6
+	VBROADCASTSS sx+60(FP), Z7
+
+epilogueI8x16_loop:
+	VPMULLD   (R9), Z6, Z0
+	VMOVDQU32 (SI), Z1
+	VPSUBD    Z0, Z1, Z1
+	VCVTDQ2PS Z1, Z1
+	VMULPS    (R10), Z7, Z0
+	VMULPS    Z0, Z1, Z0
+	TESTQ     $0x00000001, R8
+	JZ        epilogueI8x16_nobias
+	VADDPS    (DX), Z0, Z0
+
+epilogueI8x16_nobias:
+	TESTQ             $0x00000002, R8
+	JZ                epilogueI8x16_noact
+	VMULPS.BCST       m1702<>+0(SB), Z0, Z3
+	VMINPS.BCST       hi<>+0(SB), Z3, Z3
+	VMAXPS.BCST       lo<>+0(SB), Z3, Z3
+	VMULPS.BCST       log2e<>+0(SB), Z3, Z1
+	VRNDSCALEPS       $0x00, Z1, Z1
+	VFNMADD231PS.BCST c1<>+0(SB), Z1, Z3
+	VFNMADD231PS.BCST c2<>+0(SB), Z1, Z3
+	VBROADCASTSS      p0<>+0(SB), Z2
+	VFMADD213PS.BCST  p1<>+0(SB), Z3, Z2
+	VFMADD213PS.BCST  p2<>+0(SB), Z3, Z2
+	VFMADD213PS.BCST  p3<>+0(SB), Z3, Z2
+	VFMADD213PS.BCST  p4<>+0(SB), Z3, Z2
+	VFMADD213PS.BCST  p5<>+0(SB), Z3, Z2
+	VMULPS            Z3, Z2, Z2
+	VFMADD213PS       Z3, Z3, Z2
+	VADDPS.BCST       one<>+0(SB), Z2, Z2
+	VCVTPS2DQ         Z1, Z1
+	VPADDD.BCST       i127<>+0(SB), Z1, Z1
+	VPSLLD            $0x17, Z1, Z1
+	VMULPS            Z1, Z2, Z3
+	VADDPS.BCST       one<>+0(SB), Z3, Z3
+	VDIVPS            Z3, Z0, Z0
+
+epilogueI8x16_noact:
+	TESTQ  $0x00000004, R8
+	JZ     epilogueI8x16_noacc
+	VADDPS (DI), Z0, Z0
+
+epilogueI8x16_noacc:
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, SI
+	ADDQ    $0x40, R9
+	ADDQ    $0x40, R10
+	ADDQ    $0x40, DI
+	ADDQ    $0x40, DX
+	SUBQ    $0x10, CX
+	JNZ     epilogueI8x16_loop
+	VZEROUPPER
+	RET
+
+// func expSub8(x *float32, n int, m float32) float32
+// Requires: AVX, AVX2, FMA3
+TEXT ·expSub8(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y7
+	VXORPS       Y8, Y8, Y8
+
+expSub8_loop:
+	VMOVUPS      (SI), Y0
+	VSUBPS       Y7, Y0, Y0
+	VMINPS       hi<>+0(SB), Y0, Y0
+	VMAXPS       lo<>+0(SB), Y0, Y0
+	VMULPS       log2e<>+0(SB), Y0, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS c1<>+0(SB), Y1, Y0
+	VFNMADD231PS c2<>+0(SB), Y1, Y0
+	VMOVUPS      p0<>+0(SB), Y2
+	VFMADD213PS  p1<>+0(SB), Y0, Y2
+	VFMADD213PS  p2<>+0(SB), Y0, Y2
+	VFMADD213PS  p3<>+0(SB), Y0, Y2
+	VFMADD213PS  p4<>+0(SB), Y0, Y2
+	VFMADD213PS  p5<>+0(SB), Y0, Y2
+	VMULPS       Y0, Y2, Y2
+	VFMADD213PS  Y0, Y0, Y2
+	VADDPS       one<>+0(SB), Y2, Y2
+	VCVTPS2DQ    Y1, Y1
+	VPADDD       i127<>+0(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y2, Y0
+	VMOVUPS      Y0, (SI)
+	VADDPS       Y0, Y8, Y8
+	ADDQ         $0x20, SI
+	SUBQ         $0x08, CX
+	JNZ          expSub8_loop
+	VMOVAPS      Y8, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSS       X0, ret+24(FP)
 	VZEROUPPER
 	RET

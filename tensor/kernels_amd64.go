@@ -123,9 +123,10 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 
 // Assembly routines (kernels_amd64.s, quant_amd64.s, and generated_amd64.s,
 // which internal/asmgen generates: the AVX2 2×24 and 4×24 and the AVX-512
-// float32 and int8 tiles, the AVX2 and AVX-VNNI int8 tiles, the float16 scan and the
-// FMA peak loops). Lengths are in elements; routines taking n process a
-// multiple of 8 elements and leave the tail to Go.
+// float32 and int8 tiles, the AVX2 and AVX-VNNI int8 tiles, the 8- and
+// 16-lane epilogues, expSub8, the float16 scan and the FMA peak loops).
+// Lengths are in elements; routines taking n process a multiple of 8
+// elements (16 for the 16-lane epilogues) and leave the tail to Go.
 
 //go:noescape
 func gemm4x24(k int, a, b, c *float32, ldc int, add bool)
@@ -209,7 +210,8 @@ func scale8(x *float32, n int, s float32)
 //go:noescape
 func max8(x *float32, n int) float32
 
-// Flags of epilogue8.
+// Flags of the epilogue routines (internal/asmgen writes the same values:
+// the Linear tests, against a plain product, fail if they part).
 const (
 	epBias      = 1
 	epQuickGELU = 2

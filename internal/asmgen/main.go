@@ -1,9 +1,10 @@
 // Command asmgen writes the generated assembly of package tensor: the
 // GEMM tiles of one template (AVX2 2×24 and 4×24, AVX-512 4×48 and 8×48,
 // float32 and int8: tile), the int8 GEMM
-// micro-kernels for CPUs without AVX-512, the float16 scan of a search
-// (dotsF16) and the FMA peak loops (go generate in tensor runs it; its
-// output, tensor/generated_amd64.s, is committed).
+// micro-kernels for CPUs without AVX-512, the epilogues of Linear in 8 and
+// 16 lanes and softmax's exponential (epilogue.go), the float16 scan of a
+// search (dotsF16) and the FMA peak loops (go generate in tensor runs it;
+// its output, tensor/generated_amd64.s, is committed).
 //
 // Two kernels compute the exact int32 products of u8 activations and s8
 // weights in the int8 layout (layoutI8: per group of 4 inputs, the 4
@@ -38,6 +39,7 @@ import (
 
 func main() {
 	ConstraintExpr("amd64,!purego")
+	constants()
 	ubsw()
 	vnni()
 	peak("fmaPeakAVX2", ys[:14], 8)
@@ -54,6 +56,11 @@ func main() {
 	tilePF("gemm8x48i8pf", 8, 16, true, true)
 	tile("gemm8x48i8", 8, 16, true)
 	tile("gemm4x48i8", 4, 16, true)
+	epilogue(8, false)
+	epilogue(8, true)
+	epilogue(16, false)
+	epilogue(16, true)
+	expSub()
 	Generate()
 }
 
