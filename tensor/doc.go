@@ -33,10 +33,10 @@
 // # Kernel selection
 //
 // At start-up the fastest set the CPU supports is chosen with
-// golang.org/x/sys/cpu: "avx512" (AVX-512F GEMM tiles; attention and row
-// helpers from the AVX2 set), "avx2" (AVX2+FMA), or "go" (portable: other
-// architectures, old CPUs and the purego build tag). Pack uses the chosen
-// set's layout; a Matrix in another layout still works, through the
+// golang.org/x/sys/cpu: "avx512" (AVX-512F GEMM, attention and epilogue
+// kernels; row helpers from the AVX2 set), "avx2" (AVX2+FMA), or "go"
+// (portable: other architectures, old CPUs and the purego build tag). Pack
+// uses the chosen set's layout; a Matrix in another layout still works, through the
 // portable kernel. The GOCLIP_KERNELS environment variable names a slower
 // set to use instead (to compare them, or to step around a fault). Tests
 // check every set this CPU has against float64 references.

@@ -34,11 +34,22 @@ type layout struct {
 	mc int // rows per block of x, at most (Linear's blocking, not stored)
 }
 
-// Tile geometry of the strided kernel that MatMulNT/NN use: A is not
-// packed there, so more rows per pass over the B panel pay off.
+// Tile geometry of the strided kernels that MatMulNT/NN use: A is not
+// packed there, so more rows per pass over the B panel pay off. smr rows
+// in every set; the panel width is the set's (kernels.snr): snrGo columns
+// in the portable and AVX2 kernels, snrMax in the AVX-512 one.
 const (
-	smr = 6
-	snr = 16
+	smr    = 6
+	snrGo  = 16
+	snrMax = 32
+)
+
+// Strided kernels (kernels.strided), named so that the package-level
+// tileStrided can call each directly (see there).
+const (
+	stridedGo = iota
+	stridedAVX2
+	stridedAVX512
 )
 
 // kernels is one implementation of the inner loops: the GEMM micro-kernel
@@ -83,14 +94,14 @@ type kernels struct {
 	minMax   func(x []float32) (lo, hi float32)
 	quantRow func(dst []uint8, src []float32, inv float32, z int32, stride int)
 
-	// tileStrided computes an smr×snr tile from an unpacked A (row i of the
-	// strip starts at a[i·lda]; all smr rows must exist) and a packed B
-	// panel (k×snr, k-major).
-	tileStrided func(k int, a []float32, lda int, b, c []float32, ldc int, add bool)
-	// stridedAsm says tileStrided is the AVX2 assembly one, which the
-	// package-level tileStrided calls directly (an indirect call would make
-	// MatMulNT's stack buffers escape).
-	stridedAsm bool
+	// strided names the kernel that tileStrided runs for this set: an
+	// smr×snr tile from an unpacked A (row i of the strip starts at
+	// a[i·lda]; all smr rows must exist) and a packed B panel (k×snr,
+	// k-major). It is a name, not a func, because the package-level
+	// tileStrided must call it directly: an indirect call would make
+	// matMul's stack buffers escape.
+	strided int
+	snr     int
 
 	// epilogue writes dst[j] = act(src[j] + bias[j]) (bias may be nil),
 	// adding to dst instead when acc is set.
@@ -125,29 +136,30 @@ type kernels struct {
 // goKernels is the portable implementation, used on every architecture
 // without assembly and when the purego build tag is set.
 var goKernels = &kernels{
-	name:        "go",
-	lay:         layout24,
-	rows:        mr,
-	tile:        tileGo,
-	packStrip:   packStripGo,
-	layI8:       layoutI8,
-	tileI8:      tileI8Go,
-	rowsI8:      mr,
-	i8name:      "go",
-	minMax:      minMaxGo,
-	quantRow:    quantRowGo,
-	epilogueI8:  epilogueI8Go,
-	dotsF16:     dotsF16Go,
-	tileStrided: tileStridedGo,
-	epilogue:    epilogueGo,
-	dot:         dotGo,
-	axpy:        axpyGo,
-	sum:         sumGo,
-	sumSqDev:    sumSqDevGo,
-	normAffine:  normAffineGo,
-	expSub:      expSubGo,
-	scale:       scaleGo,
-	max:         maxGo,
+	name:       "go",
+	lay:        layout24,
+	rows:       mr,
+	tile:       tileGo,
+	packStrip:  packStripGo,
+	layI8:      layoutI8,
+	tileI8:     tileI8Go,
+	rowsI8:     mr,
+	i8name:     "go",
+	minMax:     minMaxGo,
+	quantRow:   quantRowGo,
+	epilogueI8: epilogueI8Go,
+	dotsF16:    dotsF16Go,
+	strided:    stridedGo,
+	snr:        snrGo,
+	epilogue:   epilogueGo,
+	dot:        dotGo,
+	axpy:       axpyGo,
+	sum:        sumGo,
+	sumSqDev:   sumSqDevGo,
+	normAffine: normAffineGo,
+	expSub:     expSubGo,
+	scale:      scaleGo,
+	max:        maxGo,
 }
 
 // defaultKernels returns the fastest kernel set this CPU supports. The set

@@ -32,33 +32,33 @@ func newAVX2Kernels() *kernels {
 		return nil
 	}
 	k := &kernels{
-		name:        "avx2",
-		lay:         layout24,
-		rows:        mr,
-		tile:        tileAVX2,
-		packStrip:   packStripAVX2,
-		tilePF:      tilePFAVX2,
-		layI8:       layoutI8,
-		tileI8:      tileI8AVX2,
-		rowsI8:      mr,
-		i8name:      "avx2",
-		minMax:      minMaxAVX2,
-		quantRow:    quantRowAVX2,
-		epilogueI8:  epilogueI8AVX2,
-		tileStrided: tileStridedAVX2,
-		stridedAsm:  true,
-		epilogue:    epilogueAVX2,
-		dot:         dotAVX2,
-		axpy:        axpyAVX2,
-		sum:         sumAVX2,
-		sumSqDev:    sumSqDevAVX2,
-		normAffine:  normAffineAVX2,
-		expSub:      expSubAVX2,
-		scale:       scaleAVX2,
-		max:         maxAVX2,
-		peak:        fmaPeakAVX2,
-		peakFLOP:    2 * 8 * 12,
-		dotsF16:     dotsF16Go,
+		name:       "avx2",
+		lay:        layout24,
+		rows:       mr,
+		tile:       tileAVX2,
+		packStrip:  packStripAVX2,
+		tilePF:     tilePFAVX2,
+		layI8:      layoutI8,
+		tileI8:     tileI8AVX2,
+		rowsI8:     mr,
+		i8name:     "avx2",
+		minMax:     minMaxAVX2,
+		quantRow:   quantRowAVX2,
+		epilogueI8: epilogueI8AVX2,
+		strided:    stridedAVX2,
+		snr:        snrGo,
+		epilogue:   epilogueAVX2,
+		dot:        dotAVX2,
+		axpy:       axpyAVX2,
+		sum:        sumAVX2,
+		sumSqDev:   sumSqDevAVX2,
+		normAffine: normAffineAVX2,
+		expSub:     expSubAVX2,
+		scale:      scaleAVX2,
+		max:        maxAVX2,
+		peak:       fmaPeakAVX2,
+		peakFLOP:   2 * 8 * 12,
+		dotsF16:    dotsF16Go,
 	}
 	if cpu.X86.HasF16C {
 		k.dotsF16 = dotsF16AVX2
@@ -97,9 +97,10 @@ func int8Variants(k *kernels) []*kernels {
 }
 
 // newAVX512Kernels returns the AVX-512F set: the GEMM tile reads 8 rows
-// (two strips) against a 48-wide panel in 24 zmm accumulators; the
-// attention kernel and the row helpers stay those of avx2 (they are a small
-// part of the time, and VEX code runs unchanged on these CPUs).
+// (two strips) against a 48-wide panel in 24 zmm accumulators, attention's
+// tile 6 rows against a 32-wide panel; the row helpers stay those of avx2
+// (they are a small part of the time, and VEX code runs unchanged on these
+// CPUs).
 func newAVX512Kernels(avx2 *kernels) *kernels {
 	if avx2 == nil || !cpu.X86.HasAVX512F {
 		return nil
@@ -110,6 +111,7 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.rows = 2 * mr
 	k.tile = tileAVX512
 	k.tilePF = tilePFAVX512
+	k.strided, k.snr = stridedAVX512, snrMax
 	k.epilogue, k.epilogueI8 = epilogueAVX512, epilogueI8AVX512
 	k.peak, k.peakFLOP = fmaPeakAVX512, 2*16*12
 	if cpu.X86.HasAVX512VNNI {
@@ -170,6 +172,9 @@ func fmaPeakAVX512(n int)
 
 //go:noescape
 func gemm6x16s(k int, a *float32, lda int, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemm6x32s(k int, a *float32, lda int, b, c *float32, ldc int, add bool)
 
 //go:noescape
 func epilogue8(dst, src, bias *float32, n int, flags int)
@@ -391,25 +396,26 @@ func quantRowAVX2(dst []uint8, src []float32, inv float32, z int32, stride int) 
 	}
 }
 
-// tileStrided calls kn.tileStrided statically, so that escape analysis can
-// see that the stack buffers of matMul do not escape (an indirect call
-// would move them to the heap).
+// tileStrided runs kn's strided kernel (kn.strided: an smr×kn.snr tile)
+// by a direct call, so that escape analysis can see that the stack
+// buffers of matMul do not escape (an indirect call would move them to the
+// heap).
 func tileStrided(kn *kernels, k int, a []float32, lda int, b, c []float32, ldc int, add bool) {
-	if kn.stridedAsm {
-		tileStridedAVX2(k, a, lda, b, c, ldc, add)
+	if kn.strided == stridedGo {
+		tileStridedGo(k, a, lda, b, c, ldc, add)
 		return
 	}
-	tileStridedGo(k, a, lda, b, c, ldc, add)
-}
-
-func tileStridedAVX2(k int, a []float32, lda int, b, c []float32, ldc int, add bool) {
-	if k == 0 {
-		tileStridedGo(0, a, lda, b, c, ldc, add)
-		return
-	}
-	_ = a[(smr-1)*lda+k-1]
-	_ = b[k*snr-1]
+	snr := kn.snr
+	_ = a[:(smr-1)*lda+k]
+	_ = b[:k*snr]
 	_ = c[(smr-1)*ldc+snr-1]
+	if k == 0 {
+		a, b = c, c // the kernel reads neither
+	}
+	if kn.strided == stridedAVX512 {
+		gemm6x32s(k, &a[0], lda, &b[0], &c[0], ldc, add)
+		return
+	}
 	gemm6x16s(k, &a[0], lda, &b[0], &c[0], ldc, add)
 }
 

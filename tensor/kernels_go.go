@@ -54,6 +54,7 @@ func storeGo(c []float32, v0, v1, v2, v3 float32, add bool) {
 
 // tileStridedGo is the portable tileStrided.
 func tileStridedGo(k int, a []float32, lda int, b, c []float32, ldc int, add bool) {
+	const snr = snrGo
 	b = b[:k*snr]
 	for i := 0; i < smr; i++ {
 		ai := a[i*lda : i*lda+k]

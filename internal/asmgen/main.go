@@ -56,6 +56,8 @@ func main() {
 	tilePF("gemm8x48i8pf", 8, 16, true, true)
 	tile("gemm8x48i8", 8, 16, true)
 	tile("gemm4x48i8", 4, 16, true)
+	strided("gemm6x16s", 8)
+	strided("gemm6x32s", 16)
 	epilogue(8, false)
 	epilogue(8, true)
 	epilogue(16, false)
@@ -502,6 +504,122 @@ func tilePF(name string, rows, lanes int, i8, pf bool) {
 			} else {
 				VMOVUPS(acc(r, j), row(r, vec*j))
 			}
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// strided writes the tile of attention's products (MatMulNT and MatMulNN
+// in tensor): 6 rows × 2 vectors of lanes (8: gemm6x16s, AVX2+FMA; 16:
+// gemm6x32s, AVX-512F) of C = A·B, A read in place (row i at a + i·lda
+// floats, k values each), B a packed panel (k steps of 2 vectors), C (row
+// stride ldc) stored, or added to when add is set. The B step is in
+// vectors 0 and 1, A values are broadcast through vectors 2 and 3, row i
+// accumulates in vectors 4+2i and 5+2i; as in tile, each output sums in k
+// order in one accumulator, so both widths give the same bits. Rows 0-2 of
+// A are addressed from SI and rows 3-5 from R12, lda (R9) scaled by 1 or 2.
+func strided(name string, lanes int) {
+	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, b, c *float32, ldc int, add bool)")
+	isa := "AVX2+FMA"
+	regs := ys
+	if lanes == 16 {
+		isa, regs = "AVX-512F", zs
+	}
+	Doc(fmt.Sprintf("%s computes a 6×%d float32 tile of attention with %s (see strided in internal/asmgen).", name, 2*lanes, isa))
+	vec := 4 * lanes
+	Load(Param("k"), RCX)
+	Load(Param("a"), RSI)
+	Load(Param("lda"), R9)
+	Load(Param("b"), RDI)
+	Load(Param("c"), RDX)
+	Load(Param("ldc"), R8)
+	SHLQ(U8(2), R8)
+	SHLQ(U8(2), R9)
+	LEAQ(Mem{Base: RSI, Index: R9, Scale: 2}, R12)
+	ADDQ(R9, R12)
+	acc := func(r, j int) VecPhysical { return regs[4+2*r+j] }
+	for i := 4; i < 16; i++ {
+		if lanes == 16 {
+			VPXORD(regs[i], regs[i], regs[i])
+		} else {
+			VXORPS(regs[i], regs[i], regs[i])
+		}
+	}
+	// Row r of A, off bytes in.
+	aRow := func(r, off int) Mem {
+		m := Mem{Base: RSI, Disp: off}
+		if r >= 3 {
+			m.Base = R12
+		}
+		if s := r % 3; s > 0 {
+			m.Index, m.Scale = R9, uint8(s)
+		}
+		return m
+	}
+	step := func(ao, bo int) {
+		VMOVUPS(Mem{Base: RDI, Disp: bo}, regs[0])
+		VMOVUPS(Mem{Base: RDI, Disp: bo + vec}, regs[1])
+		for r := 0; r < 6; r += 2 {
+			VBROADCASTSS(aRow(r, ao), regs[2])
+			VBROADCASTSS(aRow(r+1, ao), regs[3])
+			VFMADD231PS(regs[0], regs[2], acc(r, 0))
+			VFMADD231PS(regs[1], regs[2], acc(r, 1))
+			VFMADD231PS(regs[0], regs[3], acc(r+1, 0))
+			VFMADD231PS(regs[1], regs[3], acc(r+1, 1))
+		}
+	}
+	advance := func(steps int) {
+		ADDQ(U8(4*steps), RSI)
+		ADDQ(U8(4*steps), R12)
+		ADDQ(U32(2*vec*steps), RDI)
+	}
+	MOVQ(RCX, R10)
+	SHRQ(U8(2), R10)
+	ANDQ(U8(3), RCX)
+	TESTQ(R10, R10)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop4")
+	for u := 0; u < 4; u++ {
+		step(4*u, 2*vec*u)
+	}
+	advance(4)
+	DECQ(R10)
+	JNZ(LabelRef(name + "_loop4"))
+	Label(name + "_tail")
+	TESTQ(RCX, RCX)
+	JZ(LabelRef(name + "_store"))
+	Label(name + "_loop1")
+	step(0, 0)
+	advance(1)
+	DECQ(RCX)
+	JNZ(LabelRef(name + "_loop1"))
+	Label(name + "_store")
+	// Rows 0-2 of C from DX, rows 3-5 from R11, ldc (R8) scaled by 1 or 2.
+	LEAQ(Mem{Base: RDX, Index: R8, Scale: 2}, R11)
+	ADDQ(R8, R11)
+	cRow := func(r, off int) Mem {
+		m := Mem{Base: RDX, Disp: off}
+		if r >= 3 {
+			m.Base = R11
+		}
+		if s := r % 3; s > 0 {
+			m.Index, m.Scale = R8, uint8(s)
+		}
+		return m
+	}
+	Load(Param("add"), R10)
+	TESTQ(R10, R10)
+	JZ(LabelRef(name + "_put"))
+	for r := 0; r < 6; r++ {
+		for j := 0; j < 2; j++ {
+			VADDPS(cRow(r, vec*j), acc(r, j), acc(r, j))
+		}
+	}
+	Label(name + "_put")
+	for r := 0; r < 6; r++ {
+		for j := 0; j < 2; j++ {
+			VMOVUPS(acc(r, j), cRow(r, vec*j))
 		}
 	}
 	VZEROUPPER()
