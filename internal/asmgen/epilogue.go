@@ -179,13 +179,7 @@ func epilogue(lanes int, i8 bool) {
 		sig = "func(dst *float32, c, cs *int32, sw, bias *float32, n int, flags int, zx int32, sx float32)"
 	}
 	TEXT(name, NOSPLIT, sig)
-	if i8 {
-		Doc(name+" is the epilogue of an int8 GEMM's int32 row (see epilogue in internal/asmgen).",
-			fmt.Sprintf("Requires %s.", map[int]string{8: "AVX2 and FMA", 16: "AVX-512F"}[lanes]))
-	} else {
-		Doc(name+" is the epilogue of a float32 GEMM's row (see epilogue in internal/asmgen).",
-			fmt.Sprintf("Requires %s.", map[int]string{8: "AVX2 and FMA", 16: "AVX-512F"}[lanes]))
-	}
+	Doc(name + " finishes a GEMM's row (see epilogue in internal/asmgen).")
 	Load(Param("dst"), RDI)
 	if i8 {
 		Load(Param("c"), RSI)
@@ -256,9 +250,7 @@ func epilogue(lanes int, i8 bool) {
 // the hand-written row helpers' HSUM does).
 func expSub() {
 	TEXT("expSub8", NOSPLIT, "func(x *float32, n int, m float32) float32")
-	Doc("expSub8 sets x[i] = exp(x[i] − m) for n values, n a positive multiple of 8,",
-		"and returns their sum (see expSub in internal/asmgen).",
-		"Requires AVX2 and FMA.")
+	Doc("expSub8 sets x[i] = exp(x[i] − m) and returns their sum (see expSub in internal/asmgen).")
 	Load(Param("x"), RSI)
 	Load(Param("n"), RCX)
 	VBROADCASTSS(addr(Param("m")), Y7)
