@@ -15,8 +15,14 @@
 #     against ONNX Runtime at batch 8 plus PIL, one after the other, as a
 #     Python loop runs them; goclip's peak RSS and load time with it.
 #
+# A shared machine's speed drifts by 10% and more within minutes, so the
+# timed parts run in ROUNDS rounds, each engine once per round, one after
+# the other: every ratio is taken within a round (the two engines minutes
+# apart at most), and the table gives the median of the rounds' ratios,
+# with each round's below it.
+#
 #   bench/compare.sh                      # from anywhere in the repository
-#   THREADS=2 BATCHES=1,8,32 DURATION=3 ORT_VERSION=1 bench/compare.sh
+#   THREADS=2 BATCHES=1,8,32 DURATION=3 ROUNDS=3 ORT_VERSION=1 bench/compare.sh
 #
 # It needs go, node/npm and /usr/bin/python3; python3-torch, python3-numpy,
 # python3-onnx and python3-pil are installed with apt-get when missing (as
@@ -28,7 +34,8 @@ set -euo pipefail
 
 THREADS=${THREADS:-2}
 BATCHES=${BATCHES:-1,8,32}
-DURATION=${DURATION:-3}         # seconds per measured point, per engine
+DURATION=${DURATION:-3}         # seconds per measured point, per engine and round
+ROUNDS=${ROUNDS:-3}             # rounds of the timed parts
 ORT_VERSION=${ORT_VERSION:-1}   # npm version range of onnxruntime-node
 PY=${PY:-/usr/bin/python3}      # Debian's python, where python3-torch lives
 export PYTHONDONTWRITEBYTECODE=1 # leave no __pycache__ in bench/
@@ -63,7 +70,7 @@ GOCLIP_REV=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknow
 if [ -n "$(cd "$ROOT" && git status --porcelain -- . 2>/dev/null | grep -v '^??' || true)" ]; then
 	GOCLIP_REV="$GOCLIP_REV+changes"
 fi
-echo "goclip $GOCLIP_REV, $THREADS threads, ${DURATION}s per point" >"$R/label"
+echo "goclip $GOCLIP_REV, $THREADS threads, ${DURATION}s per point, $ROUNDS rounds" >"$R/label"
 say "exporting the image tower to ONNX with PyTorch, and quantizing it"
 (cd "$ROOT/bench" && "$PY" export_onnx.py "$TMP/model" "$TMP/vision.onnx" "$R/check" "$ROOT/testdata/kit/golden" 2>"$TMP/export.log" &&
 	"$PY" quantize_onnx.py "$TMP/vision.onnx" "$TMP/vision-int8.onnx" 2>>"$TMP/export.log") || {
@@ -79,11 +86,26 @@ gbench() { # OUT PRECISION PARTS [flags]
 	"$TMP/goclip" bench --model "$TMP/model" --threads "$THREADS" --duration "${DURATION}s" \
 		--precision "$prec" --parts "$parts" --json "$@" >"$R/$out"
 }
-gbench goclip-fp32.json fp32 image,preprocess --batch "$BATCHES"
-gbench goclip-int8.json int8 image --batch "$BATCHES"
-# End to end in processes of their own, so their peak RSS is the eval's.
-gbench goclip-e2e-fp32.json fp32 e2e
-gbench goclip-e2e-int8.json int8 e2e
+ortbench() { # OUT PRECISION [flags]
+	local out=$1 prec=$2 onnx="$TMP/vision.onnx"
+	shift 2
+	[ "$prec" = int8 ] && onnx="$TMP/vision-int8.onnx"
+	say "ONNX Runtime $prec"
+	NODE_PATH="$TMP/ort/node_modules" node "$ROOT/bench/ort_bench.js" "$onnx" \
+		--threads "$THREADS" --batches "$BATCHES" --duration "$DURATION" "$@" >"$R/$out"
+}
+for r in $(seq 1 "$ROUNDS"); do
+	say "round $r of $ROUNDS"
+	gbench "r$r-goclip-fp32.json" fp32 image,preprocess --batch "$BATCHES"
+	ortbench "r$r-ort-fp32.json" fp32 --check "$R/check"
+	gbench "r$r-goclip-int8.json" int8 image --batch "$BATCHES"
+	ortbench "r$r-ort-int8.json" int8 --check "$R/check"
+	say "PIL"
+	"$PY" "$ROOT/bench/pil_preprocess.py" "$TMP/jpegs" --duration "$DURATION" >"$R/r$r-pil.json"
+	# End to end in processes of their own, so their peak RSS is the eval's.
+	gbench "r$r-goclip-e2e-fp32.json" fp32 e2e
+	gbench "r$r-goclip-e2e-int8.json" int8 e2e
+done
 say "goclip embed of the kit's images, fp32 and int8"
 IMAGES=()
 while IFS= read -r name; do IMAGES+=(--image "$ROOT/testdata/kit/images/$name"); done \
@@ -91,14 +113,6 @@ while IFS= read -r name; do IMAGES+=(--image "$ROOT/testdata/kit/images/$name");
 for prec in fp32 int8; do
 	"$TMP/goclip" embed --model "$TMP/model" --raw --precision "$prec" "${IMAGES[@]}" >"$R/goclip-embed-$prec.jsonl"
 done
-for prec in fp32 int8; do
-	say "ONNX Runtime $prec"
-	onnx="$TMP/vision.onnx"; [ "$prec" = int8 ] && onnx="$TMP/vision-int8.onnx"
-	NODE_PATH="$TMP/ort/node_modules" node "$ROOT/bench/ort_bench.js" "$onnx" \
-		--threads "$THREADS" --batches "$BATCHES" --duration "$DURATION" --check "$R/check" >"$R/ort-$prec.json"
-done
-say "PIL"
-"$PY" "$ROOT/bench/pil_preprocess.py" "$TMP/jpegs" --duration "$DURATION" >"$R/pil.json"
 say "PyTorch"
 # OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are left as the environment has
 # them; torch_bench.py records them.

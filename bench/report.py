@@ -2,12 +2,15 @@
 
     python3 bench/report.py RESULTS_DIR
 
-Every cell is a median ms per image (or per item); each ratio is goclip's
-time over the other engine's at the same point, so below 1 means goclip
-is faster. Below the table: each point's minimum and run count (a noisy
-point shows), how far each engine's embeddings are from PyTorch's float32
-ones on the kit's images, goclip's memory and load time, and its GFLOP/s
-against the FMA peak it measured.
+compare.sh times both engines once per round (files r1-*.json, r2-*.json,
+...), one after the other. Each ratio is goclip's time over the other
+engine's at the same point within one round, so below 1 means goclip is
+faster; the table gives the median over the rounds of each engine's median
+ms per image (or per item) and of the ratios, and each round's ratio, so a
+host whose speed drifted shows. Below the table: each point's minimum and
+run count over all rounds, how far each engine's embeddings are from
+PyTorch's float32 ones on the kit's images, goclip's memory and load time,
+and its GFLOP/s against the FMA peak it measured.
 """
 import json
 import os
@@ -42,63 +45,107 @@ def goclip_accuracy(d, precision, want):
     return centred_cosines(got, want).min(), np.abs(got - want).max()
 
 
+def rounds(d):
+    """The round numbers compare.sh left in d, in order."""
+    n = 0
+    while os.path.exists(os.path.join(d, f"r{n + 1}-goclip-fp32.json")):
+        n += 1
+    if n == 0:
+        raise SystemExit(f"report: no round's results (r1-goclip-fp32.json) in {d}")
+    return range(1, n + 1)
+
+
+class Row:
+    """One line of the table: per round, goclip's and the other engine's
+    median, and the minima and run counts over all rounds."""
+
+    def __init__(self, what, name):
+        self.what, self.name = what, name
+        self.g, self.o = [], []
+        self.gmin, self.omin, self.gruns, self.oruns = [], [], 0, 0
+
+    def add(self, g, o, gmin=None, omin=None, gruns=0, oruns=0):
+        if g is None or o is None:
+            return
+        self.g.append(g)
+        self.o.append(o)
+        if gmin is not None and omin is not None:
+            self.gmin.append(gmin)
+            self.omin.append(omin)
+        self.gruns += gruns
+        self.oruns += oruns
+
+
 def main():
     d = sys.argv[1]
-    g32, g8 = load(d, "goclip-fp32.json"), load(d, "goclip-int8.json")
-    e32, e8 = load(d, "goclip-e2e-fp32.json"), load(d, "goclip-e2e-int8.json")
-    o32, o8 = load(d, "ort-fp32.json"), load(d, "ort-int8.json")
-    torch, pil = load(d, "torch.json"), load(d, "pil.json")
+    rs = rounds(d)
+    runs = {}  # (round, name) -> parsed JSON or None
+    for r in rs:
+        for name in ("goclip-fp32", "goclip-int8", "goclip-e2e-fp32", "goclip-e2e-int8", "ort-fp32", "ort-int8", "pil"):
+            runs[r, name] = load(d, f"r{r}-{name}.json")
+    first, last = rs[0], rs[-1]
+    g32, o32, o8 = runs[first, "goclip-fp32"], runs[first, "ort-fp32"], runs[first, "ort-int8"]
+    torch, pil = load(d, "torch.json"), runs[first, "pil"]
     label = open(os.path.join(d, "label")).read().strip()
 
     mc = g32["machine"]
+    end = runs[last, "goclip-e2e-int8"] or runs[last, "goclip-e2e-fp32"] or runs[last, "goclip-fp32"]
     print(f"machine: {mc['cpu']}, {mc['cores']} cores; features: {' '.join(mc['cpu_features']) or 'none'}; "
           f"goclip kernels {mc['kernels']}, int8 {mc['int8_kernels']}")
     print(f"load average at start of goclip's first run {mc['loadavg_start']}, at end of its last "
-          f"{(e8 or e32 or g32)['machine']['loadavg_end']}")
+          f"{end['machine']['loadavg_end']}")
     print(f"goclip: {label}; ONNX Runtime {o32['version']} (npm onnxruntime-node, {o32['threads']} threads); "
           f"PIL {pil['version']} with numpy {pil['numpy']}; PyTorch {torch['version']} ({torch['blas']})")
     print()
 
-    rows = []  # (what, goclip point, other point, other's name)
+    rows = {}
 
-    def tower(g, o, prec):
-        gp = {p["batch"]: p for p in g["image_tower"]}
-        op = {p["batch"]: p for p in o["points"]}
-        for b in sorted(gp):
-            oo = op.get(b)
-            rows.append((f"image tower {prec}, batch {b}", gp[b]["median_ms_per_item"], gp[b]["min_ms_per_item"],
-                         gp[b]["runs"], oo and oo["median_ms_per_image"], oo and oo["min_ms_per_image"],
-                         oo and oo["runs"], f"ONNX Runtime {prec}"))
+    def row(what, name):
+        if what not in rows:
+            rows[what] = Row(what, name)
+        return rows[what]
 
-    tower(g32, o32, "fp32")
-    if g8 and o8:
-        tower(g8, o8, "int8")
-    pp = g32.get("preprocess")
-    if pp:
-        rows.append(("512×512 JPEG → pixels, 1 thread", pp["median_ms_per_item"], pp["min_ms_per_item"], pp["runs"],
-                     pil["median_ms_per_image"], pil["min_ms_per_image"], pil["runs"], "PIL + CLIPProcessor rules"))
-    ob = {p["batch"]: p for p in o32["points"]}
-    ob8 = {p["batch"]: p for p in o8["points"]} if o8 else {}
-    for e, obp, prec in ((e32, ob, "fp32"), (e8, ob8, "int8")):
-        if not e or 8 not in obp:
-            continue
-        x = e["end_to_end"]
-        g = 1000 / x["images_per_s"]
-        other = obp[8]["median_ms_per_image"] + pil["median_ms_per_image"]
-        rows.append((f"end to end {prec} ({x['images']} JPEGs, {x['workers']} workers, batch {x['batch']})", g, None, 1,
-                     other, None, None, f"ONNX Runtime {prec} batch 8 + PIL, one after the other"))
+    for r in rs:
+        for prec in ("fp32", "int8"):
+            g, o = runs[r, f"goclip-{prec}"], runs[r, f"ort-{prec}"]
+            if not g or not o:
+                continue
+            op = {p["batch"]: p for p in o["points"]}
+            for gp in sorted(g["image_tower"], key=lambda p: p["batch"]):
+                oo = op.get(gp["batch"])
+                if oo:
+                    row(f"image tower {prec}, batch {gp['batch']}", f"ONNX Runtime {prec}").add(
+                        gp["median_ms_per_item"], oo["median_ms_per_image"], gp["min_ms_per_item"],
+                        oo["min_ms_per_image"], gp["runs"], oo["runs"])
+        g, p = runs[r, "goclip-fp32"], runs[r, "pil"]
+        pp = g and g.get("preprocess")
+        if pp and p:
+            row("512×512 JPEG → pixels, 1 thread", "PIL + CLIPProcessor rules").add(
+                pp["median_ms_per_item"], p["median_ms_per_image"], pp["min_ms_per_item"],
+                p["min_ms_per_image"], pp["runs"], p["runs"])
+        for prec in ("fp32", "int8"):
+            e, o = runs[r, f"goclip-e2e-{prec}"], runs[r, f"ort-{prec}"]
+            ob = {q["batch"]: q for q in o["points"]} if o else {}
+            if not e or 8 not in ob or not p:
+                continue
+            x = e["end_to_end"]
+            row(f"end to end {prec} ({x['images']} JPEGs, {x['workers']} workers, batch {x['batch']})",
+                f"ONNX Runtime {prec} batch 8 + PIL, one after the other").add(
+                1000 / x["images_per_s"], ob[8]["median_ms_per_image"] + p["median_ms_per_image"])
 
-    print("| ms per image (median) | goclip | other engine | goclip ÷ other | other engine is |")
-    print("|---|---|---|---|---|")
-    for what, g, _, _, o, _, _, name in rows:
-        ratio = f"**{g / o:.2f}×**" if o else "–"
-        print(f"| {what} | {g:.1f} | {o:.1f} | {ratio} | {name} |" if o else f"| {what} | {g:.1f} | – | – | {name} |")
-    tp = {p["batch"]: p for p in torch["points"]}
+    med = lambda xs: float(np.median(xs))
+    print("| ms per image (median of rounds) | goclip | other engine | goclip ÷ other | each round | other engine is |")
+    print("|---|---|---|---|---|---|")
+    for w in rows.values():
+        ratios = [g / o for g, o in zip(w.g, w.o)]
+        print(f"| {w.what} | {med(w.g):.1f} | {med(w.o):.1f} | **{med(ratios):.2f}×** | "
+              f"{' / '.join(f'{x:.2f}' for x in ratios)} | {w.name} |")
     print()
-    print("min ms per image and timed runs, goclip / other:")
-    for what, g, gmin, gruns, o, omin, oruns, _ in rows:
-        if gmin is not None and omin is not None:
-            print(f"  {what}: min {gmin:.1f} / {omin:.1f}, {gruns} / {oruns} runs")
+    print("min ms per image and timed runs over all rounds, goclip / other:")
+    for w in rows.values():
+        if w.gmin:
+            print(f"  {w.what}: min {min(w.gmin):.1f} / {min(w.omin):.1f}, {w.gruns} / {w.oruns} runs")
+    tp = {p["batch"]: p for p in torch["points"]}
     print("  PyTorch fp32 (for scale): " + "; ".join(f"batch {b} {p['median_ms_per_image']:.0f} ms/image"
                                                    for b, p in sorted(tp.items())))
 
@@ -118,15 +165,22 @@ def main():
         print(f"  (PyTorch's tower vs the kit's reference image_embeds: max |Δ| {torch['golden_max_abs_diff']:.2e})")
 
     print()
-    for e, prec in ((e32, "fp32"), (e8, "int8")):
-        if e and e.get("peak_rss_bytes"):
-            print(f"goclip {prec}: model load {e['load_ms']:.0f} ms; peak RSS of load + the end-to-end eval "
-                  f"{e['peak_rss_bytes'] / 1e6:.0f} MB")
-    peak = g32.get("fma_peak_gflops")
-    if peak:
-        best = max(p["gflops"] for p in g32["image_tower"])
-        print(f"goclip fp32 tower: best {best:.0f} GFLOP/s = {100 * best / peak:.0f}% of the FMA peak "
-              f"goclip bench measured ({peak:.0f} GFLOP/s on {g32['threads']} threads)")
+    for prec in ("fp32", "int8"):
+        es = [e for e in (runs[r, f"goclip-e2e-{prec}"] for r in rs) if e and e.get("peak_rss_bytes")]
+        if es:
+            print(f"goclip {prec}: model load {med([e['load_ms'] for e in es]):.0f} ms (median of rounds); "
+                  f"peak RSS of load + the end-to-end eval {max(e['peak_rss_bytes'] for e in es) / 1e6:.0f} MB "
+                  f"(most of any round)")
+    best = None  # (GFLOP/s, peak) of the round with the highest share
+    for r in rs:
+        g = runs[r, "goclip-fp32"]
+        if g and g.get("fma_peak_gflops"):
+            b = max(p["gflops"] for p in g["image_tower"])
+            if best is None or b / g["fma_peak_gflops"] > best[0] / best[1]:
+                best = (b, g["fma_peak_gflops"])
+    if best:
+        print(f"goclip fp32 tower: best {best[0]:.0f} GFLOP/s = {100 * best[0] / best[1]:.0f}% of the FMA peak "
+              f"goclip bench measured in that round ({best[1]:.0f} GFLOP/s on {g32['threads']} threads)")
 
 
 if __name__ == "__main__":
