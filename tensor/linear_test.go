@@ -262,6 +262,57 @@ func TestLinearConcurrent(t *testing.T) {
 	}
 }
 
+// TestLinearConcurrentBlocks checks Linear, float32 and int8, with several
+// row blocks (packed once, the participants sharing the strips and waiting
+// for each other's) on one pool, from concurrent callers and from inside
+// Parallel's loop bodies: the same bits as on the calling goroutine alone,
+// and no deadlock.
+func TestLinearConcurrentBlocks(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	m, n, k := 2*max(layoutI8.mc, defaultKernels().lay.mc)+9, 96, 80 // three row blocks or more
+	x := randSlice(r, m*k, 2)
+	w := randSlice(r, n*k, 0.5)
+	ep := Epilogue{Bias: randSlice(r, n, 1), Act: QuickGELU}
+	w32, err := Pack(w, n, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w8, err := PackInt8(w, n, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPool(2)
+	defer p.Close()
+	for _, mat := range []*Matrix{w32, w8} {
+		want := make([]float32, m*n)
+		(*Pool)(nil).Linear(want, x, m, mat, ep)
+		errs := make(chan error, 3)
+		for g := 0; g < 3; g++ {
+			go func() {
+				ys := make([][]float32, 4)
+				p.Parallel(len(ys), 1, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						ys[i] = make([]float32, m*n)
+						p.Linear(ys[i], x, m, mat, ep)
+					}
+				})
+				var err error
+				for i, y := range ys {
+					if !slices.Equal(y, want) {
+						err = fmt.Errorf("int8 %v: caller %d, body %d: not the bits of the lone call", mat.IsInt8(), g, i)
+					}
+				}
+				errs <- err
+			}()
+		}
+		for g := 0; g < 3; g++ {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
 // TestLinearAllocs checks that Linear does not allocate once its per-worker
 // buffers exist (MatMul never allocates).
 func TestLinearAllocs(t *testing.T) {

@@ -187,49 +187,6 @@ func TestLinearInt8(t *testing.T) {
 	}
 }
 
-// TestLinearInt8Concurrent checks int8 Linear (two parallel phases per
-// call) on one pool from concurrent callers and from inside Parallel's
-// loop bodies: the same bits as on the calling goroutine alone, and no
-// deadlock.
-func TestLinearInt8Concurrent(t *testing.T) {
-	r := rand.New(rand.NewPCG(21, 22))
-	m, n, k := 2*layoutI8.mc+9, 96, 80 // three row blocks
-	x := randSlice(r, m*k, 2)
-	w, err := PackInt8(randSlice(r, n*k, 0.5), n, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ep := Epilogue{Bias: randSlice(r, n, 1), Act: QuickGELU}
-	want := make([]float32, m*n)
-	(*Pool)(nil).Linear(want, x, m, w, ep)
-	p := NewPool(2)
-	defer p.Close()
-	errs := make(chan error, 3)
-	for g := 0; g < 3; g++ {
-		go func() {
-			ys := make([][]float32, 4)
-			p.Parallel(len(ys), 1, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					ys[i] = make([]float32, m*n)
-					p.Linear(ys[i], x, m, w, ep)
-				}
-			})
-			var err error
-			for i, y := range ys {
-				if !slices.Equal(y, want) {
-					err = fmt.Errorf("caller %d, body %d: not the bits of the lone call", g, i)
-				}
-			}
-			errs <- err
-		}()
-	}
-	for g := 0; g < 3; g++ {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
-}
-
 // TestLinearInt8Degenerate checks rows of zeros (scale 0), constant rows,
 // zero depth and a NaN weight.
 func TestLinearInt8Degenerate(t *testing.T) {
