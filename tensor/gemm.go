@@ -17,12 +17,18 @@ const (
 // The rows of x are packed once, into a, row block by row block as the
 // tasks reach them: a participant whose task needs a block not yet packed
 // packs strips of it, taking them from the block's counter with any other
-// participant there, and then waits for the strips others hold. (Each
-// packing its own copy, as before, both workers packed every block: 5% of
-// the ViT-B/32 tower at batch 8 went to packing, half of it twice over.
-// Shared, the tower took 3% less time at batch 8 in float32 and 5% less
-// in int8, whose float32 patch embedding packs 3072-deep rows; at batch 1
-// the time stayed within the noise: one block, read by both cores.)
+// participant there, and then waits for the strips others hold. a holds
+// one block more than there are workers, reused in turn (block ic in slot
+// ic mod slots), so it stays as small as the per-worker copies were
+// whatever the batch; a block waits for the tasks of the block that last
+// used its slot to finish before it is packed there. (Each packing its
+// own copy, as before, both workers packed every block: 5% of the ViT-B/32
+// tower at batch 8 went to packing, half of it twice over. Shared, the
+// int8 tower at batch 8, whose float32 patch embedding reads 392 rows 3072
+// deep from memory, took 5% less time in four interleaved pairs on the Zen
+// 5 guest; the float32 tower, whose rows come from cache and whose cores
+// now read strips the other one packed, stayed within the noise, ±3% at
+// batch 1, 8 and 32.)
 type gemmJob struct {
 	pool    *Pool
 	kern    *kernels
@@ -34,13 +40,14 @@ type gemmJob struct {
 	taskGrid
 	next atomic.Int64
 
-	a      []float32     // packed rows of x: block ic at a[ic·mc·k:] (see packStrip)
+	a      []float32     // packed rows of x: slots blocks of mc·k (see packStrip)
+	slots  int           // blocks a holds
 	blocks []packedBlock // per row block, kept with a between calls
 }
 
 // packedBlock counts the strips of one row block taken for packing and
-// packed.
-type packedBlock struct{ taken, done atomic.Int64 }
+// packed, and its finished tasks.
+type packedBlock struct{ taken, done, finished atomic.Int64 }
 
 // taskGrid is how a Linear call is cut into tasks: row blocks of mc rows
 // times groups of jcPanels weight panels.
@@ -95,7 +102,8 @@ func newGemmJob(p *Pool, y, x []float32, m int, w *Matrix, ep Epilogue) *gemmJob
 	j.y, j.x, j.m, j.n, j.k, j.w, j.ep = y, x, m, w.out, w.in, w, ep
 	j.next.Store(0)
 	j.taskGrid = newTaskGrid(m, w.panels, w.lay, j.kern.rows, p.Workers())
-	j.a = grow(j.a, j.nIC*j.mc*j.k)
+	j.slots = min(j.nIC, p.Workers()+1)
+	j.a = grow(j.a, j.slots*j.mc*j.k)
 	if cap(j.blocks) < j.nIC {
 		j.blocks = make([]packedBlock, j.nIC)
 	}
@@ -103,6 +111,7 @@ func newGemmJob(p *Pool, y, x []float32, m int, w *Matrix, ep Epilogue) *gemmJob
 	for i := range j.blocks {
 		j.blocks[i].taken.Store(0)
 		j.blocks[i].done.Store(0)
+		j.blocks[i].finished.Store(0)
 	}
 	return j
 }
@@ -134,6 +143,7 @@ func (j *gemmJob) run(_, _ int) {
 			lastIC = ic
 		}
 		j.task(s, ic, jc)
+		j.blocks[ic].finished.Add(1)
 	}
 	if j.pool != nil {
 		j.pool.gemm.Put(s)
@@ -141,10 +151,16 @@ func (j *gemmJob) run(_, _ int) {
 }
 
 // pack returns once row block ic is packed, packing strips of it that no
-// other participant has taken. Strips are taken only by running
-// participants and packing one waits for nothing, so the wait is for
-// others to finish at most a strip each.
+// other participant has taken, once the block before it in its slot is
+// done with. Tasks and strips are taken in order and only by running
+// participants, and neither a task nor a strip waits for anything once
+// started, so each wait is for others to finish what they hold.
 func (j *gemmJob) pack(ic int) {
+	if prev := ic - j.slots; prev >= 0 {
+		for j.blocks[prev].finished.Load() < int64(j.nJC) {
+			runtime.Gosched()
+		}
+	}
 	b := &j.blocks[ic]
 	strips := int64(j.strips(ic))
 	for {
@@ -165,6 +181,12 @@ func (j *gemmJob) strips(ic int) int {
 	return (min(j.mc, j.m-ic*j.mc) + mr - 1) / mr
 }
 
+// block returns the packed rows of row block ic (in slot ic mod slots).
+func (j *gemmJob) block(ic int) []float32 {
+	off := ic % j.slots * j.mc * j.k
+	return j.a[off : off+j.strips(ic)*mr*j.k]
+}
+
 // scratch returns buffers large enough for this job.
 func (j *gemmJob) scratch() *gemmScratch {
 	var s *gemmScratch
@@ -180,8 +202,8 @@ func (j *gemmJob) scratch() *gemmScratch {
 	return s
 }
 
-// packStrip packs strip st of row block ic of x into the block's place in
-// j.a. The block is stored K block by K block (kc deep, the last one
+// packStrip packs strip st of row block ic of x into the block's slot of
+// j.a (see block). The block is stored K block by K block (kc deep, the last one
 // shorter); within a K block, strip r holds rows [ic·mc + r·mr, +mr) as
 // kk×mr values, k-major, zero-padded past row m. The strips a K block
 // sweeps are thus one sequential stream.
@@ -193,7 +215,7 @@ func (j *gemmJob) packStrip(ic, st int) {
 	r0 := ic * j.mc
 	rows := min(j.mc, j.m-r0)
 	strips := j.strips(ic)
-	a := j.a[r0*k : r0*k+strips*mr*k]
+	a := j.block(ic)
 	for pc := 0; pc < k; pc += kc {
 		kk := min(kc, k-pc)
 		blk := a[pc*strips*mr : (pc+kk)*strips*mr]
@@ -269,7 +291,7 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 	if k == 0 {
 		clear(c)
 	}
-	a := j.a[r0*k : r0*k+strips*mr*k]
+	a := j.block(ic)
 	wp := j.w.p
 	tile, step := j.kern.tile, j.kern.rows/mr // strips per tile call
 	tilePF := j.kern.tilePF

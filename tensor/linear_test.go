@@ -262,14 +262,14 @@ func TestLinearConcurrent(t *testing.T) {
 	}
 }
 
-// TestLinearConcurrentBlocks checks Linear, float32 and int8, with several
+// TestLinearConcurrentBlocks checks Linear, float32 and int8, with six
 // row blocks (packed once, the participants sharing the strips and waiting
-// for each other's) on one pool, from concurrent callers and from inside
-// Parallel's loop bodies: the same bits as on the calling goroutine alone,
-// and no deadlock.
+// for each other's, the float32 ones in turn in three slots) on one pool,
+// from concurrent callers and from inside Parallel's loop bodies: the same
+// bits as on the calling goroutine alone, and no deadlock.
 func TestLinearConcurrentBlocks(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
-	m, n, k := 2*max(layoutI8.mc, defaultKernels().lay.mc)+9, 96, 80 // three row blocks or more
+	m, n, k := 5*max(layoutI8.mc, defaultKernels().lay.mc)+9, 96, 80
 	x := randSlice(r, m*k, 2)
 	w := randSlice(r, n*k, 0.5)
 	ep := Epilogue{Bias: randSlice(r, n, 1), Act: QuickGELU}
