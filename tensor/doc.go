@@ -12,7 +12,8 @@
 // Linear follows the BLIS/GotoBLAS blocking. Pack stores the weights as
 // panels of nr output rows, per kc-deep block of K, each k-major, so one
 // step of the micro-kernel reads one contiguous panel row. Per call, blocks
-// of up to 96 rows of x are packed into 4-row strips. The panel geometry
+// of up to 96 rows of x (192 with AVX-512) are packed into 4-row strips,
+// each block once, by the workers that reach it together. The panel geometry
 // belongs to the kernel set (see Kernel selection): the AVX2 micro-kernel
 // computes a 4×24 tile in twelve 8-wide accumulators (nr 24, kc 256): four
 // broadcasts per twelve FMAs, which measured 99% of the FMA peak in
