@@ -453,37 +453,18 @@ func tilePF(name string, rows, lanes int, i8, pf bool) {
 		}
 		ADDQ(U32(3*vec*steps), RDI)
 	}
-	MOVQ(RCX, R10)
-	SHRQ(U8(2), R10)
-	ANDQ(U8(3), RCX)
-	TESTQ(R10, R10)
-	JZ(LabelRef(name + "_tail"))
-	Label(name + "_loop4")
-	PREFETCHT0(Mem{Base: RSI, Disp: 256})
-	if rows == 8 {
-		PREFETCHT0(Mem{Base: R9, Disp: 256})
-	}
-	if pf {
-		for u := 0; u < 4; u++ {
-			PREFETCHT1(Mem{Base: R14, Disp: 64 * u})
+	kLoop(name, func() {
+		PREFETCHT0(Mem{Base: RSI, Disp: 256})
+		if rows == 8 {
+			PREFETCHT0(Mem{Base: R9, Disp: 256})
 		}
-		ADDQ(U32(256), R14)
-	}
-	for u := 0; u < 4; u++ {
-		step(16*u, 3*vec*u)
-	}
-	advance(4)
-	DECQ(R10)
-	JNZ(LabelRef(name + "_loop4"))
-	Label(name + "_tail")
-	TESTQ(RCX, RCX)
-	JZ(LabelRef(name + "_store"))
-	Label(name + "_loop1")
-	step(0, 0)
-	advance(1)
-	DECQ(RCX)
-	JNZ(LabelRef(name + "_loop1"))
-	Label(name + "_store")
+		if pf {
+			for u := 0; u < 4; u++ {
+				PREFETCHT1(Mem{Base: R14, Disp: 64 * u})
+			}
+			ADDQ(U32(256), R14)
+		}
+	}, func(u int) { step(16*u, 3*vec*u) }, advance)
 	Load(Param("add"), R10)
 	TESTQ(R10, R10)
 	JZ(LabelRef(name + "_put"))
@@ -574,27 +555,7 @@ func strided(name string, lanes int) {
 		ADDQ(U8(4*steps), R12)
 		ADDQ(U32(2*vec*steps), RDI)
 	}
-	MOVQ(RCX, R10)
-	SHRQ(U8(2), R10)
-	ANDQ(U8(3), RCX)
-	TESTQ(R10, R10)
-	JZ(LabelRef(name + "_tail"))
-	Label(name + "_loop4")
-	for u := 0; u < 4; u++ {
-		step(4*u, 2*vec*u)
-	}
-	advance(4)
-	DECQ(R10)
-	JNZ(LabelRef(name + "_loop4"))
-	Label(name + "_tail")
-	TESTQ(RCX, RCX)
-	JZ(LabelRef(name + "_store"))
-	Label(name + "_loop1")
-	step(0, 0)
-	advance(1)
-	DECQ(RCX)
-	JNZ(LabelRef(name + "_loop1"))
-	Label(name + "_store")
+	kLoop(name, func() {}, func(u int) { step(4*u, 2*vec*u) }, advance)
 	// Rows 0-2 of C from DX, rows 3-5 from R11, ldc (R8) scaled by 1 or 2.
 	LEAQ(Mem{Base: RDX, Index: R8, Scale: 2}, R11)
 	ADDQ(R8, R11)
@@ -624,4 +585,33 @@ func strided(name string, lanes int) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// kLoop writes the k loop of tile and strided: the CX steps (R10 is
+// clobbered) unrolled by four, each pass starting with pass() (prefetches)
+// and running step(0..3) then advance(4), then the rest one step(0) and
+// advance(1) at a time; it ends at the label name_store.
+func kLoop(name string, pass func(), step func(u int), advance func(steps int)) {
+	MOVQ(RCX, R10)
+	SHRQ(U8(2), R10)
+	ANDQ(U8(3), RCX)
+	TESTQ(R10, R10)
+	JZ(LabelRef(name + "_tail"))
+	Label(name + "_loop4")
+	pass()
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	advance(4)
+	DECQ(R10)
+	JNZ(LabelRef(name + "_loop4"))
+	Label(name + "_tail")
+	TESTQ(RCX, RCX)
+	JZ(LabelRef(name + "_store"))
+	Label(name + "_loop1")
+	step(0)
+	advance(1)
+	DECQ(RCX)
+	JNZ(LabelRef(name + "_loop1"))
+	Label(name + "_store")
 }
