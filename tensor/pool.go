@@ -108,28 +108,36 @@ func (p *Pool) work() {
 // next returns the next chunk, polling before it blocks (see Waiting); ok
 // is false once the pool is closed.
 func (p *Pool) next() (t task, ok bool) {
-	deadline := time.Now().Add(spinFor)
-	for {
+	for w := newWaiter(); w.polling(); {
 		select {
 		case t, ok = <-p.tasks:
 			return t, ok
 		default:
-		}
-		if !time.Now().Before(deadline) || yield() {
-			break
+			w.idle()
 		}
 	}
 	t, ok = <-p.tasks
 	return t, ok
 }
 
-// yield lets other goroutines and threads run and reports whether another
-// thread took the CPU meanwhile (the yield took over 20 µs).
-func yield() bool {
+// waiter is the polling policy of Waiting: poll while polling() reports
+// so, calling idle() after each poll that found nothing.
+type waiter struct {
+	deadline time.Time
+	done     bool
+}
+
+func newWaiter() waiter { return waiter{deadline: time.Now().Add(spinFor)} }
+
+func (w *waiter) polling() bool { return !w.done && time.Now().Before(w.deadline) }
+
+// idle yields to other goroutines and threads, and ends the polling when
+// another thread took the CPU meanwhile (the yield took over 20 µs).
+func (w *waiter) idle() {
 	t := time.Now()
 	runtime.Gosched()
 	osYield()
-	return time.Since(t) > 20*time.Microsecond
+	w.done = time.Since(t) > 20*time.Microsecond
 }
 
 // Workers reports how many goroutines share the work (at least 1).
@@ -189,37 +197,33 @@ func (p *Pool) parallel(n, grain int, r runner) {
 	// Wait, running queued chunks (of this or any call) meanwhile: polling
 	// first (see Waiting), then blocked.
 	q := p.tasks
-	deadline := time.Now().Add(spinFor)
-poll:
-	for time.Now().Before(deadline) {
-		select {
-		case <-c.done:
-			p.calls.Put(c)
-			return
-		case t, ok := <-q:
-			if !ok {
-				q = nil // closed under a running call: just wait
-				continue
-			}
-			t.run()
-		default:
-			if yield() {
-				break poll
-			}
-		}
-	}
+	wait := newWaiter()
 	for {
-		select {
-		case <-c.done:
-			p.calls.Put(c)
-			return
-		case t, ok := <-q:
-			if !ok {
-				q = nil // closed under a running call: just wait
+		var t task
+		var ok bool
+		if wait.polling() {
+			select {
+			case <-c.done:
+				p.calls.Put(c)
+				return
+			case t, ok = <-q:
+			default:
+				wait.idle()
 				continue
 			}
-			t.run()
+		} else {
+			select {
+			case <-c.done:
+				p.calls.Put(c)
+				return
+			case t, ok = <-q:
+			}
 		}
+		if !ok {
+			q = nil // closed under a running call: just wait
+			continue
+		}
+		t.run()
 	}
 }
 
