@@ -427,10 +427,7 @@ func epilogueAVX2(dst, src, bias []float32, act Activation, acc bool) {
 	}
 	v := n &^ 7
 	if v > 0 {
-		flags, bp := epFlags(bias, act, acc)
-		if bp == nil {
-			bp = &src[0] // never read
-		}
+		flags, bp := epFlags(bias, act, acc, &src[0])
 		epilogue8(&dst[0], &src[0], bp, v, flags)
 	}
 	if v < n {
@@ -446,10 +443,7 @@ func epilogueI8AVX2(dst []float32, c, cs []int32, sw []float32, zx int32, sx flo
 	}
 	v := n &^ 7
 	if v > 0 {
-		flags, bp := epFlags(bias, act, acc)
-		if bp == nil {
-			bp = &sw[0] // never read
-		}
+		flags, bp := epFlags(bias, act, acc, &sw[0])
 		epilogueI8x8(&dst[0], &c[0], &cs[0], &sw[0], bp, v, flags, zx, sx)
 	}
 	if v < n {
@@ -484,10 +478,7 @@ func epilogueAVX512(dst, src, bias []float32, act Activation, acc bool) {
 	if bias != nil {
 		bias = bias[:n]
 	}
-	flags, bp := epFlags(bias, act, acc)
-	if bp == nil {
-		bp = &src[0] // never read
-	}
+	flags, bp := epFlags(bias, act, acc, &src[0])
 	epilogue16(&dst[0], &src[0], bp, v, flags)
 	if v < n {
 		epilogueAVX2(dst[v:], src[v:], tail(bias, v), act, acc)
@@ -507,21 +498,19 @@ func epilogueI8AVX512(dst []float32, c, cs []int32, sw []float32, zx int32, sx f
 	if bias != nil {
 		bias = bias[:n]
 	}
-	flags, bp := epFlags(bias, act, acc)
-	if bp == nil {
-		bp = &sw[0] // never read
-	}
+	flags, bp := epFlags(bias, act, acc, &sw[0])
 	epilogueI8x16(&dst[0], &c[0], &cs[0], &sw[0], bp, v, flags, zx, sx)
 	if v < n {
 		epilogueI8AVX2(dst[v:], c[v:], cs[v:], sw[v:], zx, sx, tail(bias, v), act, acc)
 	}
 }
 
-// epFlags returns the flags of epilogue8 and the bias pointer (nil
-// without a bias).
-func epFlags(bias []float32, act Activation, acc bool) (int, *float32) {
+// epFlags returns the flags of the epilogue routines and the bias pointer
+// to pass them: without a bias, unread (any valid pointer; they do not
+// read it).
+func epFlags(bias []float32, act Activation, acc bool, unread *float32) (int, *float32) {
 	flags := 0
-	var bp *float32
+	bp := unread
 	if bias != nil {
 		flags |= epBias
 		bp = &bias[0]
