@@ -17,6 +17,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/goclip/goclip/batch"
+	"github.com/goclip/goclip/beam/internal/beamtest"
 	"github.com/goclip/goclip/checkpoint"
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/eval"
@@ -28,19 +29,8 @@ const (
 	model = "../../testdata/kit/models/tiny-synth"
 )
 
-// TestMain runs the tests on Prism, with the model caches (weight hashes,
-// packed towers) in a folder of the tests' own, not the user's (on Linux,
-// where XDG_CACHE_HOME places it), as the goclip command's tests do.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "goclip-beam-test-cache")
-	if err != nil {
-		panic(err)
-	}
-	os.Setenv("XDG_CACHE_HOME", dir)
-	code := ptest.MainRetWithDefault(m, "prism")
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// TestMain runs the tests on Prism with caches of their own (beamtest.Main).
+func TestMain(m *testing.M) { beamtest.Main(m) }
 
 func worker() Worker {
 	abs, _ := filepath.Abs(model)

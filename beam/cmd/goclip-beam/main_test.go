@@ -11,24 +11,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
-
+	"github.com/goclip/goclip/beam/internal/beamtest"
 	"github.com/goclip/goclip/beam/pipeline"
 )
 
-// TestMain runs the tests on Prism, with the model caches (weight hashes,
-// packed towers) in a folder of the tests' own, not the user's (on Linux,
-// where XDG_CACHE_HOME places it), as the goclip command's tests do.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "goclip-beam-test-cache")
-	if err != nil {
-		panic(err)
-	}
-	os.Setenv("XDG_CACHE_HOME", dir)
-	code := ptest.MainRetWithDefault(m, "prism")
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// TestMain runs the tests on Prism with caches of their own (beamtest.Main).
+func TestMain(m *testing.M) { beamtest.Main(m) }
 
 func worker(t *testing.T) pipeline.Worker {
 	abs, err := filepath.Abs("../../../testdata/kit/models/tiny-synth")
