@@ -527,17 +527,7 @@ func strided(name string, lanes int) {
 			VXORPS(regs[i], regs[i], regs[i])
 		}
 	}
-	// Row r of A, off bytes in.
-	aRow := func(r, off int) Mem {
-		m := Mem{Base: RSI, Disp: off}
-		if r >= 3 {
-			m.Base = R12
-		}
-		if s := r % 3; s > 0 {
-			m.Index, m.Scale = R9, uint8(s)
-		}
-		return m
-	}
+	aRow := sixRows(RSI, R12, R9)
 	step := func(ao, bo int) {
 		VMOVUPS(Mem{Base: RDI, Disp: bo}, regs[0])
 		VMOVUPS(Mem{Base: RDI, Disp: bo + vec}, regs[1])
@@ -559,16 +549,7 @@ func strided(name string, lanes int) {
 	// Rows 0-2 of C from DX, rows 3-5 from R11, ldc (R8) scaled by 1 or 2.
 	LEAQ(Mem{Base: RDX, Index: R8, Scale: 2}, R11)
 	ADDQ(R8, R11)
-	cRow := func(r, off int) Mem {
-		m := Mem{Base: RDX, Disp: off}
-		if r >= 3 {
-			m.Base = R11
-		}
-		if s := r % 3; s > 0 {
-			m.Index, m.Scale = R8, uint8(s)
-		}
-		return m
-	}
+	cRow := sixRows(RDX, R11, R8)
 	Load(Param("add"), R10)
 	TESTQ(R10, R10)
 	JZ(LabelRef(name + "_put"))
@@ -614,4 +595,20 @@ func kLoop(name string, pass func(), step func(u int), advance func(steps int)) 
 	DECQ(RCX)
 	JNZ(LabelRef(name + "_loop1"))
 	Label(name + "_store")
+}
+
+// sixRows returns the address of row r of a 6-row block, off bytes in:
+// rows 0-2 from lo, rows 3-5 from hi (lo plus three strides), the stride
+// register scaled by 1 or 2.
+func sixRows(lo, hi, stride GPPhysical) func(r, off int) Mem {
+	return func(r, off int) Mem {
+		m := Mem{Base: lo, Disp: off}
+		if r >= 3 {
+			m.Base = hi
+		}
+		if s := r % 3; s > 0 {
+			m.Index, m.Scale = stride, uint8(s)
+		}
+		return m
+	}
 }
