@@ -276,8 +276,10 @@ func nextPanel[T float32 | int8](p []T, pc, jp, p0, p1, panels, nr, kc, k int) [
 	return p[base+p0*kk*nr : base+(p0+1)*kk*nr]
 }
 
-// task computes the tile of row block ic and panel group jc into s.c, then
-// applies the epilogue into y.
+// task computes the tile of row block ic and panel group jc and applies
+// the epilogue into y. Where the kernel set has tileEp, the full tiles of
+// the last K block (all its rows and columns inside y) finish themselves
+// into y; the rest of the output goes through s.c and kernels.epilogue.
 func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 	k, n := j.k, j.n
 	nr, kc := j.w.lay.nr, j.w.lay.kc
@@ -291,38 +293,78 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 	if k == 0 {
 		clear(c)
 	}
-	a := j.block(ic)
-	wp := j.w.p
-	tile, step := j.kern.tile, j.kern.rows/mr // strips per tile call
-	tilePF := j.kern.tilePF
-	for pc := 0; pc < k; pc += kc {
-		kk := min(kc, k-pc)
-		blk := a[pc*strips*mr : (pc+kk)*strips*mr]
-		for jp := p0; jp < p1; jp++ {
-			b := wp[pc*j.w.panels*nr+jp*kk*nr : pc*j.w.panels*nr+(jp+1)*kk*nr]
-			next := nextPanel(wp, pc, jp, p0, p1, j.w.panels, nr, kc, k)
-			for st, call := 0, 0; st < strips; st, call = st+step, call+1 {
-				st1 := min(st+step, strips)
-				n := min(step*mr, rows-st*mr)
-				// A step of the tile reads nr values: one line of next a step.
-				if off := call * kk * 16; tilePF != nil && off < len(next) {
-					tilePF(kk, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, n, pc > 0, &next[off])
-					continue
-				}
-				tile(kk, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, n, pc > 0)
-			}
-		}
-	}
-
 	col0 := p0 * nr
 	cols := min(ldc, n-col0)
 	var bias []float32
 	if j.ep.Bias != nil {
 		bias = j.ep.Bias[col0 : col0+cols]
 	}
+	tileEp := j.kern.tileEp
+	if j.ep.Act == GELU || k == 0 {
+		tileEp = nil
+	}
+	// fusedRows × fusedCols is the part of the task's output tileEp
+	// finishes: whole tile calls, whole panels.
+	fusedRows, fusedCols := 0, 0
+	if tileEp != nil {
+		fusedRows = rows / j.kern.rows * j.kern.rows
+		fusedCols = cols / nr * nr
+	}
+	a := j.block(ic)
+	wp := j.w.p
+	tile, step := j.kern.tile, j.kern.rows/mr // strips per tile call
+	tilePF := j.kern.tilePF
+	for pc := 0; pc < k; pc += kc {
+		kk := min(kc, k-pc)
+		last := pc+kc >= k
+		blk := a[pc*strips*mr : (pc+kk)*strips*mr]
+		for jp := p0; jp < p1; jp++ {
+			b := wp[pc*j.w.panels*nr+jp*kk*nr : pc*j.w.panels*nr+(jp+1)*kk*nr]
+			next := nextPanel(wp, pc, jp, p0, p1, j.w.panels, nr, kc, k)
+			col := (jp - p0) * nr
+			for st, call := 0, 0; st < strips; st, call = st+step, call+1 {
+				st1 := min(st+step, strips)
+				h := min(step*mr, rows-st*mr)
+				ta, tc := blk[st*mr*kk:st1*mr*kk], c[st*mr*ldc+col:]
+				// A step of the tile reads nr values: one line of next a step.
+				var pf *float32
+				if off := call * kk * 16; tilePF != nil && off < len(next) {
+					pf = &next[off]
+				}
+				switch {
+				case last && st*mr+h <= fusedRows && col < fusedCols:
+					if pf == nil {
+						pf = &b[0] // prefetches only what the tile reads
+					}
+					y := j.y[(r0+st*mr)*n+col0+col:]
+					tileEp(kk, ta, b, tc, ldc, pc > 0, pf, y, n, tail(bias, col), j.ep.Act, j.ep.Accumulate)
+				case pf != nil:
+					tilePF(kk, ta, b, tc, ldc, h, pc > 0, pf)
+				default:
+					tile(kk, ta, b, tc, ldc, h, pc > 0)
+				}
+			}
+		}
+	}
+
 	ep := j.kern.epilogue
 	for r := 0; r < rows; r++ {
+		from := 0
+		if r < fusedRows {
+			from = fusedCols
+		}
+		if from == cols {
+			continue
+		}
 		i := r0 + r
-		ep(j.y[i*n+col0:i*n+col0+cols], c[r*ldc:r*ldc+cols], bias, j.ep.Act, j.ep.Accumulate)
+		ep(j.y[i*n+col0+from:i*n+col0+cols], c[r*ldc+from:r*ldc+cols], tail(bias, from), j.ep.Act, j.ep.Accumulate)
 	}
+}
+
+// tail is b[v:], or nil for a nil b.
+func tail(b []float32, v int) []float32 {
+	if b == nil {
+		return nil
+	}
+	return b[v:]
 }

@@ -78,6 +78,14 @@ type kernels struct {
 	// streaming them overlaps this tile's arithmetic (see gemmJob.task).
 	tilePF func(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32)
 
+	// tileEp, where set, is tilePF for a tile of the last K block whose
+	// kernels.rows rows and nr columns all lie inside Linear's output y,
+	// which it then finishes as epilogue does, with the same bits, into y
+	// (row stride ldy; bias holds the tile's nr columns or is nil) instead
+	// of storing the sums to c (read when add is set, never written). act
+	// is Identity or QuickGELU: the erf GELU exists in 8 lanes only.
+	tileEp func(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, act Activation, acc bool)
+
 	// layI8 is the packed int8 layout tileI8 reads (PackInt8 packs for it).
 	layI8 layout
 	// tileI8 is tile for int8 operands (layI8): rows rows (1..rowsI8) of

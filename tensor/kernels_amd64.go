@@ -38,6 +38,7 @@ func newAVX2Kernels() *kernels {
 		tile:       tileAVX2,
 		packStrip:  packStripAVX2,
 		tilePF:     tilePFAVX2,
+		tileEp:     tileEpAVX2,
 		layI8:      layoutI8,
 		tileI8:     tileI8AVX2,
 		rowsI8:     mr,
@@ -111,6 +112,7 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.rows = 2 * mr
 	k.tile = tileAVX512
 	k.tilePF = tilePFAVX512
+	k.tileEp = tileEpAVX512
 	k.strided, k.snr = stridedAVX512, snrMax
 	k.epilogue, k.epilogueI8 = epilogueAVX512, epilogueI8AVX512
 	k.peak, k.peakFLOP = fmaPeakAVX512, 2*16*12
@@ -153,6 +155,12 @@ func gemm8x48pf(k int, a, b, c *float32, ldc int, add bool, pf *float32)
 
 //go:noescape
 func gemm4x48(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemm4x24ep(k int, a, b, c *float32, ldc int, add bool, pf, y *float32, ldy int, bias *float32, flags int)
+
+//go:noescape
+func gemm8x48ep(k int, a, b, c *float32, ldc int, add bool, pf, y *float32, ldy int, bias *float32, flags int)
 
 //go:noescape
 func gemm8x48i8(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
@@ -287,6 +295,40 @@ func tilePFAVX512(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32
 	}
 	_ = c[(mr-1)*ldc+nr-1]
 	gemm4x48(k, &a[0], &b[0], &c[0], ldc, add)
+}
+
+// tileEpAVX2 is kernels.tileEp for 4 rows (gemm4x24ep).
+func tileEpAVX2(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, act Activation, acc bool) {
+	const nr = 24
+	_ = a[k*mr-1]
+	_ = b[k*nr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	_ = y[(mr-1)*ldy+nr-1]
+	flags, bp := tileEpFlags(bias, nr, act, acc, &y[0])
+	gemm4x24ep(k, &a[0], &b[0], &c[0], ldc, add, pf, &y[0], ldy, bp, flags)
+}
+
+// tileEpAVX512 is kernels.tileEp for 8 rows (gemm8x48ep).
+func tileEpAVX512(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, act Activation, acc bool) {
+	const nr = 48
+	_ = a[2*k*mr-1]
+	_ = b[k*nr-1]
+	_ = c[(2*mr-1)*ldc+nr-1]
+	_ = y[(2*mr-1)*ldy+nr-1]
+	flags, bp := tileEpFlags(bias, nr, act, acc, &y[0])
+	gemm8x48ep(k, &a[0], &b[0], &c[0], ldc, add, pf, &y[0], ldy, bp, flags)
+}
+
+// tileEpFlags is epFlags for the fused tiles, whose bias holds nr values
+// and which have no erf GELU.
+func tileEpFlags(bias []float32, nr int, act Activation, acc bool, unread *float32) (int, *float32) {
+	if act == GELU {
+		panic("tensor: tileEp: the erf GELU is not fused")
+	}
+	if bias != nil {
+		bias = bias[:nr]
+	}
+	return epFlags(bias, act, acc, unread)
 }
 
 // tileI8AVXVNNI is the int8 tile of CPUs with AVX-VNNI (gemm4x24i8vnni).
@@ -528,14 +570,6 @@ func epFlags(bias []float32, act Activation, acc bool, unread *float32) (int, *f
 		flags |= epAcc
 	}
 	return flags, bp
-}
-
-// tail is b[v:], or nil for a nil b.
-func tail(b []float32, v int) []float32 {
-	if b == nil {
-		return nil
-	}
-	return b[v:]
 }
 
 func dotAVX2(a, b []float32) float32 {

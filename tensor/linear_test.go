@@ -442,6 +442,53 @@ func TestTile(t *testing.T) {
 	}
 }
 
+// TestTileEp: a set's fused tile gives the bits of its tile followed by
+// its epilogue, row by row, writes the tile's part of y only, and never c.
+func TestTileEp(t *testing.T) {
+	for _, kn := range kernelSets() {
+		if kn.tileEp == nil {
+			continue
+		}
+		r := rand.New(rand.NewPCG(11, 12))
+		nr, rows := kn.lay.nr, kn.rows
+		for _, k := range []int{1, 3, 4, 5, 9, 64, 129} {
+			a := randSlice(r, rows*k, 1)
+			b := randSlice(r, k*nr, 1)
+			pf := randSlice(r, 64*k, 1)
+			ldc, ldy := nr+3, nr+5
+			c := randSlice(r, rows*ldc, 1)
+			for i := range 16 {
+				add, acc, withBias := i&1 != 0, i&2 != 0, i&4 != 0
+				act := Identity
+				if i&8 != 0 {
+					act = QuickGELU
+				}
+				var bias []float32
+				if withBias {
+					bias = randSlice(r, nr, 1)
+				}
+				y := randSlice(r, (rows+1)*ldy, 3)
+				want, c0 := slices.Clone(y), slices.Clone(c)
+				sum := slices.Clone(c)
+				kn.tile(k, a, b, sum, ldc, rows, add)
+				for i := range rows {
+					kn.epilogue(want[i*ldy:i*ldy+nr], sum[i*ldc:i*ldc+nr], bias, act, acc)
+				}
+				kn.tileEp(k, a, b, c, ldc, add, &pf[0], y, ldy, bias, act, acc)
+				if !slices.Equal(c, c0) {
+					t.Fatalf("%s k=%d: tileEp wrote c", kn.name, k)
+				}
+				for i := range y {
+					if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s k=%d add=%v act=%d acc=%v bias=%v: y[%d][%d] = %g, want %g (tile, then epilogue)",
+							kn.name, k, add, act, acc, withBias, i/ldy, i%ldy, y[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // FMAPeak measures a positive rate where the kernel set has a peak loop
 // (and 0 where it has none), and stops with ctx. Every set's loop runs.
 func TestFMAPeak(t *testing.T) {

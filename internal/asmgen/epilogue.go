@@ -114,13 +114,12 @@ func (s simd) exp(x, t1, t2 VecPhysical) {
 	VMULPS(t1, t2, x)
 }
 
-// quickGELU replaces vector 0 by v·sigmoid(1.702·v) (uses vectors 1-3).
-func (s simd) quickGELU() {
-	v0, v1, v2, v3 := s.v(0), s.v(1), s.v(2), s.v(3)
-	s.withConst(VMULPS, VMULPS_BCST, "m1702", v0, v3)
-	s.exp(v3, v1, v2)
-	s.withConst(VADDPS, VADDPS_BCST, "one", v3, v3)
-	VDIVPS(v3, v0, v0)
+// quickGELU replaces x by x·sigmoid(1.702·x), using t1-t3.
+func (s simd) quickGELU(x, t1, t2, t3 VecPhysical) {
+	s.withConst(VMULPS, VMULPS_BCST, "m1702", x, t3)
+	s.exp(t3, t1, t2)
+	s.withConst(VADDPS, VADDPS_BCST, "one", t3, t3)
+	VDIVPS(t3, x, x)
 }
 
 // gelu replaces Y0 by Y0/2·erfc(-Y0/√2) (uses Y1-Y4), with erfc(u) for
@@ -154,6 +153,15 @@ const (
 	flagAcc       = 4
 	flagGELU      = 8
 )
+
+// ifFlag writes body, skipped (to the label name_l) unless flag f is set
+// in the register flags.
+func ifFlag(name string, flags GPPhysical, f int, l string, body func()) {
+	TESTQ(U32(f), flags)
+	JZ(LabelRef(name + "_" + l))
+	body()
+	Label(name + "_" + l)
+}
 
 // addr is the memory operand of a parameter or result.
 func addr(c gotypes.Component) Mem {
@@ -202,15 +210,8 @@ func epilogue(lanes int, i8 bool) {
 		}
 		VBROADCASTSS(addr(Param("sx")), sx)
 	}
-	label := func(l string) string { return name + "_" + l }
-	ifFlag := func(f int, l string, body func()) {
-		TESTQ(U32(f), R8)
-		JZ(LabelRef(label(l)))
-		body()
-		Label(label(l))
-	}
 	v0, v1 := s.v(0), s.v(1)
-	Label(label("loop"))
+	Label(name + "_loop")
 	if i8 {
 		VPMULLD(Mem{Base: R9}, zx, v0)
 		if lanes == 16 {
@@ -225,12 +226,12 @@ func epilogue(lanes int, i8 bool) {
 	} else {
 		VMOVUPS(Mem{Base: RSI}, v0)
 	}
-	ifFlag(flagBias, "nobias", func() { VADDPS(Mem{Base: RDX}, v0, v0) })
-	ifFlag(flagQuickGELU, "noact", s.quickGELU)
+	ifFlag(name, R8, flagBias, "nobias", func() { VADDPS(Mem{Base: RDX}, v0, v0) })
+	ifFlag(name, R8, flagQuickGELU, "noact", func() { s.quickGELU(v0, s.v(1), s.v(2), s.v(3)) })
 	if lanes == 8 {
-		ifFlag(flagGELU, "nogelu", gelu)
+		ifFlag(name, R8, flagGELU, "nogelu", gelu)
 	}
-	ifFlag(flagAcc, "noacc", func() { VADDPS(Mem{Base: RDI}, v0, v0) })
+	ifFlag(name, R8, flagAcc, "noacc", func() { VADDPS(Mem{Base: RDI}, v0, v0) })
 	VMOVUPS(v0, Mem{Base: RDI})
 	ptrs := []GPPhysical{RSI, RDI, RDX}
 	if i8 {
@@ -240,7 +241,7 @@ func epilogue(lanes int, i8 bool) {
 		ADDQ(U8(s.bytes()), p)
 	}
 	SUBQ(U8(lanes), RCX)
-	JNZ(LabelRef(label("loop")))
+	JNZ(LabelRef(name + "_loop"))
 	VZEROUPPER()
 	RET()
 }

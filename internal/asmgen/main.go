@@ -1,6 +1,7 @@
 // Command asmgen writes the generated assembly of package tensor: the
 // GEMM tiles of one template (AVX2 2×24 and 4×24, AVX-512 4×48 and 8×48,
-// float32 and int8: tile), the int8 GEMM
+// float32 and int8, the full float32 ones also with Linear's epilogue
+// fused: tile), the int8 GEMM
 // micro-kernels for CPUs without AVX-512, the epilogues of Linear in 8 and
 // 16 lanes and softmax's exponential (epilogue.go), the float16 scan of a
 // search (dotsF16) and the FMA peak loops (go generate in tensor runs it;
@@ -46,16 +47,18 @@ func main() {
 	peak("fmaPeakAVX512", zs, 16)
 	dotsF16(4)
 	dotsF16(1)
-	tile("gemm4x24", 4, 8, false)
-	tile("gemm2x24", 2, 8, false)
-	tile("gemm8x48", 8, 16, false)
-	tile("gemm4x48", 4, 16, false)
-	tile("gemm2x48", 2, 16, false)
-	tilePF("gemm4x24pf", 4, 8, false, true)
-	tilePF("gemm8x48pf", 8, 16, false, true)
-	tilePF("gemm8x48i8pf", 8, 16, true, true)
-	tile("gemm8x48i8", 8, 16, true)
-	tile("gemm4x48i8", 4, 16, true)
+	tile("gemm4x24", tileSpec{rows: 4, lanes: 8})
+	tile("gemm2x24", tileSpec{rows: 2, lanes: 8})
+	tile("gemm8x48", tileSpec{rows: 8, lanes: 16})
+	tile("gemm4x48", tileSpec{rows: 4, lanes: 16})
+	tile("gemm2x48", tileSpec{rows: 2, lanes: 16})
+	tile("gemm4x24pf", tileSpec{rows: 4, lanes: 8, pf: true})
+	tile("gemm8x48pf", tileSpec{rows: 8, lanes: 16, pf: true})
+	tile("gemm4x24ep", tileSpec{rows: 4, lanes: 8, pf: true, ep: true})
+	tile("gemm8x48ep", tileSpec{rows: 8, lanes: 16, pf: true, ep: true})
+	tile("gemm8x48i8pf", tileSpec{rows: 8, lanes: 16, i8: true, pf: true})
+	tile("gemm8x48i8", tileSpec{rows: 8, lanes: 16, i8: true})
+	tile("gemm4x48i8", tileSpec{rows: 4, lanes: 16, i8: true})
 	strided("gemm6x16s", 8)
 	strided("gemm6x32s", 16)
 	epilogue(8, false)
@@ -316,34 +319,52 @@ func dotsF16(rows int) {
 	RET()
 }
 
-// tile writes a GEMM tile of rows (4 or 8) rows × 3 vectors of lanes (8:
-// YMM, AVX2+FMA, layout24; 16: ZMM, AVX-512, layout48) float32 columns or,
-// with i8 (ZMM only), int8 (layoutI8: a step is a group of 4 k, B rows of
-// 48 columns × 4 s8 weights, A values 4 u8 side by side, and VPDPBUSD adds
-// the four u8×s8 products of each lane, exactly). See tileAVX2,
-// tileAVX512 and tileI8VNNI for the contracts. A tile covers one or two
-// consecutive packed strips of 4 rows: strip 0 at SI, strip 1 at R9. The
-// B row of a step is in vectors 0-2; A values are broadcast through vector
-// 3 (with ZMM also 28-30, so broadcasts do not wait for the FMAs that read
-// the last); row i accumulates in vectors 4+3i..6+3i, so the 8-row tile
-// keeps 24 accumulators: eight broadcasts and three loads per 24
-// multiply-adds. The loop is unrolled by four steps and fetches A 256 bytes
-// ahead; the C tile is fetched before the loop, as it is read and written
-// after it. Every tile height sums each output in k order, in one
-// accumulator, so the 2-row tile (rows 0 and 1 of a strip, for tails) gives
-// the bits the taller ones give, though its 6 accumulators cannot hide the
-// FMA latency.
-func tile(name string, rows, lanes int, i8 bool) { tilePF(name, rows, lanes, i8, false) }
+// tileSpec is the shape and form of a GEMM tile that tile writes.
+type tileSpec struct {
+	rows  int  // 2, 4 or 8
+	lanes int  // 8: YMM, AVX2+FMA, layout24; 16: ZMM, AVX-512F, layout48
+	i8    bool // int8 operands (ZMM only; see tile)
+	pf    bool // takes pf and prefetches from it
+	ep    bool // float32 with pf: finishes the tile with Linear's epilogue
+}
 
-// tilePF is tile; with pf set the routine takes one more argument, pf, and
-// prefetches one cache line from it per step (pf advancing 64 bytes a
-// step): the caller points it at the weights it needs next.
-func tilePF(name string, rows, lanes int, i8, pf bool) {
+// tile writes a GEMM tile of t.rows rows × 3 vectors of t.lanes float32
+// columns or, with t.i8 (ZMM only), int8 (layoutI8: a step is a group of 4
+// k, B rows of 48 columns × 4 s8 weights, A values 4 u8 side by side, and
+// VPDPBUSD adds the four u8×s8 products of each lane, exactly). See
+// tileAVX2, tileAVX512 and tileI8VNNI for the contracts. A tile covers one
+// or two consecutive packed strips of 4 rows: strip 0 at SI, strip 1 at R9.
+// The B row of a step is in vectors 0-2; A values are broadcast through
+// vector 3 (with ZMM also 28-30, so broadcasts do not wait for the FMAs
+// that read the last); row i accumulates in vectors 4+3i..6+3i, so the
+// 8-row tile keeps 24 accumulators: eight broadcasts and three loads per
+// 24 multiply-adds. The loop is unrolled by four steps and fetches A 256
+// bytes ahead; the C tile is fetched before the loop, as it is read and
+// written after it. Every tile height sums each output in k order, in one
+// accumulator, so the 2-row tile (rows 0 and 1 of a strip, for tails)
+// gives the bits the taller ones give, though its 6 accumulators cannot
+// hide the FMA latency.
+//
+// With t.pf the routine takes one more argument, pf, and prefetches one
+// cache line from it per step (pf advancing 64 bytes a step): the caller
+// points it at the weights it needs next.
+//
+// With t.ep the tile is the last K block of a Linear call's output: it
+// takes y, ldy, bias and flags too and, instead of storing the sums to c,
+// finishes them as the epilogue routines do (see epilogue; the same
+// instructions in the same order, so the same bits) and stores them to
+// the rows of y (row stride ldy floats): y = act(sum + bias), or y +=
+// that. The accumulators never leave the registers between the last
+// multiply-add and y, and no row is read back from c.
+func tile(name string, t tileSpec) {
+	rows, lanes, i8, pf := t.rows, t.lanes, t.i8, t.pf
 	sig, kname := "func(k int, a, b, c *float32, ldc int, add bool", "k"
 	if i8 {
 		sig, kname = "func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool", "k4"
 	}
 	switch {
+	case t.ep:
+		sig += ", pf *float32, y *float32, ldy int, bias *float32, flags int)"
 	case pf && i8:
 		sig += ", pf *int8)"
 	case pf:
@@ -362,6 +383,9 @@ func tilePF(name string, rows, lanes int, i8, pf bool) {
 	what := "float32"
 	if i8 {
 		what = "int32"
+	}
+	if t.ep {
+		isa += " and finishes it into y"
 	}
 	Doc(fmt.Sprintf("%s computes a %d×%d %s tile with %s (see tile in internal/asmgen).", name, rows, 3*lanes, what, isa))
 	regs, bcast := ys, []VecPhysical{Y3}
@@ -384,13 +408,17 @@ func tilePF(name string, rows, lanes int, i8, pf bool) {
 		SHLQ(U8(4), R9)
 		ADDQ(RSI, R9)
 	}
-	if rows > 2 {
-		LEAQ(Mem{Base: RDX, Index: R8, Scale: 2}, R11)
+	// The rows of C (and of y) from DX, R11, R12 and R13, two each.
+	rowRegs := func() {
+		if rows > 2 {
+			LEAQ(Mem{Base: RDX, Index: R8, Scale: 2}, R11)
+		}
+		if rows == 8 {
+			LEAQ(Mem{Base: RDX, Index: R8, Scale: 4}, R12)
+			LEAQ(Mem{Base: R12, Index: R8, Scale: 2}, R13)
+		}
 	}
-	if rows == 8 {
-		LEAQ(Mem{Base: RDX, Index: R8, Scale: 4}, R12)
-		LEAQ(Mem{Base: R12, Index: R8, Scale: 2}, R13)
-	}
+	rowRegs()
 	// Row r of C, off bytes in.
 	row := func(r, off int) Mem {
 		m := Mem{Base: []GPPhysical{RDX, R11, R12, R13}[r/2], Disp: off}
@@ -478,6 +506,28 @@ func tilePF(name string, rows, lanes int, i8, pf bool) {
 		}
 	}
 	Label(name + "_put")
+	if t.ep {
+		Comment("The epilogue, into the rows of y.")
+		Load(Param("y"), RDX)
+		Load(Param("ldy"), R8)
+		SHLQ(U8(2), R8)
+		rowRegs()
+		Load(Param("bias"), RSI)
+		Load(Param("flags"), RBX)
+		s := simd{lanes}
+		each := func(f func(r, j int)) func() {
+			return func() {
+				for r := 0; r < rows; r++ {
+					for j := 0; j < 3; j++ {
+						f(r, j)
+					}
+				}
+			}
+		}
+		ifFlag(name, RBX, flagBias, "nobias", each(func(r, j int) { VADDPS(Mem{Base: RSI, Disp: vec * j}, acc(r, j), acc(r, j)) }))
+		ifFlag(name, RBX, flagQuickGELU, "noact", each(func(r, j int) { s.quickGELU(acc(r, j), regs[0], regs[1], regs[2]) }))
+		ifFlag(name, RBX, flagAcc, "noacc", each(func(r, j int) { VADDPS(row(r, vec*j), acc(r, j), acc(r, j)) }))
+	}
 	for r := 0; r < rows; r++ {
 		for j := 0; j < 3; j++ {
 			if i8 {
