@@ -106,6 +106,20 @@ func main() {
 		Batch: *batchSize, Workers: *workers,
 		MaxBytes: noneIfZero(*maxBytes), MaxPixels: noneIfZero(*maxPixels),
 	}
+	// In loopback mode (Prism's) Beam leaves an empty placeholder file,
+	// beamloopbackworker-*, in the temporary folder on every run
+	// (apache/beam#27569): the run gets a temporary folder of its own,
+	// removed when it ends.
+	tmp, tmpErr := os.MkdirTemp("", "goclip-beam-")
+	if tmpErr == nil {
+		os.Setenv("TMPDIR", tmp)
+	}
+	exit := func(code int) {
+		if tmpErr == nil {
+			os.RemoveAll(tmp)
+		}
+		os.Exit(code)
+	}
 	var err error
 	switch cmd {
 	case "embed":
@@ -119,17 +133,18 @@ func main() {
 			fmt.Fprintf(os.Stderr, "goclip-beam: unknown command %q\n", cmd)
 		}
 		flag.Usage()
-		os.Exit(2)
+		exit(2)
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(os.Stderr, "goclip-beam %s: %v\n", cmd, err)
-		os.Exit(2)
+		exit(2)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "goclip-beam %s: %v\n", cmd, err)
-		os.Exit(1)
+		exit(1)
 	}
+	exit(0)
 }
 
 type usageError struct{ error }
