@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -234,7 +235,7 @@ func runEval(ctx context.Context, w pipeline.Worker, dataset, prompts string, te
 		}
 	} else {
 		// No folders: the prompts' labels, sorted as sklearn sorts labels.
-		sortClasses(classes)
+		slices.SortStableFunc(classes, func(a, b clip.Class) int { return strings.Compare(a.Label, b.Label) })
 	}
 	p, s := beam.NewPipelineWithRoot()
 	err = pipeline.Eval(s, pipeline.EvalConfig{Worker: w, Output: output, Classes: classes, Ensemble: ens,
@@ -253,14 +254,6 @@ func runEval(ctx context.Context, w pipeline.Worker, dataset, prompts string, te
 		stdout.Write(report)
 	}
 	return nil
-}
-
-func sortClasses(cs []clip.Class) {
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && cs[j].Label < cs[j-1].Label; j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
-		}
-	}
 }
 
 // run runs the pipeline and prints what it did, from the runner's metrics.
