@@ -21,13 +21,13 @@
 // tile (two strips) in 24 16-wide accumulators (nr 48, kc 128). Either
 // way a panel is 24 KiB and stays in L1 while the kernel sweeps the strips
 // of the row block held in L2. Tiles accumulate in a per-worker buffer
-// across K blocks; in the last one, a full tile (all its rows and columns
-// inside y) applies the epilogue (bias, QuickGELU with a vectorised exp,
-// residual add) to its accumulators and stores them straight to y. The
-// rest (tail rows and columns, and exact GELU, with a vectorised erfc)
-// goes through the buffer and the row-wise epilogue, with the same bits.
-// Tail strips use a kernel of fewer rows, so 50-token images waste little
-// work.
+// across K blocks, and the epilogue (bias, QuickGELU with a vectorised exp
+// or exact GELU with a vectorised erfc, residual add) finishes each task's
+// rows from there while they are still in cache. Without an activation, a
+// full tile of the last K block (all its rows and columns inside y) adds
+// the bias and the residual to its accumulators itself and stores them
+// straight to y, with the same bits. Tail strips use a kernel of fewer
+// rows, so 50-token images waste little work.
 //
 // Work is cut into (row block, group of panels) tasks that the pool's
 // workers claim from a shared counter, so both a single image (split over

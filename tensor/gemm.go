@@ -300,7 +300,7 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 		bias = j.ep.Bias[col0 : col0+cols]
 	}
 	tileEp := j.kern.tileEp
-	if j.ep.Act == GELU || k == 0 {
+	if j.ep.Act != Identity || k == 0 {
 		tileEp = nil
 	}
 	// fusedRows × fusedCols is the part of the task's output tileEp
@@ -337,7 +337,7 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 						pf = &b[0] // prefetches only what the tile reads
 					}
 					y := j.y[(r0+st*mr)*n+col0+col:]
-					tileEp(kk, ta, b, tc, ldc, pc > 0, pf, y, n, tail(bias, col), j.ep.Act, j.ep.Accumulate)
+					tileEp(kk, ta, b, tc, ldc, pc > 0, pf, y, n, tail(bias, col), j.ep.Accumulate)
 				case pf != nil:
 					tilePF(kk, ta, b, tc, ldc, h, pc > 0, pf)
 				default:

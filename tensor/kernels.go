@@ -80,11 +80,11 @@ type kernels struct {
 
 	// tileEp, where set, is tilePF for a tile of the last K block whose
 	// kernels.rows rows and nr columns all lie inside Linear's output y,
-	// which it then finishes as epilogue does, with the same bits, into y
-	// (row stride ldy; bias holds the tile's nr columns or is nil) instead
-	// of storing the sums to c (read when add is set, never written). act
-	// is Identity or QuickGELU: the erf GELU exists in 8 lanes only.
-	tileEp func(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, act Activation, acc bool)
+	// which it then finishes as epilogue does with the Identity
+	// activation, with the same bits, into y (row stride ldy; bias holds
+	// the tile's nr columns or is nil) instead of storing the sums to c
+	// (read when add is set, never written).
+	tileEp func(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, acc bool)
 
 	// layI8 is the packed int8 layout tileI8 reads (PackInt8 packs for it).
 	layI8 layout
@@ -94,6 +94,10 @@ type kernels struct {
 	tileI8 func(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool)
 	// tileI8PF, where set, is tileI8 prefetching from pf, as tilePF.
 	tileI8PF func(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool, pf *int8)
+	// tileI8Ep, where set, is tileEp for int8 operands: it dequantizes the
+	// sums as epilogueI8 does, zx and sx holding the values of the tile's
+	// rowsI8 rows, cs and sw those of its nr columns.
+	tileI8Ep func(k4 int, a []uint8, b []int8, c []int32, ldc int, add bool, pf *int8, y []float32, ldy int, bias []float32, acc bool, cs []int32, sw []float32, zx []int32, sx []float32)
 	rowsI8   int
 	i8name   string // names tileI8: "avx512vnni", "avxvnni", "avx2" or "go"
 

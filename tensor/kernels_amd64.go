@@ -79,9 +79,9 @@ func int8Variants(k *kernels) []*kernels {
 			return
 		}
 		v := *k
-		v.tileI8, v.i8name, v.rowsI8, v.tileI8PF = tile, name, rows, nil
+		v.tileI8, v.i8name, v.rowsI8, v.tileI8PF, v.tileI8Ep = tile, name, rows, nil, nil
 		if name == "avx512vnni" {
-			v.tileI8PF = tileI8PFVNNI
+			v.tileI8PF, v.tileI8Ep = tileI8PFVNNI, tileI8EpVNNI
 		}
 		out = append(out, &v)
 	}
@@ -118,7 +118,7 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.peak, k.peakFLOP = fmaPeakAVX512, 2*16*12
 	if cpu.X86.HasAVX512VNNI {
 		k.tileI8, k.rowsI8, k.i8name = tileI8VNNI, 2*mr, "avx512vnni"
-		k.tileI8PF = tileI8PFVNNI
+		k.tileI8PF, k.tileI8Ep = tileI8PFVNNI, tileI8EpVNNI
 	}
 	return &k
 }
@@ -164,6 +164,9 @@ func gemm8x48ep(k int, a, b, c *float32, ldc int, add bool, pf, y *float32, ldy 
 
 //go:noescape
 func gemm8x48i8(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
+
+//go:noescape
+func gemm8x48i8ep(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8, y *float32, ldy int, bias *float32, flags int, cs *int32, sw *float32, zx *int32, sx *float32)
 
 //go:noescape
 func gemm4x48i8(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
@@ -298,37 +301,34 @@ func tilePFAVX512(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32
 }
 
 // tileEpAVX2 is kernels.tileEp for 4 rows (gemm4x24ep).
-func tileEpAVX2(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, act Activation, acc bool) {
+func tileEpAVX2(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, acc bool) {
 	const nr = 24
 	_ = a[k*mr-1]
 	_ = b[k*nr-1]
 	_ = c[(mr-1)*ldc+nr-1]
 	_ = y[(mr-1)*ldy+nr-1]
-	flags, bp := tileEpFlags(bias, nr, act, acc, &y[0])
+	flags, bp := tileEpFlags(bias, nr, acc, &y[0])
 	gemm4x24ep(k, &a[0], &b[0], &c[0], ldc, add, pf, &y[0], ldy, bp, flags)
 }
 
 // tileEpAVX512 is kernels.tileEp for 8 rows (gemm8x48ep).
-func tileEpAVX512(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, act Activation, acc bool) {
+func tileEpAVX512(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, acc bool) {
 	const nr = 48
 	_ = a[2*k*mr-1]
 	_ = b[k*nr-1]
 	_ = c[(2*mr-1)*ldc+nr-1]
 	_ = y[(2*mr-1)*ldy+nr-1]
-	flags, bp := tileEpFlags(bias, nr, act, acc, &y[0])
+	flags, bp := tileEpFlags(bias, nr, acc, &y[0])
 	gemm8x48ep(k, &a[0], &b[0], &c[0], ldc, add, pf, &y[0], ldy, bp, flags)
 }
 
-// tileEpFlags is epFlags for the fused tiles, whose bias holds nr values
-// and which have no erf GELU.
-func tileEpFlags(bias []float32, nr int, act Activation, acc bool, unread *float32) (int, *float32) {
-	if act == GELU {
-		panic("tensor: tileEp: the erf GELU is not fused")
-	}
+// tileEpFlags is epFlags for the fused tiles: no activation, a bias of nr
+// values.
+func tileEpFlags(bias []float32, nr int, acc bool, unread *float32) (int, *float32) {
 	if bias != nil {
 		bias = bias[:nr]
 	}
-	return epFlags(bias, act, acc, unread)
+	return epFlags(bias, Identity, acc, unread)
 }
 
 // tileI8AVXVNNI is the int8 tile of CPUs with AVX-VNNI (gemm4x24i8vnni).
@@ -381,6 +381,18 @@ func tileI8PFVNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add boo
 		return
 	}
 	tileI8VNNI(k4, a, b, c, ldc, rows, add)
+}
+
+// tileI8EpVNNI is kernels.tileI8Ep for 8 rows (gemm8x48i8ep).
+func tileI8EpVNNI(k4 int, a []uint8, b []int8, c []int32, ldc int, add bool, pf *int8, y []float32, ldy int, bias []float32, acc bool, cs []int32, sw []float32, zx []int32, sx []float32) {
+	const nr, rows = 48, 2 * mr
+	_ = a[k4*4*rows-1]
+	_ = b[k4*4*nr-1]
+	_ = c[(rows-1)*ldc+nr-1]
+	_ = y[(rows-1)*ldy+nr-1]
+	cs, sw, zx, sx = cs[:nr], sw[:nr], zx[:rows], sx[:rows]
+	flags, bp := tileEpFlags(bias, nr, acc, &y[0])
+	gemm8x48i8ep(k4, &a[0], &b[0], &c[0], ldc, add, pf, &y[0], ldy, bp, flags, &cs[0], &sw[0], &zx[0], &sx[0])
 }
 
 // dotsF16AVX2 is kernels.dotsF16 with F16C conversions when the row length

@@ -442,49 +442,106 @@ func TestTile(t *testing.T) {
 	}
 }
 
-// TestTileEp: a set's fused tile gives the bits of its tile followed by
-// its epilogue, row by row, writes the tile's part of y only, and never c.
+// TestTileEp: a set's fused float32 tile gives the bits of its tile
+// followed by its epilogue, row by row, writes the tile's part of y only,
+// and never c.
 func TestTileEp(t *testing.T) {
 	for _, kn := range kernelSets() {
 		if kn.tileEp == nil {
 			continue
 		}
 		r := rand.New(rand.NewPCG(11, 12))
-		nr, rows := kn.lay.nr, kn.rows
+		rows, nr := kn.rows, kn.lay.nr
 		for _, k := range []int{1, 3, 4, 5, 9, 64, 129} {
-			a := randSlice(r, rows*k, 1)
-			b := randSlice(r, k*nr, 1)
+			a, b := randSlice(r, rows*k, 1), randSlice(r, k*nr, 1)
 			pf := randSlice(r, 64*k, 1)
-			ldc, ldy := nr+3, nr+5
-			c := randSlice(r, rows*ldc, 1)
-			for i := range 16 {
-				add, acc, withBias := i&1 != 0, i&2 != 0, i&4 != 0
-				act := Identity
-				if i&8 != 0 {
-					act = QuickGELU
-				}
-				var bias []float32
-				if withBias {
+			for i := range 8 {
+				add, acc, bias := i&1 != 0, i&2 != 0, []float32(nil)
+				if i&4 != 0 {
 					bias = randSlice(r, nr, 1)
 				}
-				y := randSlice(r, (rows+1)*ldy, 3)
-				want, c0 := slices.Clone(y), slices.Clone(c)
-				sum := slices.Clone(c)
-				kn.tile(k, a, b, sum, ldc, rows, add)
-				for i := range rows {
-					kn.epilogue(want[i*ldy:i*ldy+nr], sum[i*ldc:i*ldc+nr], bias, act, acc)
-				}
-				kn.tileEp(k, a, b, c, ldc, add, &pf[0], y, ldy, bias, act, acc)
-				if !slices.Equal(c, c0) {
-					t.Fatalf("%s k=%d: tileEp wrote c", kn.name, k)
-				}
-				for i := range y {
-					if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("%s k=%d add=%v act=%d acc=%v bias=%v: y[%d][%d] = %g, want %g (tile, then epilogue)",
-							kn.name, k, add, act, acc, withBias, i/ldy, i%ldy, y[i], want[i])
-					}
-				}
+				ldc := nr + 3
+				checkFused(t, fmt.Sprintf("%s k=%d add=%v acc=%v bias=%v", kn.name, k, add, acc, bias != nil),
+					r, rows, nr, randSlice(r, rows*ldc, 1), ldc,
+					func(c []float32) { kn.tile(k, a, b, c, ldc, rows, add) },
+					func(_ int, dst, c []float32) { kn.epilogue(dst, c, bias, Identity, acc) },
+					func(y []float32, ldy int, c []float32) { kn.tileEp(k, a, b, c, ldc, add, &pf[0], y, ldy, bias, acc) })
 			}
+		}
+	}
+}
+
+// TestTileI8Ep is TestTileEp for the fused int8 tiles, against tileI8 and
+// epilogueI8.
+func TestTileI8Ep(t *testing.T) {
+	for _, kn := range int8Sets() {
+		if kn.tileI8Ep == nil {
+			continue
+		}
+		r := rand.New(rand.NewPCG(13, 14))
+		rows, nr := kn.rowsI8, kn.layI8.nr
+		cs, zx := make([]int32, nr), make([]int32, rows)
+		for i := range cs {
+			cs[i] = int32(r.IntN(20001) - 10000)
+		}
+		for i := range zx {
+			zx[i] = int32(r.IntN(256))
+		}
+		sw, sx := randSlice(r, nr, 0.01), randSlice(r, rows, 0.1)
+		for _, k4 := range []int{1, 2, 3, 5, 16, 33} {
+			a, b := make([]uint8, rows*4*k4), make([]int8, 4*k4*nr)
+			for i := range a {
+				a[i] = uint8(r.IntN(256))
+			}
+			for i := range b {
+				b[i] = int8(r.IntN(2*maxWeightI8+1) - maxWeightI8)
+			}
+			pf := make([]int8, 64*k4)
+			for i := range 8 {
+				add, acc, bias := i&1 != 0, i&2 != 0, []float32(nil)
+				if i&4 != 0 {
+					bias = randSlice(r, nr, 1)
+				}
+				ldc := nr + 3
+				c := make([]int32, rows*ldc)
+				for i := range c {
+					c[i] = int32(r.IntN(2000001) - 1000000)
+				}
+				checkFused(t, fmt.Sprintf("%s/%s k4=%d add=%v acc=%v bias=%v", kn.name, kn.i8name, k4, add, acc, bias != nil),
+					r, rows, nr, c, ldc,
+					func(c []int32) { kn.tileI8(k4, a, b, c, ldc, rows, add) },
+					func(row int, dst []float32, c []int32) {
+						kn.epilogueI8(dst, c, cs, sw, zx[row], sx[row], bias, Identity, acc)
+					},
+					func(y []float32, ldy int, c []int32) {
+						kn.tileI8Ep(k4, a, b, c, ldc, add, &pf[0], y, ldy, bias, acc, cs, sw, zx, sx)
+					})
+			}
+		}
+	}
+}
+
+// checkFused runs a fused tile (fused: rows × nr outputs into y, row stride
+// ldy, reading c) and, on a copy of c, the plain tile (plain) followed by
+// the row epilogue (finish), and wants the same bits in y, nothing written
+// outside the tile's part of y, and c unchanged.
+func checkFused[T float32 | int32](t *testing.T, what string, r *rand.Rand, rows, nr int, c []T, ldc int,
+	plain func(c []T), finish func(row int, dst []float32, c []T), fused func(y []float32, ldy int, c []T)) {
+	t.Helper()
+	ldy := nr + 5
+	y := randSlice(r, (rows+1)*ldy, 3)
+	want, sum, c0 := slices.Clone(y), slices.Clone(c), slices.Clone(c)
+	plain(sum)
+	for i := range rows {
+		finish(i, want[i*ldy:i*ldy+nr], sum[i*ldc:i*ldc+nr])
+	}
+	fused(y, ldy, c)
+	if !slices.Equal(c, c0) {
+		t.Fatalf("%s: the fused tile wrote c", what)
+	}
+	for i := range y {
+		if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: y[%d][%d] = %g, want %g (tile, then epilogue)", what, i/ldy, i%ldy, y[i], want[i])
 		}
 	}
 }

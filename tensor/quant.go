@@ -286,27 +286,6 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 	if k == 0 {
 		clear(c)
 	}
-	tile, step := j.kern.tileI8, j.kern.rowsI8/mr
-	tilePF := j.kern.tileI8PF
-	for pc := 0; pc < k; pc += kc {
-		kk := min(kc, k-pc)
-		blk := packed[pc*strips*mr : (pc+kk)*strips*mr]
-		for jp := p0; jp < p1; jp++ {
-			b := q.b[pc*j.w.panels*nr+jp*kk*nr : pc*j.w.panels*nr+(jp+1)*kk*nr]
-			next := nextPanel(q.b, pc, jp, p0, p1, j.w.panels, nr, kc, k)
-			for st, call := 0, 0; st < strips; st, call = st+step, call+1 {
-				st1 := min(st+step, strips)
-				n := min(step*mr, rows-st*mr)
-				// A step of the tile reads 4 bytes of each of nr columns: one line of next a step.
-				if off := call * (kk / 4) * 64; tilePF != nil && off < len(next) {
-					tilePF(kk/4, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, n, pc > 0, &next[off])
-					continue
-				}
-				tile(kk/4, blk[st*mr*kk:st1*mr*kk], b, c[st*mr*ldc+(jp-p0)*nr:], ldc, n, pc > 0)
-			}
-		}
-	}
-
 	n := j.n
 	col0 := p0 * nr
 	cols := min(ldc, n-col0)
@@ -315,9 +294,63 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 		bias = j.ep.Bias[col0 : col0+cols]
 	}
 	sw, cs := q.scale[col0:col0+cols], q.colSum[col0:col0+cols]
+	tileEp := j.kern.tileI8Ep
+	if j.ep.Act != Identity || k == 0 {
+		tileEp = nil
+	}
+	// fusedRows × fusedCols is the part of the task's output tileEp
+	// finishes (see gemmJob.task).
+	fusedRows, fusedCols := 0, 0
+	if tileEp != nil {
+		fusedRows = rows / j.kern.rowsI8 * j.kern.rowsI8
+		fusedCols = cols / nr * nr
+	}
+	tile, step := j.kern.tileI8, j.kern.rowsI8/mr
+	tilePF := j.kern.tileI8PF
+	for pc := 0; pc < k; pc += kc {
+		kk := min(kc, k-pc)
+		last := pc+kc >= k
+		blk := packed[pc*strips*mr : (pc+kk)*strips*mr]
+		for jp := p0; jp < p1; jp++ {
+			b := q.b[pc*j.w.panels*nr+jp*kk*nr : pc*j.w.panels*nr+(jp+1)*kk*nr]
+			next := nextPanel(q.b, pc, jp, p0, p1, j.w.panels, nr, kc, k)
+			col := (jp - p0) * nr
+			for st, call := 0, 0; st < strips; st, call = st+step, call+1 {
+				st1 := min(st+step, strips)
+				h := min(step*mr, rows-st*mr)
+				ta, tc := blk[st*mr*kk:st1*mr*kk], c[st*mr*ldc+col:]
+				// A step of the tile reads 4 bytes of each of nr columns: one line of next a step.
+				var pf *int8
+				if off := call * (kk / 4) * 64; tilePF != nil && off < len(next) {
+					pf = &next[off]
+				}
+				switch {
+				case last && st*mr+h <= fusedRows && col < fusedCols:
+					if pf == nil {
+						pf = &b[0] // prefetches only what the tile reads
+					}
+					i := r0 + st*mr
+					tileEp(kk/4, ta, b, tc, ldc, pc > 0, pf, j.y[i*n+col0+col:], n, tail(bias, col), j.ep.Accumulate,
+						cs[col:], sw[col:], j.zx[i:], j.sx[i:])
+				case pf != nil:
+					tilePF(kk/4, ta, b, tc, ldc, h, pc > 0, pf)
+				default:
+					tile(kk/4, ta, b, tc, ldc, h, pc > 0)
+				}
+			}
+		}
+	}
+
 	for r := 0; r < rows; r++ {
+		from := 0
+		if r < fusedRows {
+			from = fusedCols
+		}
+		if from == cols {
+			continue
+		}
 		i := r0 + r
-		j.kern.epilogueI8(j.y[i*n+col0:i*n+col0+cols], c[r*ldc:r*ldc+cols], cs, sw, j.zx[i], j.sx[i], bias, j.ep.Act, j.ep.Accumulate)
+		j.kern.epilogueI8(j.y[i*n+col0+from:i*n+col0+cols], c[r*ldc+from:r*ldc+cols], cs[from:], sw[from:], j.zx[i], j.sx[i], tail(bias, from), j.ep.Act, j.ep.Accumulate)
 	}
 }
 

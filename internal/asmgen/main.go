@@ -1,7 +1,7 @@
 // Command asmgen writes the generated assembly of package tensor: the
 // GEMM tiles of one template (AVX2 2×24 and 4×24, AVX-512 4×48 and 8×48,
-// float32 and int8, the full float32 ones also with Linear's epilogue
-// fused: tile), the int8 GEMM
+// float32 and int8, the full 4×24 and 8×48 ones also with Linear's
+// epilogue fused for layers without an activation: tile), the int8 GEMM
 // micro-kernels for CPUs without AVX-512, the epilogues of Linear in 8 and
 // 16 lanes and softmax's exponential (epilogue.go), the float16 scan of a
 // search (dotsF16) and the FMA peak loops (go generate in tensor runs it;
@@ -57,6 +57,7 @@ func main() {
 	tile("gemm4x24ep", tileSpec{rows: 4, lanes: 8, pf: true, ep: true})
 	tile("gemm8x48ep", tileSpec{rows: 8, lanes: 16, pf: true, ep: true})
 	tile("gemm8x48i8pf", tileSpec{rows: 8, lanes: 16, i8: true, pf: true})
+	tile("gemm8x48i8ep", tileSpec{rows: 8, lanes: 16, i8: true, pf: true, ep: true})
 	tile("gemm8x48i8", tileSpec{rows: 8, lanes: 16, i8: true})
 	tile("gemm4x48i8", tileSpec{rows: 4, lanes: 16, i8: true})
 	strided("gemm6x16s", 8)
@@ -325,7 +326,7 @@ type tileSpec struct {
 	lanes int  // 8: YMM, AVX2+FMA, layout24; 16: ZMM, AVX-512F, layout48
 	i8    bool // int8 operands (ZMM only; see tile)
 	pf    bool // takes pf and prefetches from it
-	ep    bool // float32 with pf: finishes the tile with Linear's epilogue
+	ep    bool // with pf: finishes the tile with Linear's epilogue (no activation)
 }
 
 // tile writes a GEMM tile of t.rows rows × 3 vectors of t.lanes float32
@@ -350,12 +351,15 @@ type tileSpec struct {
 // points it at the weights it needs next.
 //
 // With t.ep the tile is the last K block of a Linear call's output: it
-// takes y, ldy, bias and flags too and, instead of storing the sums to c,
-// finishes them as the epilogue routines do (see epilogue; the same
-// instructions in the same order, so the same bits) and stores them to
-// the rows of y (row stride ldy floats): y = act(sum + bias), or y +=
-// that. The accumulators never leave the registers between the last
-// multiply-add and y, and no row is read back from c.
+// takes y, ldy, bias and flags too (and with t.i8 the dequantization's cs,
+// sw, zx and sx: see epilogue) and, instead of storing the sums to c,
+// finishes them as the epilogue routines do without an activation (the
+// same instructions in the same order, so the same bits) and stores them
+// to the rows of y (row stride ldy floats): y = sum + bias, or y += that.
+// The accumulators never leave the registers between the last
+// multiply-add and y, and no row is read back from c. (With QuickGELU
+// fused too, fc1 took the same time as through c: the activation's
+// arithmetic, not the round trip, is its epilogue's cost.)
 func tile(name string, t tileSpec) {
 	rows, lanes, i8, pf := t.rows, t.lanes, t.i8, t.pf
 	sig, kname := "func(k int, a, b, c *float32, ldc int, add bool", "k"
@@ -363,6 +367,8 @@ func tile(name string, t tileSpec) {
 		sig, kname = "func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool", "k4"
 	}
 	switch {
+	case t.ep && i8:
+		sig += ", pf *int8, y *float32, ldy int, bias *float32, flags int, cs *int32, sw *float32, zx *int32, sx *float32)"
 	case t.ep:
 		sig += ", pf *float32, y *float32, ldy int, bias *float32, flags int)"
 	case pf && i8:
@@ -512,9 +518,8 @@ func tile(name string, t tileSpec) {
 		Load(Param("ldy"), R8)
 		SHLQ(U8(2), R8)
 		rowRegs()
-		Load(Param("bias"), RSI)
+		Load(Param("bias"), RCX)
 		Load(Param("flags"), RBX)
-		s := simd{lanes}
 		each := func(f func(r, j int)) func() {
 			return func() {
 				for r := 0; r < rows; r++ {
@@ -524,13 +529,31 @@ func tile(name string, t tileSpec) {
 				}
 			}
 		}
-		ifFlag(name, RBX, flagBias, "nobias", each(func(r, j int) { VADDPS(Mem{Base: RSI, Disp: vec * j}, acc(r, j), acc(r, j)) }))
-		ifFlag(name, RBX, flagQuickGELU, "noact", each(func(r, j int) { s.quickGELU(acc(r, j), regs[0], regs[1], regs[2]) }))
+		if i8 {
+			Comment("Dequantize: float32(sum − zx·cs) · (sx·sw), zx and sx of the row, cs and sw of the column.")
+			Load(Param("cs"), RSI)
+			Load(Param("sw"), RDI)
+			Load(Param("zx"), R9)
+			Load(Param("sx"), R10)
+			zx, sx, t := regs[0], regs[1], regs[2]
+			for r := 0; r < rows; r++ {
+				VPBROADCASTD(Mem{Base: R9, Disp: 4 * r}, zx)
+				VBROADCASTSS(Mem{Base: R10, Disp: 4 * r}, sx)
+				for j := 0; j < 3; j++ {
+					VPMULLD(Mem{Base: RSI, Disp: vec * j}, zx, t)
+					VPSUBD(t, acc(r, j), acc(r, j))
+					VCVTDQ2PS(acc(r, j), acc(r, j))
+					VMULPS(Mem{Base: RDI, Disp: vec * j}, sx, t)
+					VMULPS(t, acc(r, j), acc(r, j))
+				}
+			}
+		}
+		ifFlag(name, RBX, flagBias, "nobias", each(func(r, j int) { VADDPS(Mem{Base: RCX, Disp: vec * j}, acc(r, j), acc(r, j)) }))
 		ifFlag(name, RBX, flagAcc, "noacc", each(func(r, j int) { VADDPS(row(r, vec*j), acc(r, j), acc(r, j)) }))
 	}
 	for r := 0; r < rows; r++ {
 		for j := 0; j < 3; j++ {
-			if i8 {
+			if i8 && !t.ep {
 				VMOVDQU32(acc(r, j), row(r, vec*j))
 			} else {
 				VMOVUPS(acc(r, j), row(r, vec*j))
