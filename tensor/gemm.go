@@ -300,16 +300,7 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 		bias = j.ep.Bias[col0 : col0+cols]
 	}
 	tileEp := j.kern.tileEp
-	if j.ep.Act != Identity || k == 0 {
-		tileEp = nil
-	}
-	// fusedRows × fusedCols is the part of the task's output tileEp
-	// finishes: whole tile calls, whole panels.
-	fusedRows, fusedCols := 0, 0
-	if tileEp != nil {
-		fusedRows = rows / j.kern.rows * j.kern.rows
-		fusedCols = cols / nr * nr
-	}
+	fusedRows, fusedCols := fusedPart(tileEp != nil, j.ep, k, rows, cols, j.kern.rows, nr)
 	a := j.block(ic)
 	wp := j.w.p
 	tile, step := j.kern.tile, j.kern.rows/mr // strips per tile call
@@ -359,6 +350,18 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 		i := r0 + r
 		ep(j.y[i*n+col0+from:i*n+col0+cols], c[r*ldc+from:r*ldc+cols], tail(bias, from), j.ep.Act, j.ep.Accumulate)
 	}
+}
+
+// fusedPart returns the part of a task's rows × cols output, from its
+// top left, that fused tiles (kernels.tileEp, tileI8Ep) finish: whole tile
+// calls of tileRows rows, whole panels of nr columns; none when the kernel
+// set has no fused tile (has is false), when the epilogue has an
+// activation, or when k is 0 (no tile runs).
+func fusedPart(has bool, ep Epilogue, k, rows, cols, tileRows, nr int) (fusedRows, fusedCols int) {
+	if !has || ep.Act != Identity || k == 0 {
+		return 0, 0
+	}
+	return rows / tileRows * tileRows, cols / nr * nr
 }
 
 // tail is b[v:], or nil for a nil b.

@@ -295,16 +295,7 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 	}
 	sw, cs := q.scale[col0:col0+cols], q.colSum[col0:col0+cols]
 	tileEp := j.kern.tileI8Ep
-	if j.ep.Act != Identity || k == 0 {
-		tileEp = nil
-	}
-	// fusedRows × fusedCols is the part of the task's output tileEp
-	// finishes (see gemmJob.task).
-	fusedRows, fusedCols := 0, 0
-	if tileEp != nil {
-		fusedRows = rows / j.kern.rowsI8 * j.kern.rowsI8
-		fusedCols = cols / nr * nr
-	}
+	fusedRows, fusedCols := fusedPart(tileEp != nil, j.ep, k, rows, cols, j.kern.rowsI8, nr)
 	tile, step := j.kern.tileI8, j.kern.rowsI8/mr
 	tilePF := j.kern.tileI8PF
 	for pc := 0; pc < k; pc += kc {
