@@ -4635,6 +4635,71 @@ gemm6x32s_put:
 	VZEROUPPER
 	RET
 
+// func transpose8(dst *float32, ds int, src *float32, ld int, n int)
+// Requires: AVX
+TEXT ·transpose8(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ ds+8(FP), DX
+	SHLQ $0x02, DX
+	MOVQ src+16(FP), SI
+	MOVQ ld+24(FP), R8
+	SHLQ $0x02, R8
+	MOVQ n+32(FP), CX
+	SHRQ $0x03, CX
+	LEAQ (R8)(R8*2), R10
+	LEAQ (DX)(DX*2), R11
+	LEAQ (SI)(R8*4), R9
+
+transpose8_loop:
+	LEAQ       (DI)(DX*4), R12
+	VMOVUPS    (SI), Y0
+	VMOVUPS    (SI)(R8*1), Y1
+	VMOVUPS    (SI)(R8*2), Y2
+	VMOVUPS    (SI)(R10*1), Y3
+	VMOVUPS    (R9), Y4
+	VMOVUPS    (R9)(R8*1), Y5
+	VMOVUPS    (R9)(R8*2), Y6
+	VMOVUPS    (R9)(R10*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y14
+	VUNPCKHPS  Y7, Y6, Y15
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xee, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xee, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y14, Y12, Y4
+	VSHUFPS    $0xee, Y14, Y12, Y5
+	VSHUFPS    $0x44, Y15, Y13, Y6
+	VSHUFPS    $0xee, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS    Y8, (DI)
+	VMOVUPS    Y9, (DI)(DX*1)
+	VMOVUPS    Y10, (DI)(DX*2)
+	VMOVUPS    Y11, (DI)(R11*1)
+	VMOVUPS    Y12, (R12)
+	VMOVUPS    Y13, (R12)(DX*1)
+	VMOVUPS    Y14, (R12)(DX*2)
+	VMOVUPS    Y15, (R12)(R11*1)
+	ADDQ       $0x20, SI
+	ADDQ       $0x20, R9
+	LEAQ       (DI)(DX*8), DI
+	DECQ       CX
+	JNZ        transpose8_loop
+	VZEROUPPER
+	RET
+
 // func epilogue8(dst *float32, src *float32, bias *float32, n int, flags int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·epilogue8(SB), NOSPLIT, $0-40

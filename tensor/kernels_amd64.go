@@ -473,6 +473,28 @@ func tileStrided(kn *kernels, k int, a []float32, lda int, b, c []float32, ldc i
 	gemm6x16s(k, &a[0], lda, &b[0], &c[0], ldc, add)
 }
 
+//go:noescape
+func transpose8(dst *float32, ds int, src *float32, ld, n int)
+
+// packTransposed is packTransposedGo with the rows of src taken eight at a
+// time and transposed in registers (transpose8) where kn has assembly and
+// kk is a multiple of 8 (attention's heads are 64 wide). Like tileStrided,
+// a direct call, so that matMul's stack buffers stay on the stack.
+func packTransposed(kn *kernels, dst, src []float32, ld, cols, kk, snr int) {
+	j := 0
+	if kn.strided != stridedGo && kk%8 == 0 && cols >= 8 {
+		j = cols &^ 7
+		_ = src[(j-1)*ld+kk-1]
+		_ = dst[(kk-1)*snr+j-1]
+		for j0 := 0; j0 < j; j0 += 8 {
+			transpose8(&dst[j0], snr, &src[j0*ld], ld, kk)
+		}
+	}
+	if j < cols {
+		packTransposedGo(dst[j:], src[j*ld:], ld, cols-j, kk, snr)
+	}
+}
+
 func epilogueAVX2(dst, src, bias []float32, act Activation, acc bool) {
 	n := len(dst)
 	src = src[:n]

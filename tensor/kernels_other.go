@@ -11,5 +11,10 @@ func tileStrided(_ *kernels, k int, a []float32, lda int, b, c []float32, ldc in
 	tileStridedGo(k, a, lda, b, c, ldc, add)
 }
 
+// packTransposed calls the portable packing (see kernels_amd64.go).
+func packTransposed(_ *kernels, dst, src []float32, ld, cols, kk, snr int) {
+	packTransposedGo(dst, src, ld, cols, kk, snr)
+}
+
 // int8Variants returns k: only the portable int8 tile exists here.
 func int8Variants(k *kernels) []*kernels { return []*kernels{k} }

@@ -56,7 +56,7 @@ func matMul(kn *kernels, c, a, b []float32, m, n, k, lda, ldb, ldc int, nt bool)
 				clear(pb)
 			}
 			if nt {
-				packTransposed(pb, b[j0*ldb+k0:], ldb, cols, kk, snr)
+				packTransposed(kn, pb, b[j0*ldb+k0:], ldb, cols, kk, snr)
 			} else {
 				for p := 0; p < kk; p++ {
 					copy(pb[p*snr:p*snr+cols], b[(k0+p)*ldb+j0:(k0+p)*ldb+j0+cols])
@@ -95,10 +95,11 @@ func matMul(kn *kernels, c, a, b []float32, m, n, k, lda, ldb, ldc int, nt bool)
 	}
 }
 
-// packTransposed writes cols rows of kk values (row j at src[j·ld]) as
+// packTransposedGo writes cols rows of kk values (row j at src[j·ld]) as
 // the columns of a panel: dst[p·snr + j] = src[j·ld + p]. Four rows at a
-// time, so that each step writes four neighbouring values.
-func packTransposed(dst, src []float32, ld, cols, kk, snr int) {
+// time, so that each step writes four neighbouring values. (packTransposed
+// calls it, or the assembly.)
+func packTransposedGo(dst, src []float32, ld, cols, kk, snr int) {
 	j := 0
 	for ; j+4 <= cols; j += 4 {
 		r0 := src[j*ld : j*ld+kk]

@@ -204,6 +204,28 @@ func TestMatMul(t *testing.T) {
 	}
 }
 
+// TestPackTransposed: every set packs K's panels as packTransposedGo does,
+// and writes nothing else.
+func TestPackTransposed(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, kn := range kernelSets() {
+		snr := kn.snr
+		for _, cols := range []int{1, 7, 8, 9, 16, snr - 1, snr} {
+			for _, kk := range []int{1, 7, 8, 16, 64} {
+				ld := kk + 3
+				src := randSlice(r, cols*ld, 1)
+				got := randSlice(r, kk*snr+5, 1)
+				want := slices.Clone(got)
+				packTransposed(kn, got, src, ld, cols, kk, snr)
+				packTransposedGo(want, src, ld, cols, kk, snr)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s cols=%d kk=%d: not packTransposedGo's panel", kn.name, cols, kk)
+				}
+			}
+		}
+	}
+}
+
 func TestParallelCovers(t *testing.T) {
 	p := NewPool(3)
 	defer p.Close()
