@@ -4635,23 +4635,61 @@ gemm6x32s_put:
 	VZEROUPPER
 	RET
 
+// func packStrip8(dst *float32, src *float32, ld int, n int)
+// Requires: AVX
+TEXT ·packStrip8(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $0x02, R8
+	MOVQ n+24(FP), CX
+	SHRQ $0x03, CX
+	LEAQ (R8)(R8*2), R10
+
+packStrip8_loop:
+	VMOVUPS    (SI), Y0
+	VMOVUPS    (SI)(R8*1), Y1
+	VMOVUPS    (SI)(R8*2), Y2
+	VMOVUPS    (SI)(R10*1), Y3
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xee, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xee, Y11, Y9, Y3
+	VPERM2F128 $0x20, Y1, Y0, Y4
+	VPERM2F128 $0x20, Y3, Y2, Y5
+	VPERM2F128 $0x31, Y1, Y0, Y6
+	VPERM2F128 $0x31, Y3, Y2, Y7
+	VMOVUPS    Y4, (DI)
+	VMOVUPS    Y5, 32(DI)
+	VMOVUPS    Y6, 64(DI)
+	VMOVUPS    Y7, 96(DI)
+	ADDQ       $0x20, SI
+	ADDQ       $0x00000080, DI
+	DECQ       CX
+	JNZ        packStrip8_loop
+	VZEROUPPER
+	RET
+
 // func transpose8(dst *float32, ds int, src *float32, ld int, n int)
 // Requires: AVX
 TEXT ·transpose8(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ ds+8(FP), DX
 	SHLQ $0x02, DX
+	LEAQ (DX)(DX*2), R11
 	MOVQ src+16(FP), SI
 	MOVQ ld+24(FP), R8
 	SHLQ $0x02, R8
 	MOVQ n+32(FP), CX
 	SHRQ $0x03, CX
 	LEAQ (R8)(R8*2), R10
-	LEAQ (DX)(DX*2), R11
 	LEAQ (SI)(R8*4), R9
 
 transpose8_loop:
-	LEAQ       (DI)(DX*4), R12
 	VMOVUPS    (SI), Y0
 	VMOVUPS    (SI)(R8*1), Y1
 	VMOVUPS    (SI)(R8*2), Y2
@@ -4664,14 +4702,14 @@ transpose8_loop:
 	VUNPCKHPS  Y1, Y0, Y9
 	VUNPCKLPS  Y3, Y2, Y10
 	VUNPCKHPS  Y3, Y2, Y11
-	VUNPCKLPS  Y5, Y4, Y12
-	VUNPCKHPS  Y5, Y4, Y13
-	VUNPCKLPS  Y7, Y6, Y14
-	VUNPCKHPS  Y7, Y6, Y15
 	VSHUFPS    $0x44, Y10, Y8, Y0
 	VSHUFPS    $0xee, Y10, Y8, Y1
 	VSHUFPS    $0x44, Y11, Y9, Y2
 	VSHUFPS    $0xee, Y11, Y9, Y3
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y14
+	VUNPCKHPS  Y7, Y6, Y15
 	VSHUFPS    $0x44, Y14, Y12, Y4
 	VSHUFPS    $0xee, Y14, Y12, Y5
 	VSHUFPS    $0x44, Y15, Y13, Y6
@@ -4684,6 +4722,7 @@ transpose8_loop:
 	VPERM2F128 $0x31, Y6, Y2, Y14
 	VPERM2F128 $0x20, Y7, Y3, Y11
 	VPERM2F128 $0x31, Y7, Y3, Y15
+	LEAQ       (DI)(DX*4), R12
 	VMOVUPS    Y8, (DI)
 	VMOVUPS    Y9, (DI)(DX*1)
 	VMOVUPS    Y10, (DI)(DX*2)

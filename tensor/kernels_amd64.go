@@ -127,8 +127,10 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 
 // Assembly routines (kernels_amd64.s, quant_amd64.s, and generated_amd64.s,
 // which internal/asmgen generates: the AVX2 2×24 and 4×24 and the AVX-512
-// float32 and int8 tiles, the AVX2 and AVX-VNNI int8 tiles, the 8- and
-// 16-lane epilogues, expSub8, the float16 scan and the FMA peak loops).
+// float32 and int8 tiles, plain and with the epilogue fused, the AVX2 and
+// AVX-VNNI int8 tiles, the 8- and 16-lane epilogues, expSub8, the
+// transposes packStrip8 and transpose8, the float16 scan and the FMA peak
+// loops).
 // Lengths are in elements; routines taking n process a multiple of 8
 // elements (16 for the 16-lane epilogues) and leave the tail to Go.
 

@@ -14,47 +14,6 @@
 	VPERMILPS $0xb1, X0, X1; \
 	VADDPS X1, X0, X0
 
-// func packStrip8(dst, src *float32, ld, n int)
-// packStrip for n a multiple of 8: 8 columns of the 4 rows (src, src+ld,
-// src+2ld, src+3ld; ld in elements) per step, a 4×8 transpose in
-// registers, 32 values out.
-TEXT ·packStrip8(SB), NOSPLIT, $0-32
-	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ ld+16(FP), R8
-	MOVQ n+24(FP), CX
-	SHLQ $2, R8
-	LEAQ (SI)(R8*2), R9
-
-ploop:
-	VMOVUPS      (SI), Y0
-	VMOVUPS      (SI)(R8*1), Y1
-	VMOVUPS      (R9), Y2
-	VMOVUPS      (R9)(R8*1), Y3
-	VUNPCKLPS    Y1, Y0, Y4
-	VUNPCKHPS    Y1, Y0, Y5
-	VUNPCKLPS    Y3, Y2, Y6
-	VUNPCKHPS    Y3, Y2, Y7
-	VSHUFPS      $0x44, Y6, Y4, Y0
-	VSHUFPS      $0xEE, Y6, Y4, Y1
-	VSHUFPS      $0x44, Y7, Y5, Y2
-	VSHUFPS      $0xEE, Y7, Y5, Y3
-	VPERM2F128   $0x20, Y1, Y0, Y4
-	VPERM2F128   $0x20, Y3, Y2, Y5
-	VPERM2F128   $0x31, Y1, Y0, Y6
-	VPERM2F128   $0x31, Y3, Y2, Y7
-	VMOVUPS      Y4, (DI)
-	VMOVUPS      Y5, 32(DI)
-	VMOVUPS      Y6, 64(DI)
-	VMOVUPS      Y7, 96(DI)
-	ADDQ         $32, SI
-	ADDQ         $32, R9
-	ADDQ         $128, DI
-	SUBQ         $8, CX
-	JNZ          ploop
-	VZEROUPPER
-	RET
-
 // func dot8(a, b *float32, n int) float32
 TEXT ·dot8(SB), NOSPLIT, $0-28
 	MOVQ   a+0(FP), SI

@@ -3,8 +3,8 @@
 // float32 and int8, the full 4×24 and 8×48 ones also with Linear's
 // epilogue fused for layers without an activation: tile), the int8 GEMM
 // micro-kernels for CPUs without AVX-512, the epilogues of Linear in 8 and
-// 16 lanes and softmax's exponential (epilogue.go), attention's 8×8
-// transpose (transpose.go), the float16 scan of a
+// 16 lanes and softmax's exponential (epilogue.go), the transposes that
+// pack x for Linear and K for attention (transpose.go), the float16 scan of a
 // search (dotsF16) and the FMA peak loops (go generate in tensor runs it;
 // its output, tensor/generated_amd64.s, is committed).
 //
@@ -63,7 +63,8 @@ func main() {
 	tile("gemm4x48i8", tileSpec{rows: 4, lanes: 16, i8: true})
 	strided("gemm6x16s", 8)
 	strided("gemm6x32s", 16)
-	transpose8()
+	transpose(4)
+	transpose(8)
 	epilogue(8, false)
 	epilogue(8, true)
 	epilogue(16, false)
