@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // benchShapes are the Linear layers of CLIP ViT-B/32 (vision width 768)
@@ -188,6 +189,57 @@ func benchLinearInt8(b *testing.B, p *Pool, n, k int, act Activation, acc bool) 
 		p.Linear(y, x, m, w, ep)
 	}
 	b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+}
+
+// BenchmarkLinearFused measures the fused epilogue (kernels.tileEp,
+// tileI8Ep) against the same kernel set without it, on one worker at 8
+// images: each iteration runs Linear once each way (in turns, which one
+// first), so a shared machine's drift falls on both alike, and
+// "fused/unfused" is the ratio of their
+// total times (below 1: the fused tiles pay). Layers with an activation
+// are not fused (their ratio stays near 1, a check of the method).
+func BenchmarkLinearFused(b *testing.B) {
+	for _, s := range benchShapes[:4] {
+		for _, prec := range []string{"fp32", "int8"} {
+			b.Run(fmt.Sprintf("%s/%s", s.name, prec), func(b *testing.B) {
+				fused := bestKernels
+				plain := *fused
+				plain.tileEp, plain.tileI8Ep = nil, nil
+				pf, pp := newPool(1, fused), newPool(1, &plain)
+				defer pf.Close()
+				defer pp.Close()
+				r := rand.New(rand.NewPCG(1, 1))
+				const m = 400
+				x, wv := randSlice(r, m*s.k, 1), randSlice(r, s.n*s.k, 0.1)
+				w, err := Pack(wv, s.n, s.k)
+				if prec == "int8" {
+					w, err = packInt8(wv, s.n, s.k, fused.layI8)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				y := make([]float32, m*s.n)
+				ep := Epilogue{Bias: randSlice(r, s.n, 0.1), Act: s.act, Accumulate: s.acc}
+				var tf, tp time.Duration
+				timed := func(p *Pool) time.Duration {
+					t0 := time.Now()
+					p.Linear(y, x, m, w, ep)
+					return time.Since(t0)
+				}
+				for i := 0; b.Loop(); i++ {
+					if i%2 == 0 { // each way first half the time
+						tf += timed(pf)
+						tp += timed(pp)
+					} else {
+						tp += timed(pp)
+						tf += timed(pf)
+					}
+				}
+				b.ReportMetric(tf.Seconds()/tp.Seconds(), "fused/unfused")
+				b.ReportMetric(tf.Seconds()*1000/float64(b.N), "ms-fused")
+			})
+		}
+	}
 }
 
 // BenchmarkEpilogue is the epilogue of fc1 on one row held in L1: bias and
