@@ -4857,12 +4857,12 @@ TEXT ·epilogueI8x8(SB), NOSPLIT, $0-64
 	VBROADCASTSS sx+60(FP), Y7
 
 epilogueI8x8_loop:
-	VPMULLD   (R9), Y6, Y0
-	VMOVDQU   (SI), Y1
-	VPSUBD    Y0, Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS    (R10), Y7, Y0
-	VMULPS    Y0, Y1, Y0
+	VMOVDQU   (SI), Y0
+	VPMULLD   (R9), Y6, Y1
+	VPSUBD    Y1, Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS    (R10), Y7, Y1
+	VMULPS    Y1, Y0, Y0
 	TESTQ     $0x00000001, R8
 	JZ        epilogueI8x8_nobias
 	VADDPS    (DX), Y0, Y0
@@ -5027,12 +5027,12 @@ TEXT ·epilogueI8x16(SB), NOSPLIT, $0-64
 	VBROADCASTSS sx+60(FP), Z7
 
 epilogueI8x16_loop:
-	VPMULLD   (R9), Z6, Z0
-	VMOVDQU32 (SI), Z1
-	VPSUBD    Z0, Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS    (R10), Z7, Z0
-	VMULPS    Z0, Z1, Z0
+	VMOVDQU32 (SI), Z0
+	VPMULLD   (R9), Z6, Z1
+	VPSUBD    Z1, Z0, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS    (R10), Z7, Z1
+	VMULPS    Z1, Z0, Z0
 	TESTQ     $0x00000001, R8
 	JZ        epilogueI8x16_nobias
 	VADDPS    (DX), Z0, Z0

@@ -154,6 +154,17 @@ const (
 	flagGELU      = 8
 )
 
+// dequant replaces the int32 sums x by float32(x − zx·cs) · (sx·sw), using
+// t: zx and sx hold a row's zero point and scale in every lane, cs and sw
+// address the columns' weight sums and scales.
+func dequant(x, zx, sx, t VecPhysical, cs, sw Mem) {
+	VPMULLD(cs, zx, t)
+	VPSUBD(t, x, x)
+	VCVTDQ2PS(x, x)
+	VMULPS(sw, sx, t)
+	VMULPS(t, x, x)
+}
+
 // ifFlag writes body, skipped (to the label name_l) unless flag f is set
 // in the register flags.
 func ifFlag(name string, flags GPPhysical, f int, l string, body func()) {
@@ -213,16 +224,12 @@ func epilogue(lanes int, i8 bool) {
 	v0, v1 := s.v(0), s.v(1)
 	Label(name + "_loop")
 	if i8 {
-		VPMULLD(Mem{Base: R9}, zx, v0)
 		if lanes == 16 {
-			VMOVDQU32(Mem{Base: RSI}, v1)
+			VMOVDQU32(Mem{Base: RSI}, v0)
 		} else {
-			VMOVDQU(Mem{Base: RSI}, v1)
+			VMOVDQU(Mem{Base: RSI}, v0)
 		}
-		VPSUBD(v0, v1, v1)
-		VCVTDQ2PS(v1, v1)
-		VMULPS(Mem{Base: R10}, sx, v0)
-		VMULPS(v0, v1, v0)
+		dequant(v0, zx, sx, v1, Mem{Base: R9}, Mem{Base: R10})
 	} else {
 		VMOVUPS(Mem{Base: RSI}, v0)
 	}

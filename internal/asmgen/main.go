@@ -538,16 +538,12 @@ func tile(name string, t tileSpec) {
 			Load(Param("sw"), RDI)
 			Load(Param("zx"), R9)
 			Load(Param("sx"), R10)
-			zx, sx, t := regs[0], regs[1], regs[2]
+			zx, sx := regs[0], regs[1]
 			for r := 0; r < rows; r++ {
 				VPBROADCASTD(Mem{Base: R9, Disp: 4 * r}, zx)
 				VBROADCASTSS(Mem{Base: R10, Disp: 4 * r}, sx)
 				for j := 0; j < 3; j++ {
-					VPMULLD(Mem{Base: RSI, Disp: vec * j}, zx, t)
-					VPSUBD(t, acc(r, j), acc(r, j))
-					VCVTDQ2PS(acc(r, j), acc(r, j))
-					VMULPS(Mem{Base: RDI, Disp: vec * j}, sx, t)
-					VMULPS(t, acc(r, j), acc(r, j))
+					dequant(acc(r, j), zx, sx, regs[2], Mem{Base: RSI, Disp: vec * j}, Mem{Base: RDI, Disp: vec * j})
 				}
 			}
 		}
