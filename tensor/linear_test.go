@@ -455,18 +455,14 @@ func TestTileEp(t *testing.T) {
 		for _, k := range []int{1, 3, 4, 5, 9, 64, 129} {
 			a, b := randSlice(r, rows*k, 1), randSlice(r, k*nr, 1)
 			pf := randSlice(r, 64*k, 1)
-			for i := range 8 {
-				add, acc, bias := i&1 != 0, i&2 != 0, []float32(nil)
-				if i&4 != 0 {
-					bias = randSlice(r, nr, 1)
-				}
+			eachFusedCase(r, nr, func(add, acc bool, bias []float32) {
 				ldc := nr + 3
 				checkFused(t, fmt.Sprintf("%s k=%d add=%v acc=%v bias=%v", kn.name, k, add, acc, bias != nil),
 					r, rows, nr, randSlice(r, rows*ldc, 1), ldc,
 					func(c []float32) { kn.tile(k, a, b, c, ldc, rows, add) },
 					func(_ int, dst, c []float32) { kn.epilogue(dst, c, bias, Identity, acc) },
 					func(y []float32, ldy int, c []float32) { kn.tileEp(k, a, b, c, ldc, add, &pf[0], y, ldy, bias, acc) })
-			}
+			})
 		}
 	}
 }
@@ -497,11 +493,7 @@ func TestTileI8Ep(t *testing.T) {
 				b[i] = int8(r.IntN(2*maxWeightI8+1) - maxWeightI8)
 			}
 			pf := make([]int8, 64*k4)
-			for i := range 8 {
-				add, acc, bias := i&1 != 0, i&2 != 0, []float32(nil)
-				if i&4 != 0 {
-					bias = randSlice(r, nr, 1)
-				}
+			eachFusedCase(r, nr, func(add, acc bool, bias []float32) {
 				ldc := nr + 3
 				c := make([]int32, rows*ldc)
 				for i := range c {
@@ -516,8 +508,21 @@ func TestTileI8Ep(t *testing.T) {
 					func(y []float32, ldy int, c []int32) {
 						kn.tileI8Ep(k4, a, b, c, ldc, add, &pf[0], y, ldy, bias, acc, cs, sw, zx, sx)
 					})
-			}
+			})
 		}
+	}
+}
+
+// eachFusedCase calls f with every form of a fused tile's call: adding to
+// c's sums or not (add), to y or not (acc), with a bias of nr random values
+// or none.
+func eachFusedCase(r *rand.Rand, nr int, f func(add, acc bool, bias []float32)) {
+	for i := range 8 {
+		var bias []float32
+		if i&4 != 0 {
+			bias = randSlice(r, nr, 1)
+		}
+		f(i&1 != 0, i&2 != 0, bias)
 	}
 }
 
