@@ -177,6 +177,14 @@ func resampleWindow(dst []uint8, src *RGB, outW, outH int, f filterSpec, x0, y0,
 // each lane's sum fits in an int32, as it must in Pillow's C code too, so
 // the low 32 bits are exactly the red sum and the rest the green sum.
 func horizontalPass(out []uint8, src *RGB, rowFirst, rowLast int, kh kernel) {
+	if horizontalPassSIMD(out, src, rowFirst, rowLast, kh) {
+		return
+	}
+	horizontalPassGo(out, src, rowFirst, rowLast, kh)
+}
+
+// horizontalPassGo is horizontalPass in portable Go.
+func horizontalPassGo(out []uint8, src *RGB, rowFirst, rowLast int, kh kernel) {
 	const half = 1 << (precisionBits - 1)
 	srcStride := 3 * src.W
 	n := len(kh.start)
@@ -218,6 +226,22 @@ func horizontalPass(out []uint8, src *RGB, rowFirst, rowLast int, kh kernel) {
 			d[0], d[1], d[2] = clip8(red), clip8(green), clip8(accB)
 		}
 	}
+}
+
+// horizontalPixel computes one output pixel of the horizontal pass into d
+// (3 bytes) from the RGB pixels in, weighted by k.
+func horizontalPixel(d, in []uint8, k []int32) {
+	const half = 1 << (precisionBits - 1)
+	r, g, b := int32(half), int32(half), int32(half)
+	in = in[:3*len(k)]
+	for t, c := range k {
+		p := in[3*t : 3*t+3 : 3*t+3]
+		r += int32(p[0]) * c
+		g += int32(p[1]) * c
+		b += int32(p[2]) * c
+	}
+	d = d[:3]
+	d[0], d[1], d[2] = clip8(r), clip8(g), clip8(b)
 }
 
 // verticalPass resamples along y: output row j of dst (rowLen bytes) mixes the

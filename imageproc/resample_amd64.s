@@ -72,3 +72,64 @@ DATA perm<>+20(SB)/4, $6
 DATA perm<>+24(SB)/4, $3
 DATA perm<>+28(SB)/4, $7
 GLOBL perm<>(SB), RODATA|NOPTR, $32
+
+// func horizontalRowAVX2(dst, src *uint8, offs, coeffs *int32, pairs, n int)
+// For output pixel i < n, reading RGB source pixels from src+offs[i]: each
+// channel's half + Σ_t pixel[t]·c_i[t] over 2·pairs taps, clip8'd as in
+// verticalRowAVX2, stored as 4 bytes at dst+3i (the fourth is pixel i+1's
+// red, written over next). coeffs holds pairs×8 int32 per output pixel,
+// [c0 c0 c0 c0 c1 c1 c1 c1] for each pair of taps: Pillow's
+// ImagingResampleHorizontal_8bpc, two taps a step, one pixel's three
+// channels in the int32 lanes of each half. Exact, as the sums are.
+TEXT ·horizontalRowAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), R8
+	MOVQ coeffs+24(FP), R9
+	MOVQ pairs+32(FP), R10
+	MOVQ n+40(FP), CX
+	VMOVDQU hshuf<>(SB), Y9 // pixel t to lanes 0-2, pixel t+1 to lanes 4-6, as int32
+	VMOVDQU hhalf<>(SB), Y8 // half in lanes 0-3
+
+pixel:
+	MOVLQSX (R8), AX
+	LEAQ    (SI)(AX*1), R11
+	VMOVDQA Y8, Y0
+	MOVQ    R10, R12
+
+pair:
+	VPBROADCASTQ (R11), Y1 // 6 bytes used: two RGB pixels
+	VPSHUFB      Y9, Y1, Y1
+	VPMULLD      (R9), Y1, Y1
+	VPADDD       Y1, Y0, Y0
+	ADDQ         $6, R11
+	ADDQ         $32, R9
+	DECQ         R12
+	JNZ          pair
+
+	VEXTRACTI128 $1, Y0, X1
+	VPADDD       X1, X0, X0
+	VPSRAD       $22, X0, X0
+	VPACKSSDW    X0, X0, X0
+	VPACKUSWB    X0, X0, X0
+	VMOVD        X0, (DI)
+	ADDQ         $3, DI
+	ADDQ         $4, R8
+	DECQ         CX
+	JNZ          pixel
+	VZEROUPPER
+	RET
+
+DATA hshuf<>+0(SB)/8, $0x8080800180808000
+DATA hshuf<>+8(SB)/8, $0x8080808080808002
+DATA hshuf<>+16(SB)/8, $0x8080800480808003
+DATA hshuf<>+24(SB)/8, $0x8080808080808005
+GLOBL hshuf<>(SB), RODATA|NOPTR, $32
+
+DATA hhalf<>+0(SB)/4, $0x200000
+DATA hhalf<>+4(SB)/4, $0x200000
+DATA hhalf<>+8(SB)/4, $0x200000
+DATA hhalf<>+12(SB)/4, $0x200000
+DATA hhalf<>+16(SB)/8, $0
+DATA hhalf<>+24(SB)/8, $0
+GLOBL hhalf<>(SB), RODATA|NOPTR, $32
