@@ -263,6 +263,15 @@ func cmykToRGB(v, k uint8) uint8 {
 // ycc_rgb_convert_internal), writing bpp (3 or 4) bytes per pixel; a
 // fourth byte is left for the caller.
 func yccRow(out, yr, cb, cr []uint8, bpp int) {
+	if bpp == 3 {
+		done := yccRowSIMD(out, yr, cb, cr)
+		out, yr, cb, cr = out[3*done:], yr[done:], cb[done:], cr[done:]
+	}
+	yccRowGo(out, yr, cb, cr, bpp)
+}
+
+// yccRowGo is yccRow in portable Go.
+func yccRowGo(out, yr, cb, cr []uint8, bpp int) {
 	cb = cb[:len(yr)]
 	cr = cr[:len(yr)]
 	t := &ycc

@@ -1,0 +1,25 @@
+//go:build amd64 && !purego
+
+package jpeg
+
+import "golang.org/x/sys/cpu"
+
+// hasAVX2 selects yccRowAVX2, which gives yccRow's bytes exactly.
+var hasAVX2 = cpu.X86.HasAVX2
+
+//go:noescape
+func yccRowAVX2(out, y, cb, cr *uint8, groups int)
+
+// yccRowSIMD converts the first pixels of a row to packed RGB as yccRow
+// does with 3 bytes per pixel, 8 at a time while out has room for a
+// group's spare bytes, and returns how many it did: 0 where the CPU lacks
+// AVX2.
+func yccRowSIMD(out, yr, cb, cr []uint8) int {
+	n := min(len(yr), len(cb), len(cr), len(out)/3)
+	groups := min(n/8, (len(out)-4)/24)
+	if !hasAVX2 || groups <= 0 {
+		return 0
+	}
+	yccRowAVX2(&out[0], &yr[0], &cb[0], &cr[0], groups)
+	return 8 * groups
+}
