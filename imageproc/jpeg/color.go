@@ -53,7 +53,6 @@ type upsampler struct {
 	kind     int
 	hr, vr   int
 	buf      []uint8 // output row
-	colsum   []int32
 	rowWidth int
 }
 
@@ -73,7 +72,6 @@ func newUpsampler(d *decoder, c *component) *upsampler {
 	}
 	u.rowWidth = c.dsW * u.hr
 	u.buf = make([]uint8, max(u.rowWidth, d.width)+8)
-	u.colsum = make([]int32, c.dsW)
 	return u
 }
 
@@ -117,22 +115,10 @@ func (u *upsampler) row(y int) []uint8 {
 			}
 			return u.buf
 		}
-		cs := u.colsum[:len(in0)]
-		for i := range cs {
-			cs[i] = int32(in0[i])*3 + int32(in1[i])
-		}
-		out := u.buf
-		n := len(cs)
-		out[0] = uint8((cs[0]*4 + 8) >> 4)
-		out[1] = uint8((cs[0]*3 + cs[1] + 7) >> 4)
-		for i := 1; i < n-1; i++ {
-			t := cs[i] * 3
-			out[2*i] = uint8((t + cs[i-1] + 8) >> 4)
-			out[2*i+1] = uint8((t + cs[i+1] + 7) >> 4)
-		}
-		out[2*n-2] = uint8((cs[n-1]*3 + cs[n-2] + 8) >> 4)
-		out[2*n-1] = uint8((cs[n-1]*4 + 7) >> 4)
-		return out
+		k := h2v2FancySIMD(u.buf, in0, in1)
+		h2v2Fancy(u.buf, in0, in1, 0, 1)
+		h2v2Fancy(u.buf, in0, in1, 1+k, len(in0))
+		return u.buf
 	default:
 		r := y / u.vr
 		in := c.plane[r*c.stride:]
@@ -141,6 +127,28 @@ func (u *upsampler) row(y int) []uint8 {
 			out[i] = in[i/u.hr]
 		}
 		return u.buf
+	}
+}
+
+// h2v2Fancy computes output samples 2i and 2i+1 of a row of
+// jdsample.c's h2v2_fancy_upsample for the input samples i in [from, to):
+// with c(j) = 3·in0[j] + in1[j] (the nearer input row weighted 3 to 1),
+// (3·c(i) + c(i-1) + 8) >> 4 and (3·c(i) + c(i+1) + 7) >> 4, where the
+// edges take c(i) for their missing neighbour.
+func h2v2Fancy(out, in0, in1 []uint8, from, to int) {
+	n := len(in0)
+	in1 = in1[:n]
+	out = out[:2*n]
+	c := func(j int) int32 {
+		j = min(max(j, 0), n-1)
+		return int32(in0[j])*3 + int32(in1[j])
+	}
+	l, m := c(from-1), c(from)
+	for i := from; i < to; i++ {
+		r := c(i + 1)
+		out[2*i] = uint8((m*3 + l + 8) >> 4)
+		out[2*i+1] = uint8((m*3 + r + 7) >> 4)
+		l, m = m, r
 	}
 }
 

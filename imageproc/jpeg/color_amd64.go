@@ -23,3 +23,19 @@ func yccRowSIMD(out, yr, cb, cr []uint8) int {
 	yccRowAVX2(&out[0], &yr[0], &cb[0], &cr[0], groups)
 	return 8 * groups
 }
+
+//go:noescape
+func h2v2FancyAVX2(out, in0, in1 *uint8, groups int)
+
+// h2v2FancySIMD computes the output samples of h2v2Fancy for the input
+// samples i in [1, 1+k), 16 at a time, and returns k: 0 where the CPU
+// lacks AVX2.
+func h2v2FancySIMD(out, in0, in1 []uint8) int {
+	n := min(len(in0), len(in1), len(out)/2)
+	groups := (n - 2) / 16
+	if !hasAVX2 || groups <= 0 {
+		return 0
+	}
+	h2v2FancyAVX2(&out[0], &in0[0], &in1[0], groups)
+	return 16 * groups
+}

@@ -73,3 +73,54 @@ DATA yccshuf<>+8(SB)/8, $0x808080800b07030a
 DATA yccshuf<>+16(SB)/8, $0x0602090501080400
 DATA yccshuf<>+24(SB)/8, $0x808080800b07030a
 GLOBL yccshuf<>(SB), RODATA|NOPTR, $32
+
+// func h2v2FancyAVX2(out, in0, in1 *uint8, groups int)
+// jdsample.c's h2v2_fancy_upsample for the samples i in [1, 1+16·groups)
+// of a row: with c(j) = 3·in0[j] + in1[j], out[2i] = (3·c(i) + c(i-1) + 8)
+// >> 4 and out[2i+1] = (3·c(i) + c(i+1) + 7) >> 4, in 16-bit lanes (at
+// most 16·255 + 8). in0 and in1 are read from index 0 to 16·groups+2.
+TEXT ·h2v2FancyAVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), DI
+	MOVQ in0+8(FP), SI
+	MOVQ in1+16(FP), BX
+	MOVQ groups+24(FP), CX
+	ADDQ $2, DI
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15 // 1 in each lane
+	VPSLLW   $3, Y15, Y14  // 8
+	VPSUBW   Y15, Y14, Y13 // 7
+
+group:
+	VPMOVZXBW (SI), Y0
+	VPMOVZXBW 1(SI), Y1
+	VPMOVZXBW 2(SI), Y2
+	VPMOVZXBW (BX), Y3
+	VPMOVZXBW 1(BX), Y4
+	VPMOVZXBW 2(BX), Y5
+	VPADDW    Y0, Y0, Y6
+	VPADDW    Y0, Y6, Y6
+	VPADDW    Y3, Y6, Y6   // c(i-1)
+	VPADDW    Y1, Y1, Y7
+	VPADDW    Y1, Y7, Y7
+	VPADDW    Y4, Y7, Y7   // c(i)
+	VPADDW    Y2, Y2, Y8
+	VPADDW    Y2, Y8, Y8
+	VPADDW    Y5, Y8, Y8   // c(i+1)
+	VPADDW    Y7, Y7, Y9
+	VPADDW    Y7, Y9, Y9   // 3·c(i)
+	VPADDW    Y6, Y9, Y10
+	VPADDW    Y14, Y10, Y10
+	VPSRLW    $4, Y10, Y10 // even outputs
+	VPADDW    Y8, Y9, Y11
+	VPADDW    Y13, Y11, Y11
+	VPSRLW    $4, Y11, Y11 // odd outputs
+	VPSLLW    $8, Y11, Y11
+	VPOR      Y11, Y10, Y10 // each word: even, odd byte
+	VMOVDQU   Y10, (DI)
+	ADDQ      $16, SI
+	ADDQ      $16, BX
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       group
+	VZEROUPPER
+	RET

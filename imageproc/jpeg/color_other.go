@@ -4,3 +4,6 @@ package jpeg
 
 // yccRowSIMD does nothing without the amd64 assembly.
 func yccRowSIMD(out, yr, cb, cr []uint8) int { return 0 }
+
+// h2v2FancySIMD does nothing without the amd64 assembly.
+func h2v2FancySIMD(out, in0, in1 []uint8) int { return 0 }

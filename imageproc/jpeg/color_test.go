@@ -2,6 +2,7 @@ package jpeg
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -42,6 +43,50 @@ func TestYccRowSIMD(t *testing.T) {
 		for i, v := range buf[3*w:] {
 			if v != 0xa5 {
 				t.Fatalf("width %d: byte %d past the row written", w, i)
+			}
+		}
+	}
+}
+
+// The upsampler's h2v2 row (SIMD middle, Go edges) gives the samples of
+// jdsample.c's h2v2_fancy_upsample, written out here as libjpeg does,
+// for every row width from 3 to 100, on random and extreme samples.
+func TestH2V2Fancy(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for n := 3; n <= 100; n++ {
+		for trial := range 4 {
+			in0, in1 := make([]uint8, n), make([]uint8, n)
+			for i := range n {
+				in0[i], in1[i] = uint8(r.IntN(256)), uint8(r.IntN(256))
+				if trial == 1 {
+					in0[i], in1[i] = 255, 255
+				} else if trial == 2 {
+					in0[i], in1[i] = uint8(r.IntN(2)*255), uint8(r.IntN(2)*255)
+				}
+			}
+			cs := make([]int32, n)
+			for i := range cs {
+				cs[i] = int32(in0[i])*3 + int32(in1[i])
+			}
+			want := make([]uint8, 2*n)
+			want[0] = uint8((cs[0]*4 + 8) >> 4)
+			want[1] = uint8((cs[0]*3 + cs[1] + 7) >> 4)
+			for i := 1; i < n-1; i++ {
+				want[2*i] = uint8((cs[i]*3 + cs[i-1] + 8) >> 4)
+				want[2*i+1] = uint8((cs[i]*3 + cs[i+1] + 7) >> 4)
+			}
+			want[2*n-2] = uint8((cs[n-1]*3 + cs[n-2] + 8) >> 4)
+			want[2*n-1] = uint8((cs[n-1]*4 + 7) >> 4)
+
+			buf := bytes.Repeat([]uint8{0xa5}, 2*n+8)
+			k := h2v2FancySIMD(buf, in0, in1)
+			h2v2Fancy(buf, in0, in1, 0, 1)
+			h2v2Fancy(buf, in0, in1, 1+k, n)
+			if !bytes.Equal(buf[:2*n], want) {
+				t.Fatalf("n=%d trial %d (SIMD did %d):\n got %v\nwant %v", n, trial, k, buf[:2*n], want)
+			}
+			if !bytes.Equal(buf[2*n:], bytes.Repeat([]uint8{0xa5}, 8)) {
+				t.Fatalf("n=%d: bytes past the row written", n)
 			}
 		}
 	}
