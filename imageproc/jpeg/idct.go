@@ -39,6 +39,25 @@ var rangeLimit = func() (t [1024]uint8) {
 // islow inverse DCT (bit-exact with jpeg_idct_islow) and writes the 8x8
 // samples to out with the given row stride.
 func idctIslow(in *[64]int16, q *[64]int32, out []uint8, stride int) {
+	_ = out[7*stride+7]
+	if idctSIMD(in, q, out, stride) {
+		return
+	}
+	idctIslowGo(in, q, out, stride)
+}
+
+// idctInputMax bounds the dequantized coefficients and the pass-1 outputs
+// the SIMD IDCT takes. A pass is a linear map followed by a rounding
+// shift; 32-bit arithmetic wraps like a ring, so a sum whose true value
+// fits in an int32 comes out exact however its terms overflowed on the
+// way, and with inputs of at most 2^15 in magnitude each sum stays below
+// 2^31 (TestIDCTBound). Real images stay far below it (a dequantized DC
+// is at most 1024); corrupt data beyond it takes the Go form.
+const idctInputMax = 1 << 15
+
+// idctIslowGo is idctIslow in portable Go, in 64-bit arithmetic as
+// libjpeg's JLONG on 64-bit systems, for any input.
+func idctIslowGo(in *[64]int16, q *[64]int32, out []uint8, stride int) {
 	var ws [64]int32
 	_ = out[7*stride+7]
 
