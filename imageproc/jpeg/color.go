@@ -83,20 +83,8 @@ func (u *upsampler) row(y int) []uint8 {
 		return c.plane[y*c.stride:]
 	case upH2V1Fancy:
 		in := c.plane[y*c.stride : y*c.stride+c.dsW]
-		out := u.buf
-		n := len(in)
-		v := int32(in[0])
-		out[0] = uint8(v)
-		out[1] = uint8((v*3 + int32(in[1]) + 2) >> 2)
-		for i := 1; i < n-1; i++ {
-			v := int32(in[i]) * 3
-			out[2*i] = uint8((v + int32(in[i-1]) + 1) >> 2)
-			out[2*i+1] = uint8((v + int32(in[i+1]) + 2) >> 2)
-		}
-		v = int32(in[n-1])
-		out[2*n-2] = uint8((v*3 + int32(in[n-2]) + 1) >> 2)
-		out[2*n-1] = uint8(v)
-		return out
+		u.h2Fancy(in, in, 4, 8)
+		return u.buf
 	case upH1V2Fancy, upH2V2Fancy:
 		near := y >> 1
 		far := near + 1
@@ -115,9 +103,7 @@ func (u *upsampler) row(y int) []uint8 {
 			}
 			return u.buf
 		}
-		k := h2v2FancySIMD(u.buf, in0, in1)
-		h2v2Fancy(u.buf, in0, in1, 0, 1)
-		h2v2Fancy(u.buf, in0, in1, 1+k, len(in0))
+		u.h2Fancy(in0, in1, 8, 7)
 		return u.buf
 	default:
 		r := y / u.vr
@@ -130,12 +116,22 @@ func (u *upsampler) row(y int) []uint8 {
 	}
 }
 
-// h2v2Fancy computes output samples 2i and 2i+1 of a row of
-// jdsample.c's h2v2_fancy_upsample for the input samples i in [from, to):
-// with c(j) = 3·in0[j] + in1[j] (the nearer input row weighted 3 to 1),
-// (3·c(i) + c(i-1) + 8) >> 4 and (3·c(i) + c(i+1) + 7) >> 4, where the
-// edges take c(i) for their missing neighbour.
-func h2v2Fancy(out, in0, in1 []uint8, from, to int) {
+// h2Fancy writes to u.buf a row of jdsample.c's fancy upsampling by 2
+// across (see h2Fancy), with SIMD where the CPU has it.
+func (u *upsampler) h2Fancy(in0, in1 []uint8, even, odd int32) {
+	k := h2FancySIMD(u.buf, in0, in1, even, odd)
+	h2Fancy(u.buf, in0, in1, even, odd, 0, 1)
+	h2Fancy(u.buf, in0, in1, even, odd, 1+k, len(in0))
+}
+
+// h2Fancy computes output samples 2i and 2i+1 of jdsample.c's fancy
+// upsampling by 2 across for the input samples i in [from, to): with
+// c(j) = 3·in0[j] + in1[j], (3·c(i) + c(i-1) + even) >> 4 and
+// (3·c(i) + c(i+1) + odd) >> 4, where the edges take c(i) for their
+// missing neighbour. h2v2_fancy_upsample, whose in0 is the nearer input
+// row, is even, odd = 8, 7; h2v1_fancy_upsample ((3·in[i] + in[i∓1] +
+// 1 or 2) >> 2) is in0 = in1 with 4, 8, the same values times 4.
+func h2Fancy(out, in0, in1 []uint8, even, odd int32, from, to int) {
 	n := len(in0)
 	in1 = in1[:n]
 	out = out[:2*n]
@@ -146,8 +142,8 @@ func h2v2Fancy(out, in0, in1 []uint8, from, to int) {
 	l, m := c(from-1), c(from)
 	for i := from; i < to; i++ {
 		r := c(i + 1)
-		out[2*i] = uint8((m*3 + l + 8) >> 4)
-		out[2*i+1] = uint8((m*3 + r + 7) >> 4)
+		out[2*i] = uint8((m*3 + l + even) >> 4)
+		out[2*i+1] = uint8((m*3 + r + odd) >> 4)
 		l, m = m, r
 	}
 }

@@ -25,17 +25,16 @@ func yccRowSIMD(out, yr, cb, cr []uint8) int {
 }
 
 //go:noescape
-func h2v2FancyAVX2(out, in0, in1 *uint8, groups int)
+func h2FancyAVX2(out, in0, in1 *uint8, groups int, even, odd int16)
 
-// h2v2FancySIMD computes the output samples of h2v2Fancy for the input
-// samples i in [1, 1+k), 16 at a time, and returns k: 0 where the CPU
-// lacks AVX2.
-func h2v2FancySIMD(out, in0, in1 []uint8) int {
+// h2FancySIMD computes the output samples of h2Fancy for the input samples
+// i in [1, 1+k), 16 at a time, and returns k: 0 where the CPU lacks AVX2.
+func h2FancySIMD(out, in0, in1 []uint8, even, odd int32) int {
 	n := min(len(in0), len(in1), len(out)/2)
 	groups := (n - 2) / 16
 	if !hasAVX2 || groups <= 0 {
 		return 0
 	}
-	h2v2FancyAVX2(&out[0], &in0[0], &in1[0], groups)
+	h2FancyAVX2(&out[0], &in0[0], &in1[0], groups, int16(even), int16(odd))
 	return 16 * groups
 }

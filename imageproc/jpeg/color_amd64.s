@@ -74,21 +74,21 @@ DATA yccshuf<>+16(SB)/8, $0x0602090501080400
 DATA yccshuf<>+24(SB)/8, $0x808080800b07030a
 GLOBL yccshuf<>(SB), RODATA|NOPTR, $32
 
-// func h2v2FancyAVX2(out, in0, in1 *uint8, groups int)
-// jdsample.c's h2v2_fancy_upsample for the samples i in [1, 1+16·groups)
-// of a row: with c(j) = 3·in0[j] + in1[j], out[2i] = (3·c(i) + c(i-1) + 8)
-// >> 4 and out[2i+1] = (3·c(i) + c(i+1) + 7) >> 4, in 16-bit lanes (at
-// most 16·255 + 8). in0 and in1 are read from index 0 to 16·groups+2.
-TEXT ·h2v2FancyAVX2(SB), NOSPLIT, $0-32
-	MOVQ out+0(FP), DI
-	MOVQ in0+8(FP), SI
-	MOVQ in1+16(FP), BX
-	MOVQ groups+24(FP), CX
-	ADDQ $2, DI
-	VPCMPEQW Y15, Y15, Y15
-	VPSRLW   $15, Y15, Y15 // 1 in each lane
-	VPSLLW   $3, Y15, Y14  // 8
-	VPSUBW   Y15, Y14, Y13 // 7
+// func h2FancyAVX2(out, in0, in1 *uint8, groups int, even, odd int16)
+// jdsample.c's fancy upsampling by 2 across, for the samples i in
+// [1, 1+16·groups) of a row: with c(j) = 3·in0[j] + in1[j], out[2i] =
+// (3·c(i) + c(i-1) + even) >> 4 and out[2i+1] = (3·c(i) + c(i+1) + odd)
+// >> 4, in 16-bit lanes (at most 16·255 + 8). h2v2_fancy_upsample is
+// even, odd = 8, 7; h2v1_fancy_upsample is in0 = in1 with 4, 8. in0 and
+// in1 are read from index 0 to 16·groups+2.
+TEXT ·h2FancyAVX2(SB), NOSPLIT, $0-36
+	MOVQ         out+0(FP), DI
+	MOVQ         in0+8(FP), SI
+	MOVQ         in1+16(FP), BX
+	MOVQ         groups+24(FP), CX
+	ADDQ         $2, DI
+	VPBROADCASTW even+32(FP), Y14
+	VPBROADCASTW odd+34(FP), Y13
 
 group:
 	VPMOVZXBW (SI), Y0

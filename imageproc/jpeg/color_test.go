@@ -48,44 +48,62 @@ func TestYccRowSIMD(t *testing.T) {
 	}
 }
 
-// The upsampler's h2v2 row (SIMD middle, Go edges) gives the samples of
-// jdsample.c's h2v2_fancy_upsample, written out here as libjpeg does,
-// for every row width from 3 to 100, on random and extreme samples.
-func TestH2V2Fancy(t *testing.T) {
+// The upsampler's rows of fancy upsampling by 2 across (SIMD middle, Go
+// edges) give the samples of jdsample.c's h2v2_fancy_upsample and
+// h2v1_fancy_upsample, written out here as libjpeg does, for every row
+// width from 3 to 100, on random and extreme samples.
+func TestH2Fancy(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	for n := 3; n <= 100; n++ {
-		for trial := range 4 {
+		for trial := range 8 {
 			in0, in1 := make([]uint8, n), make([]uint8, n)
 			for i := range n {
 				in0[i], in1[i] = uint8(r.IntN(256)), uint8(r.IntN(256))
-				if trial == 1 {
+				switch trial % 4 {
+				case 1:
 					in0[i], in1[i] = 255, 255
-				} else if trial == 2 {
+				case 2:
 					in0[i], in1[i] = uint8(r.IntN(2)*255), uint8(r.IntN(2)*255)
 				}
 			}
-			cs := make([]int32, n)
-			for i := range cs {
-				cs[i] = int32(in0[i])*3 + int32(in1[i])
-			}
+			h2v1 := trial >= 4
 			want := make([]uint8, 2*n)
-			want[0] = uint8((cs[0]*4 + 8) >> 4)
-			want[1] = uint8((cs[0]*3 + cs[1] + 7) >> 4)
-			for i := 1; i < n-1; i++ {
-				want[2*i] = uint8((cs[i]*3 + cs[i-1] + 8) >> 4)
-				want[2*i+1] = uint8((cs[i]*3 + cs[i+1] + 7) >> 4)
+			if h2v1 {
+				in1 = in0
+				want[0] = in0[0]
+				want[1] = uint8((int32(in0[0])*3 + int32(in0[1]) + 2) >> 2)
+				for i := 1; i < n-1; i++ {
+					v := int32(in0[i]) * 3
+					want[2*i] = uint8((v + int32(in0[i-1]) + 1) >> 2)
+					want[2*i+1] = uint8((v + int32(in0[i+1]) + 2) >> 2)
+				}
+				want[2*n-2] = uint8((int32(in0[n-1])*3 + int32(in0[n-2]) + 1) >> 2)
+				want[2*n-1] = in0[n-1]
+			} else {
+				cs := make([]int32, n)
+				for i := range cs {
+					cs[i] = int32(in0[i])*3 + int32(in1[i])
+				}
+				want[0] = uint8((cs[0]*4 + 8) >> 4)
+				want[1] = uint8((cs[0]*3 + cs[1] + 7) >> 4)
+				for i := 1; i < n-1; i++ {
+					want[2*i] = uint8((cs[i]*3 + cs[i-1] + 8) >> 4)
+					want[2*i+1] = uint8((cs[i]*3 + cs[i+1] + 7) >> 4)
+				}
+				want[2*n-2] = uint8((cs[n-1]*3 + cs[n-2] + 8) >> 4)
+				want[2*n-1] = uint8((cs[n-1]*4 + 7) >> 4)
 			}
-			want[2*n-2] = uint8((cs[n-1]*3 + cs[n-2] + 8) >> 4)
-			want[2*n-1] = uint8((cs[n-1]*4 + 7) >> 4)
 
-			buf := bytes.Repeat([]uint8{0xa5}, 2*n+8)
-			k := h2v2FancySIMD(buf, in0, in1)
-			h2v2Fancy(buf, in0, in1, 0, 1)
-			h2v2Fancy(buf, in0, in1, 1+k, n)
-			if !bytes.Equal(buf[:2*n], want) {
-				t.Fatalf("n=%d trial %d (SIMD did %d):\n got %v\nwant %v", n, trial, k, buf[:2*n], want)
+			u := &upsampler{buf: bytes.Repeat([]uint8{0xa5}, 2*n+8)}
+			if h2v1 {
+				u.h2Fancy(in0, in0, 4, 8)
+			} else {
+				u.h2Fancy(in0, in1, 8, 7)
 			}
-			if !bytes.Equal(buf[2*n:], bytes.Repeat([]uint8{0xa5}, 8)) {
+			if !bytes.Equal(u.buf[:2*n], want) {
+				t.Fatalf("n=%d trial %d:\n got %v\nwant %v", n, trial, u.buf[:2*n], want)
+			}
+			if !bytes.Equal(u.buf[2*n:], bytes.Repeat([]uint8{0xa5}, 8)) {
 				t.Fatalf("n=%d: bytes past the row written", n)
 			}
 		}
