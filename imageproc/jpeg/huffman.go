@@ -7,7 +7,14 @@ const lookBits = 9
 type huffTable struct {
 	// lookup maps the next lookBits bits to length<<8 | symbol, or 0 when
 	// the code is longer than lookBits.
-	lookup    [1 << lookBits]uint16
+	lookup [1 << lookBits]uint16
+	// coef maps the next lookBits bits to a whole AC coefficient where
+	// its code and its extra bits fit in them (0 where not): the bits
+	// taken, run<<8, 1<<12 when a value follows (else EOB or ZRL) and the
+	// value, sign-extended, <<16. One lookup then does what lookup,
+	// receive and extend do, as libjpeg-turbo's jdhuff.h does for its
+	// fast path.
+	coef      [1 << lookBits]int32
 	maxcode   [18]int32 // largest code of each length, -1 if none; [17] is a sentinel
 	valoffset [18]int32
 	vals      [256]uint8
@@ -67,6 +74,18 @@ func buildHuffTable(counts *[17]int, vals []byte, isDC bool) *huffTable {
 		e := uint16(l)<<8 | uint16(vals[i])
 		for j := 0; j < 1<<shift; j++ {
 			t.lookup[base+j] = e
+		}
+	}
+	for look, e := range t.lookup {
+		l, sym := uint(e>>8), int32(e&0xFF)
+		r, sz := sym>>4, uint(sym&15)
+		switch {
+		case e == 0 || l+sz > lookBits:
+		case sz == 0:
+			t.coef[look] = int32(l) | r<<8
+		default:
+			v := extend(int32(look>>(lookBits-l-sz))&(1<<sz-1), sz)
+			t.coef[look] = int32(l+sz) | r<<8 | 1<<12 | v<<16
 		}
 	}
 	if isDC {

@@ -318,8 +318,24 @@ func (d *decoder) decodeBlockSeq(c *component, b *[64]int16) (hasAC bool) {
 			br.fill()
 			acc, n = br.acc, br.n
 		}
+		look := acc >> (n - lookBits) & (1<<lookBits - 1)
+		if e := ac.coef[look]; e != 0 {
+			n -= uint(e & 0xFF)
+			r := int(e >> 8 & 15)
+			if e&(1<<12) != 0 {
+				hasAC = true
+				k += r
+				b[zigzag[k&127]] = int16(e >> 16)
+				continue
+			}
+			if r != 15 {
+				break
+			}
+			k += 15
+			continue
+		}
 		var rs int32
-		if e := ac.lookup[acc>>(n-lookBits)&(1<<lookBits-1)]; e != 0 {
+		if e := ac.lookup[look]; e != 0 {
 			n -= uint(e >> 8)
 			rs = int32(e & 0xFF)
 		} else {
