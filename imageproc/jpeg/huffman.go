@@ -1,5 +1,7 @@
 package jpeg
 
+import "encoding/binary"
+
 // lookBits is the number of bits resolved by one table lookup.
 const lookBits = 9
 
@@ -118,8 +120,20 @@ func (br *bitReader) reset(data []byte, pos int) {
 	*br = bitReader{data: data, pos: pos}
 }
 
-// fill loads bytes until more than 56 bits are available.
+// fill loads bytes until more than 56 bits are available: all it needs
+// at once when the next 8 bytes hold no 0xFF (the common case), else byte
+// by byte.
 func (br *bitReader) fill() {
+	if br.n <= 56 && br.marker == 0 && br.pos+8 <= len(br.data) {
+		w := binary.BigEndian.Uint64(br.data[br.pos:])
+		if x := ^w; (x-0x0101010101010101)&^x&0x8080808080808080 == 0 { // no 0xFF byte in w
+			k := (64 - br.n) / 8
+			br.acc = br.acc<<(8*k) | w>>(64-8*k)
+			br.n += 8 * k
+			br.pos += int(k)
+			return
+		}
+	}
 	for br.n <= 56 {
 		if br.marker != 0 || br.eof {
 			br.acc <<= 8
