@@ -168,14 +168,8 @@ func resampleWindow(dst []uint8, src *RGB, outW, outH int, f filterSpec, x0, y0,
 }
 
 // horizontalPass resamples source rows rowFirst..rowLast-1 along x with kh,
-// writing len(kh.start) pixels per row into out.
-//
-// Each source row is first split into planes so that every output value is
-// a dot product of two contiguous slices, which Go compiles into a tight
-// loop. Red and green share one int64 accumulator as two 32-bit lanes
-// (red + green<<32): the lanes cannot disturb each other's value because
-// each lane's sum fits in an int32, as it must in Pillow's C code too, so
-// the low 32 bits are exactly the red sum and the rest the green sum.
+// writing len(kh.start) pixels per row into out: with SIMD where the CPU
+// has it (horizontalPassSIMD), else horizontalPassGo, the same bytes.
 func horizontalPass(out []uint8, src *RGB, rowFirst, rowLast int, kh kernel) {
 	if horizontalPassSIMD(out, src, rowFirst, rowLast, kh) {
 		return
@@ -183,7 +177,13 @@ func horizontalPass(out []uint8, src *RGB, rowFirst, rowLast int, kh kernel) {
 	horizontalPassGo(out, src, rowFirst, rowLast, kh)
 }
 
-// horizontalPassGo is horizontalPass in portable Go.
+// horizontalPassGo is horizontalPass in portable Go. Each source row is
+// first split into planes so that every output value is a dot product of
+// two contiguous slices, which Go compiles into a tight loop. Red and green
+// share one int64 accumulator as two 32-bit lanes (red + green<<32): the
+// lanes cannot disturb each other's value because each lane's sum fits in
+// an int32, as it must in Pillow's C code too, so the low 32 bits are
+// exactly the red sum and the rest the green sum.
 func horizontalPassGo(out []uint8, src *RGB, rowFirst, rowLast int, kh kernel) {
 	const half = 1 << (precisionBits - 1)
 	srcStride := 3 * src.W

@@ -117,21 +117,22 @@ func (u *upsampler) row(y int) []uint8 {
 }
 
 // h2Fancy writes to u.buf a row of jdsample.c's fancy upsampling by 2
-// across (see h2Fancy), with SIMD where the CPU has it.
+// across (see h2FancyGo): the middle with SIMD where the CPU has it, the
+// rest in Go.
 func (u *upsampler) h2Fancy(in0, in1 []uint8, even, odd int32) {
 	k := h2FancySIMD(u.buf, in0, in1, even, odd)
-	h2Fancy(u.buf, in0, in1, even, odd, 0, 1)
-	h2Fancy(u.buf, in0, in1, even, odd, 1+k, len(in0))
+	h2FancyGo(u.buf, in0, in1, even, odd, 0, 1)
+	h2FancyGo(u.buf, in0, in1, even, odd, 1+k, len(in0))
 }
 
-// h2Fancy computes output samples 2i and 2i+1 of jdsample.c's fancy
+// h2FancyGo computes output samples 2i and 2i+1 of jdsample.c's fancy
 // upsampling by 2 across for the input samples i in [from, to): with
 // c(j) = 3·in0[j] + in1[j], (3·c(i) + c(i-1) + even) >> 4 and
 // (3·c(i) + c(i+1) + odd) >> 4, where the edges take c(i) for their
 // missing neighbour. h2v2_fancy_upsample, whose in0 is the nearer input
 // row, is even, odd = 8, 7; h2v1_fancy_upsample ((3·in[i] + in[i∓1] +
 // 1 or 2) >> 2) is in0 = in1 with 4, 8, the same values times 4.
-func h2Fancy(out, in0, in1 []uint8, even, odd int32, from, to int) {
+func h2FancyGo(out, in0, in1 []uint8, even, odd int32, from, to int) {
 	n := len(in0)
 	in1 = in1[:n]
 	out = out[:2*n]

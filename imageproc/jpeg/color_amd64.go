@@ -4,7 +4,8 @@ package jpeg
 
 import "golang.org/x/sys/cpu"
 
-// hasAVX2 selects yccRowAVX2, which gives yccRow's bytes exactly.
+// hasAVX2 selects the AVX2 routines (colour conversion, upsampling, the
+// IDCT), each of which gives its Go form's bytes.
 var hasAVX2 = cpu.X86.HasAVX2
 
 //go:noescape
@@ -27,7 +28,7 @@ func yccRowSIMD(out, yr, cb, cr []uint8) int {
 //go:noescape
 func h2FancyAVX2(out, in0, in1 *uint8, groups int, even, odd int16)
 
-// h2FancySIMD computes the output samples of h2Fancy for the input samples
+// h2FancySIMD computes the output samples of h2FancyGo for the input samples
 // i in [1, 1+k), 16 at a time, and returns k: 0 where the CPU lacks AVX2.
 func h2FancySIMD(out, in0, in1 []uint8, even, odd int32) int {
 	n := min(len(in0), len(in1), len(out)/2)
