@@ -5125,3 +5125,148 @@ expSub8_loop:
 	VMOVSS       X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func minMax8(x *float32, n int) (lo float32, hi float32)
+// Requires: AVX, SSE
+TEXT ·minMax8(SB), NOSPLIT, $0-24
+	MOVQ    x+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVUPS (SI), Y0
+	VMOVAPS Y0, Y1
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, CX
+	JZ      minMax8_done
+
+minMax8_loop:
+	VMOVUPS (SI), Y2
+	VMINPS  Y2, Y0, Y0
+	VMAXPS  Y2, Y1, Y1
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, CX
+	JNZ     minMax8_loop
+
+minMax8_done:
+	VEXTRACTF128 $0x01, Y0, X2
+	VMINPS       X2, X0, X0
+	VPERMILPS    $0x4e, X0, X2
+	VMINPS       X2, X0, X0
+	VPERMILPS    $0xb1, X0, X2
+	VMINPS       X2, X0, X0
+	VEXTRACTF128 $0x01, Y1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0x4e, X1, X2
+	VMAXPS       X2, X1, X1
+	VPERMILPS    $0xb1, X1, X2
+	VMAXPS       X2, X1, X1
+	MOVSS        X0, lo+16(FP)
+	MOVSS        X1, hi+20(FP)
+	VZEROUPPER
+	RET
+
+// func minMax16(x *float32, n int) (lo float32, hi float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·minMax16(SB), NOSPLIT, $0-24
+	MOVQ    x+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVUPS (SI), Z0
+	VMOVAPS Z0, Z1
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, CX
+	JZ      minMax16_done
+
+minMax16_loop:
+	VMOVUPS (SI), Z2
+	VMINPS  Z2, Z0, Z0
+	VMAXPS  Z2, Z1, Z1
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, CX
+	JNZ     minMax16_loop
+
+minMax16_done:
+	// Halve to 8 lanes, then as minMax8.
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VMINPS        Y2, Y0, Y0
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VMAXPS        Y2, Y1, Y1
+	VEXTRACTF128  $0x01, Y0, X2
+	VMINPS        X2, X0, X0
+	VPERMILPS     $0x4e, X0, X2
+	VMINPS        X2, X0, X0
+	VPERMILPS     $0xb1, X0, X2
+	VMINPS        X2, X0, X0
+	VEXTRACTF128  $0x01, Y1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0x4e, X1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0xb1, X1, X2
+	VMAXPS        X2, X1, X1
+	MOVSS         X0, lo+16(FP)
+	MOVSS         X1, hi+20(FP)
+	VZEROUPPER
+	RET
+
+// func quantRow8(dst *uint8, src *float32, n int, inv float32, z int32, stride int)
+// Requires: AVX, AVX2
+TEXT ·quantRow8(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVQ         stride+32(FP), R8
+	VBROADCASTSS inv+24(FP), Y7
+	MOVL         z+28(FP), AX
+	VMOVD        AX, X6
+	VPBROADCASTD X6, Y6
+
+quantRow8_loop:
+	VMULPS    (SI), Y7, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD    Y6, Y0, Y0
+
+	// Clamp: to int16 with signed saturation, then to u8 with unsigned.
+	VEXTRACTI128 $0x01, Y0, X1
+	VPACKSSDW    X1, X0, X0
+	VPACKUSWB    X0, X0, X0
+	VMOVD        X0, (DI)
+	ADDQ         R8, DI
+	VPEXTRD      $0x01, X0, (DI)
+	ADDQ         R8, DI
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, CX
+	JNZ          quantRow8_loop
+	VZEROUPPER
+	RET
+
+// func quantRow16(dst *uint8, src *float32, n int, inv float32, z int32, stride int)
+// Requires: AVX, AVX512F
+TEXT ·quantRow16(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         src+8(FP), SI
+	MOVQ         n+16(FP), CX
+	MOVQ         stride+32(FP), R8
+	VBROADCASTSS inv+24(FP), Z7
+	MOVL         z+28(FP), AX
+	VMOVD        AX, X6
+	VPBROADCASTD X6, Z6
+	VPXORD       Z5, Z5, Z5
+
+quantRow16_loop:
+	VMULPS    (SI), Z7, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD    Z6, Z0, Z0
+
+	// Clamp: below 0 to 0, then above 255 to 255 (unsigned saturation).
+	VPMAXSD   Z5, Z0, Z0
+	VPMOVUSDB Z0, X0
+	VMOVD     X0, (DI)
+	ADDQ      R8, DI
+	VPEXTRD   $0x01, X0, (DI)
+	ADDQ      R8, DI
+	VPEXTRD   $0x02, X0, (DI)
+	ADDQ      R8, DI
+	VPEXTRD   $0x03, X0, (DI)
+	ADDQ      R8, DI
+	ADDQ      $0x00000040, SI
+	SUBQ      $0x00000010, CX
+	JNZ       quantRow16_loop
+	VZEROUPPER
+	RET

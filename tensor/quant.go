@@ -371,7 +371,7 @@ func quantRowGo(dst []uint8, src []float32, inv float32, z int32, stride int) {
 }
 
 // quantValue is clamp(roundEven(v·inv) + z, 0, 255), the product in
-// float32 (NaN gives 0), as quantRow8 computes it.
+// float32 (NaN gives 0), as quantRow8 and quantRow16 compute it.
 func quantValue(v, inv float32, z int32) uint8 {
 	q := math.RoundToEven(float64(v*inv)) + float64(z)
 	switch {

@@ -4,7 +4,8 @@
 // epilogue fused for layers without an activation: tile), the int8 GEMM
 // micro-kernels for CPUs without AVX-512, the epilogues of Linear in 8 and
 // 16 lanes and softmax's exponential (epilogue.go), the transposes that
-// pack x for Linear and K for attention (transpose.go), the float16 scan of a
+// pack x for Linear and K for attention (transpose.go), the row range and
+// quantization of int8 Linear in 8 and 16 lanes (quant.go), the float16 scan of a
 // search (dotsF16) and the FMA peak loops (go generate in tensor runs it;
 // its output, tensor/generated_amd64.s, is committed).
 //
@@ -70,6 +71,10 @@ func main() {
 	epilogue(16, false)
 	epilogue(16, true)
 	expSub()
+	minMax(8)
+	minMax(16)
+	quantRow(8)
+	quantRow(16)
 	Generate()
 }
 
