@@ -41,7 +41,7 @@ func horizontalPassSIMD(out []uint8, src *RGB, rowFirst, rowLast int, kh kernel)
 	if !hasAVX2 || n == 0 {
 		return false
 	}
-	pairs := (kh.ksize + 1) / 2
+	pairs := (kh.ksize + 3) / 4 * 2 // pairs of taps, an even number of them
 	offs := make([]int32, n)
 	coeffs := make([]int32, n*pairs*8)
 	for i := range n {

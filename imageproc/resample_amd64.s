@@ -77,7 +77,7 @@ GLOBL perm<>(SB), RODATA|NOPTR, $32
 // For output pixel i < n, reading RGB source pixels from src+offs[i]: each
 // channel's half + Σ_t pixel[t]·c_i[t] over 2·pairs taps, clip8'd as in
 // verticalRowAVX2, stored as 4 bytes at dst+3i (the fourth is pixel i+1's
-// red, written over next). coeffs holds pairs×8 int32 per output pixel,
+// red, written over next); pairs is even. coeffs holds pairs×8 int32 per output pixel,
 // [c0 c0 c0 c0 c1 c1 c1 c1] for each pair of taps: Pillow's
 // ImagingResampleHorizontal_8bpc, two taps a step, one pixel's three
 // channels in the int32 lanes of each half. Exact, as the sums are.
@@ -95,18 +95,24 @@ pixel:
 	MOVLQSX (R8), AX
 	LEAQ    (SI)(AX*1), R11
 	VMOVDQA Y8, Y0
+	VPXOR   Y2, Y2, Y2
 	MOVQ    R10, R12
 
-pair:
+pair: // two pairs of taps a step, one accumulator each
 	VPBROADCASTQ (R11), Y1 // 6 bytes used: two RGB pixels
+	VPBROADCASTQ 6(R11), Y3
 	VPSHUFB      Y9, Y1, Y1
+	VPSHUFB      Y9, Y3, Y3
 	VPMULLD      (R9), Y1, Y1
+	VPMULLD      32(R9), Y3, Y3
 	VPADDD       Y1, Y0, Y0
-	ADDQ         $6, R11
-	ADDQ         $32, R9
-	DECQ         R12
+	VPADDD       Y3, Y2, Y2
+	ADDQ         $12, R11
+	ADDQ         $64, R9
+	SUBQ         $2, R12
 	JNZ          pair
 
+	VPADDD       Y2, Y0, Y0
 	VEXTRACTI128 $1, Y0, X1
 	VPADDD       X1, X0, X0
 	VPSRAD       $22, X0, X0
