@@ -1,6 +1,7 @@
 package imageproc
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -68,6 +69,27 @@ func BenchmarkPreprocessLarge(b *testing.B) {
 	dst := make([]float32, 3*224*224)
 	for b.Loop() {
 		if err := cfg.PreprocessInto(dst, img); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPipelineLarge is the whole per-image path of a Pipeline, as
+// goclip eval runs it (scratch memory reused), for the 1411x1411
+// retina.jpg: compare python3 bench/pil_preprocess.py on a folder holding
+// that file.
+func BenchmarkPipelineLarge(b *testing.B) {
+	p, err := NewPipeline(DefaultConfig(), Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := p.FromBytes("retina.jpg", benchFile(b, "retina.jpg"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := make([]float32, 3*224*224)
+	for b.Loop() {
+		if _, err := p.PixelsInto(context.Background(), in, dst); err != nil {
 			b.Fatal(err)
 		}
 	}
