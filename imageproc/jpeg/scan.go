@@ -318,7 +318,7 @@ func (d *decoder) decodeBlockSeq(c *component, b *[64]int16) (hasAC bool) {
 			br.fill()
 			acc, n = br.acc, br.n
 		}
-		look := acc >> (n - lookBits) & (1<<lookBits - 1)
+		look := acc >> (n - coefBits) & (1<<coefBits - 1)
 		if e := ac.coef[look]; e != 0 {
 			n -= uint(e & 0xFF)
 			r := int(e >> 8 & 15)
@@ -335,7 +335,7 @@ func (d *decoder) decodeBlockSeq(c *component, b *[64]int16) (hasAC bool) {
 			continue
 		}
 		var rs int32
-		if e := ac.lookup[look]; e != 0 {
+		if e := ac.lookup[look>>(coefBits-lookBits)]; e != 0 {
 			n -= uint(e >> 8)
 			rs = int32(e & 0xFF)
 		} else {
