@@ -43,8 +43,8 @@ func newAVX2Kernels() *kernels {
 		tileI8:     tileI8AVX2,
 		rowsI8:     mr,
 		i8name:     "avx2",
-		minMax:     minMaxAVX2,
-		quantRow:   quantRowAVX2,
+		minMax:     minMaxBy(8, minMax8, minMaxGo),
+		quantRow:   quantRowBy(8, quantRow8, quantRowGo),
 		epilogueI8: epilogueI8AVX2,
 		strided:    stridedAVX2,
 		snr:        snrGo,
@@ -116,7 +116,7 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.tileEp = tileEpAVX512
 	k.strided, k.snr = stridedAVX512, snrMax
 	k.epilogue, k.epilogueI8 = epilogueAVX512, epilogueI8AVX512
-	k.minMax, k.quantRow = minMaxAVX512, quantRowAVX512
+	k.minMax, k.quantRow = minMaxBy(16, minMax16, k.minMax), quantRowBy(16, quantRow16, k.quantRow)
 	k.peak, k.peakFLOP = fmaPeakAVX512, 2*16*12
 	if cpu.X86.HasAVX512VNNI {
 		k.tileI8, k.rowsI8, k.i8name = tileI8VNNI, 2*mr, "avx512vnni"
@@ -436,55 +436,37 @@ func minMax16(x *float32, n int) (lo, hi float32)
 //go:noescape
 func quantRow16(dst *uint8, src *float32, n int, inv float32, z int32, stride int)
 
-// minMaxAVX512 is minMaxAVX2 16 lanes at a time, then 8 (see minMax16 for
-// why the results are the same).
-func minMaxAVX512(x []float32) (lo, hi float32) {
-	v := len(x) &^ 15
-	if v == 0 {
-		return minMaxAVX2(x)
-	}
-	lo, hi = minMax16(&x[0], v)
-	if v < len(x) {
-		l, h := minMaxAVX2(x[v:])
-		lo, hi = min(lo, l), max(hi, h)
-	}
-	return lo, hi
-}
-
-// quantRowAVX512 is quantRowAVX2 16 values at a time, then 8.
-func quantRowAVX512(dst []uint8, src []float32, inv float32, z int32, stride int) {
-	n := len(src)
-	dst = dst[:((n+3)/4-1)*stride+4] // every group's place exists
-	v := n &^ 15
-	if v > 0 {
-		quantRow16(&dst[0], &src[0], v, inv, z, stride)
-	}
-	if v < n {
-		quantRowAVX2(dst[v/4*stride:], src[v:], inv, z, stride)
+// minMaxBy returns a kernels.minMax that runs mm (an assembly routine of
+// the given lanes) on a row's whole vectors and tail on the rest. Its
+// results are the portable ones (see minMax16 for the 16-lane reduction).
+func minMaxBy(lanes int, mm func(x *float32, n int) (lo, hi float32), tail func([]float32) (lo, hi float32)) func([]float32) (lo, hi float32) {
+	return func(x []float32) (lo, hi float32) {
+		v := len(x) / lanes * lanes
+		if v == 0 {
+			return tail(x)
+		}
+		lo, hi = mm(&x[0], v)
+		if v < len(x) {
+			l, h := tail(x[v:])
+			lo, hi = min(lo, l), max(hi, h)
+		}
+		return lo, hi
 	}
 }
 
-func minMaxAVX2(x []float32) (lo, hi float32) {
-	v := len(x) &^ 7
-	if v == 0 {
-		return minMaxGo(x)
-	}
-	lo, hi = minMax8(&x[0], v)
-	for _, e := range x[v:] {
-		lo, hi = min(lo, e), max(hi, e)
-	}
-	return lo, hi
-}
-
-func quantRowAVX2(dst []uint8, src []float32, inv float32, z int32, stride int) {
-	n := len(src)
-	dst = dst[:((n+3)/4-1)*stride+4] // every group's place exists
-	v := n &^ 7
-	if v > 0 {
-		quantRow8(&dst[0], &src[0], v, inv, z, stride)
-	}
-	if v < n {
-		quantRowGo(dst[v/4*stride:], src[v:], inv, z, stride)
+// quantRowBy returns a kernels.quantRow that runs q (an assembly routine
+// of the given lanes) on a row's whole vectors and tail on the rest.
+func quantRowBy(lanes int, q func(dst *uint8, src *float32, n int, inv float32, z int32, stride int), tail func(dst []uint8, src []float32, inv float32, z int32, stride int)) func(dst []uint8, src []float32, inv float32, z int32, stride int) {
+	return func(dst []uint8, src []float32, inv float32, z int32, stride int) {
+		n := len(src)
+		dst = dst[:((n+3)/4-1)*stride+4] // every group's place exists
+		v := n / lanes * lanes
+		if v > 0 {
+			q(&dst[0], &src[0], v, inv, z, stride)
+		}
+		if v < n {
+			tail(dst[v/4*stride:], src[v:], inv, z, stride)
+		}
 	}
 }
 
