@@ -18,12 +18,11 @@ type huffTable struct {
 	// the code is longer than lookBits.
 	lookup [1 << lookBits]uint16
 	// coef maps the next coefBits bits to a whole AC coefficient where
-	// its code (of at most lookBits) and its extra bits fit in them (0
-	// where not): the bits
-	// taken, run<<8, 1<<12 when a value follows (else EOB or ZRL) and the
-	// value, sign-extended, <<16. One lookup then does what lookup,
-	// receive and extend do, as libjpeg-turbo's jdhuff.h does for its
-	// fast path.
+	// its code (of at most lookBits) and its extra bits fit in them, 0
+	// where not: the bits taken, run<<8, 1<<12 when a value follows
+	// (else EOB or ZRL) and the value, sign-extended, <<16. One lookup
+	// then does what lookup, receive and extend do, as libjpeg-turbo's
+	// jdhuff.h does for its fast path.
 	coef      [1 << coefBits]int32
 	maxcode   [18]int32 // largest code of each length, -1 if none; [17] is a sentinel
 	valoffset [18]int32
