@@ -39,7 +39,6 @@ var rangeLimit = func() (t [1024]uint8) {
 // islow inverse DCT (bit-exact with jpeg_idct_islow) and writes the 8x8
 // samples to out with the given row stride.
 func idctIslow(in *[64]int16, q *[64]int32, out []uint8, stride int) {
-	_ = out[7*stride+7]
 	if idctSIMD(in, q, out, stride) {
 		return
 	}

@@ -48,11 +48,10 @@ func minMax(lanes int) {
 		VMAXPS(Y2, Y1, Y1)
 	}
 	for _, r := range []struct {
-		x  VecPhysical
-		op func(...Op)
-	}{{X0, VMINPS}, {X1, VMAXPS}} {
-		y := map[VecPhysical]VecPhysical{X0: Y0, X1: Y1}[r.x]
-		VEXTRACTF128(U8(1), y, X2)
+		y, x VecPhysical
+		op   func(...Op)
+	}{{Y0, X0, VMINPS}, {Y1, X1, VMAXPS}} {
+		VEXTRACTF128(U8(1), r.y, X2)
 		r.op(X2, r.x, r.x)
 		VPERMILPS(U8(0x4e), r.x, X2)
 		r.op(X2, r.x, r.x)
