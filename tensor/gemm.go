@@ -300,7 +300,7 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 		bias = j.ep.Bias[col0 : col0+cols]
 	}
 	tileEp := j.kern.tileEp
-	fusedRows, fusedCols := fusedPart(tileEp != nil, j.ep, k, rows, cols, j.kern.rows, nr)
+	fused := newFusedPart(tileEp != nil, j.ep, k, rows, cols, j.kern.rows, nr)
 	a := j.block(ic)
 	wp := j.w.p
 	tile, step := j.kern.tile, j.kern.rows/mr // strips per tile call
@@ -323,7 +323,7 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 					pf = &next[off]
 				}
 				switch {
-				case last && st*mr+h <= fusedRows && col < fusedCols:
+				case last && st*mr+h <= fused.rows && col < fused.cols:
 					if pf == nil {
 						pf = &b[0] // prefetches only what the tile reads
 					}
@@ -340,10 +340,7 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 
 	ep := j.kern.epilogue
 	for r := 0; r < rows; r++ {
-		from := 0
-		if r < fusedRows {
-			from = fusedCols
-		}
+		from := fused.from(r)
 		if from == cols {
 			continue
 		}
@@ -352,16 +349,27 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 	}
 }
 
-// fusedPart returns the part of a task's rows × cols output, from its
-// top left, that fused tiles (kernels.tileEp, tileI8Ep) finish: whole tile
+// fusedPart is the part of a task's rows × cols output, from its top
+// left, that fused tiles (kernels.tileEp, tileI8Ep) finish: whole tile
 // calls of tileRows rows, whole panels of nr columns; none when the kernel
 // set has no fused tile (has is false), when the epilogue has an
 // activation, or when k is 0 (no tile runs).
-func fusedPart(has bool, ep Epilogue, k, rows, cols, tileRows, nr int) (fusedRows, fusedCols int) {
+type fusedPart struct{ rows, cols int }
+
+func newFusedPart(has bool, ep Epilogue, k, rows, cols, tileRows, nr int) fusedPart {
 	if !has || ep.Act != Identity || k == 0 {
-		return 0, 0
+		return fusedPart{}
 	}
-	return rows / tileRows * tileRows, cols / nr * nr
+	return fusedPart{rows / tileRows * tileRows, cols / nr * nr}
+}
+
+// from is the first column of row r that the row epilogue finishes: the
+// columns before it are the fused tiles'.
+func (f fusedPart) from(r int) int {
+	if r < f.rows {
+		return f.cols
+	}
+	return 0
 }
 
 // tail is b[v:], or nil for a nil b.

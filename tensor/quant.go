@@ -295,7 +295,7 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 	}
 	sw, cs := q.scale[col0:col0+cols], q.colSum[col0:col0+cols]
 	tileEp := j.kern.tileI8Ep
-	fusedRows, fusedCols := fusedPart(tileEp != nil, j.ep, k, rows, cols, j.kern.rowsI8, nr)
+	fused := newFusedPart(tileEp != nil, j.ep, k, rows, cols, j.kern.rowsI8, nr)
 	tile, step := j.kern.tileI8, j.kern.rowsI8/mr
 	tilePF := j.kern.tileI8PF
 	for pc := 0; pc < k; pc += kc {
@@ -316,7 +316,7 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 					pf = &next[off]
 				}
 				switch {
-				case last && st*mr+h <= fusedRows && col < fusedCols:
+				case last && st*mr+h <= fused.rows && col < fused.cols:
 					if pf == nil {
 						pf = &b[0] // prefetches only what the tile reads
 					}
@@ -333,10 +333,7 @@ func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
 	}
 
 	for r := 0; r < rows; r++ {
-		from := 0
-		if r < fusedRows {
-			from = fusedCols
-		}
+		from := fused.from(r)
 		if from == cols {
 			continue
 		}
