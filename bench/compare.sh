@@ -23,6 +23,18 @@
 #
 #   bench/compare.sh                      # from anywhere in the repository
 #   THREADS=2 BATCHES=1,8,32 DURATION=3 ROUNDS=3 ORT_VERSION=1 bench/compare.sh
+#   ISA=avx2 bench/compare.sh             # on an AVX-512 CPU: the AVX2-only race
+#
+# ISA=avx2 limits every engine to AVX2+FMA, as on the AVX2-only CPUs most
+# users have (AMD Zen 1 to 3, Intel before Ice Lake), when the machine at
+# hand has AVX-512 or AVX-VNNI: goclip through GOCLIP_KERNELS=avx2 and
+# GOCLIP_INT8_KERNEL=avx2, PyTorch through ATEN_CPU_CAPABILITY=avx2 and
+# OPENBLAS_CORETYPE=Haswell, and ONNX Runtime, which has no such switch, by
+# ort_avx2.py editing the temporary install's library so that MLAS skips
+# its AVX-512 and AVX-VNNI kernels. PIL's libjpeg-turbo and Pillow use
+# nothing wider than AVX2 anyway. The cores stay what they are (caches,
+# clocks, how many 256-bit operations issue per cycle), so this shows the
+# AVX2 kernels against each other, not a Zen 3.
 #
 # It needs go, node/npm and /usr/bin/python3; python3-torch, python3-numpy,
 # python3-onnx and python3-pil are installed with apt-get when missing (as
@@ -37,6 +49,14 @@ BATCHES=${BATCHES:-1,8,32}
 DURATION=${DURATION:-3}         # seconds per measured point, per engine and round
 ROUNDS=${ROUNDS:-3}             # rounds of the timed parts
 ORT_VERSION=${ORT_VERSION:-1}   # npm version range of onnxruntime-node
+ISA=${ISA:-native}              # native, or avx2 (see above)
+case $ISA in
+native | avx2) ;;
+*)
+	echo "compare.sh: ISA=$ISA: want native or avx2" >&2
+	exit 2
+	;;
+esac
 PY=${PY:-/usr/bin/python3}      # Debian's python, where python3-torch lives
 export PYTHONDONTWRITEBYTECODE=1 # leave no __pycache__ in bench/
 
@@ -62,6 +82,11 @@ fi
 say "installing onnxruntime-node@$ORT_VERSION in $TMP/ort (--ignore-scripts: its install script fetches GPU files; the CPU binaries are in the package)"
 mkdir -p "$TMP/ort"
 (cd "$TMP/ort" && npm init -y >/dev/null && npm install --ignore-scripts --no-audit --no-fund --loglevel=error "onnxruntime-node@$ORT_VERSION" >&2)
+if [ "$ISA" = avx2 ]; then
+	"$PY" "$ROOT/bench/ort_avx2.py" "$TMP/ort/node_modules/onnxruntime-node" >&2
+	export GOCLIP_KERNELS=avx2 GOCLIP_INT8_KERNEL=avx2 ATEN_CPU_CAPABILITY=avx2
+	export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+fi
 
 # --- the model and the inputs ----------------------------------------------------
 say "writing the synthetic ViT-B/32 and the benchmark's JPEGs (internal/cmd/mksynth), building goclip"
@@ -70,7 +95,9 @@ GOCLIP_REV=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknow
 if [ -n "$(cd "$ROOT" && git status --porcelain -- . 2>/dev/null | grep -v '^??' || true)" ]; then
 	GOCLIP_REV="$GOCLIP_REV+changes"
 fi
-echo "goclip $GOCLIP_REV, $THREADS threads, ${DURATION}s per point, $ROUNDS rounds" >"$R/label"
+ISA_NOTE=
+[ "$ISA" = avx2 ] && ISA_NOTE="; ISA=avx2: every engine limited to AVX2+FMA (ONNX Runtime's MLAS by ort_avx2.py)"
+echo "goclip $GOCLIP_REV, $THREADS threads, ${DURATION}s per point, $ROUNDS rounds$ISA_NOTE" >"$R/label"
 say "exporting the image tower to ONNX with PyTorch, and quantizing it"
 (cd "$ROOT/bench" && "$PY" export_onnx.py "$TMP/model" "$TMP/vision.onnx" "$R/check" "$ROOT/testdata/kit/golden" 2>"$TMP/export.log" &&
 	"$PY" quantize_onnx.py "$TMP/vision.onnx" "$TMP/vision-int8.onnx" 2>>"$TMP/export.log") || {
