@@ -40,9 +40,6 @@ func newAVX2Kernels() *kernels {
 		tilePF:     tilePFAVX2,
 		tileEp:     tileEpAVX2,
 		layI8:      layoutI8,
-		tileI8:     tileI8AVX2,
-		rowsI8:     mr,
-		i8name:     "avx2",
 		minMax:     minMaxBy(8, minMax8, minMaxGo),
 		quantRow:   quantRowBy(8, quantRow8, quantRowGo),
 		epilogueI8: epilogueI8AVX2,
@@ -64,8 +61,9 @@ func newAVX2Kernels() *kernels {
 	if cpu.X86.HasF16C {
 		k.dotsF16 = dotsF16AVX2
 	}
+	ubswTiles.use(k, "avx2")
 	if cpu.X86.HasAVXVNNI {
-		k.tileI8, k.i8name = tileI8AVXVNNI, "avxvnni"
+		vnniTiles.use(k, "avxvnni")
 	}
 	return k
 }
@@ -74,25 +72,22 @@ func newAVX2Kernels() *kernels {
 // k's int8 layout, a copy of k using it: the tests check every one.
 func int8Variants(k *kernels) []*kernels {
 	out := []*kernels{k}
-	add := func(name string, tile func(int, []uint8, []int8, []int32, int, int, bool), rows int) {
+	add := func(name string, use func(v *kernels)) {
 		if k.i8name == name {
 			return
 		}
 		v := *k
-		v.tileI8, v.i8name, v.rowsI8, v.tileI8PF, v.tileI8Ep = tile, name, rows, nil, nil
-		if name == "avx512vnni" {
-			v.tileI8PF, v.tileI8Ep = tileI8PFVNNI, tileI8EpVNNI
-		}
+		use(&v)
 		out = append(out, &v)
 	}
 	if cpu.X86.HasAVX2 {
-		add("avx2", tileI8AVX2, mr)
+		add("avx2", func(v *kernels) { ubswTiles.use(v, "avx2") })
 	}
 	if cpu.X86.HasAVXVNNI {
-		add("avxvnni", tileI8AVXVNNI, mr)
+		add("avxvnni", func(v *kernels) { vnniTiles.use(v, "avxvnni") })
 	}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI {
-		add("avx512vnni", tileI8VNNI, 2*mr)
+		add("avx512vnni", useAVX512VNNI)
 	}
 	return out
 }
@@ -119,10 +114,14 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.minMax, k.quantRow = minMaxBy(16, minMax16, k.minMax), quantRowBy(16, quantRow16, k.quantRow)
 	k.peak, k.peakFLOP = fmaPeakAVX512, 2*16*12
 	if cpu.X86.HasAVX512VNNI {
-		k.tileI8, k.rowsI8, k.i8name = tileI8VNNI, 2*mr, "avx512vnni"
-		k.tileI8PF, k.tileI8Ep = tileI8PFVNNI, tileI8EpVNNI
+		useAVX512VNNI(&k)
 	}
 	return &k
+}
+
+// useAVX512VNNI sets k's int8 tiles to the AVX-512 VNNI ones (8 rows).
+func useAVX512VNNI(k *kernels) {
+	k.tileI8, k.tileI8PF, k.tileI8Ep, k.rowsI8, k.i8name = tileI8VNNI, tileI8PFVNNI, tileI8EpVNNI, 2*mr, "avx512vnni"
 }
 
 //go:generate sh -c "cd ../internal/asmgen && go run . -out ../../tensor/generated_amd64.s -pkg tensor"
@@ -176,10 +175,22 @@ func gemm8x48i8ep(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *in
 func gemm4x48i8(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
 
 //go:noescape
-func gemm4x24i8ubsw(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)
+func gemm4x24i8ubsw(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
 
 //go:noescape
-func gemm4x24i8vnni(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)
+func gemm4x24i8ubswpf(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8)
+
+//go:noescape
+func gemm4x24i8ubswep(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8, y *float32, ldy int, bias *float32, flags int, cs *int32, sw *float32, zx *int32, sx *float32)
+
+//go:noescape
+func gemm4x24i8vnni(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
+
+//go:noescape
+func gemm4x24i8vnnipf(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8)
+
+//go:noescape
+func gemm4x24i8vnniep(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8, y *float32, ldy int, bias *float32, flags int, cs *int32, sw *float32, zx *int32, sx *float32)
 
 func fmaPeakAVX2(n int)
 
@@ -335,29 +346,64 @@ func tileEpFlags(bias []float32, nr int, acc bool, unread *float32) (int, *float
 	return epFlags(bias, Identity, acc, unread)
 }
 
-// tileI8AVXVNNI is the int8 tile of CPUs with AVX-VNNI (gemm4x24i8vnni).
-func tileI8AVXVNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
-	panel4x24(gemm4x24i8vnni, k4, a, b, c, ldc, add)
+// tiles4x24 is a 4×24 int8 kernel in its three forms (see tile4x24 in
+// internal/asmgen), run over whole 48-column panels of layoutI8 (two
+// calls, one per half) as kernels.tileI8, tileI8PF and tileI8Ep. Each
+// computes all 4 rows of its strip.
+type tiles4x24 struct {
+	plain func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
+	pf    func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8)
+	ep    func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8, y *float32, ldy int, bias *float32, flags int, cs *int32, sw *float32, zx *int32, sx *float32)
 }
 
-// tileI8AVX2 is the int8 tile of every AVX2 CPU (gemm4x24i8ubsw:
-// vpmaddubsw, exact for weights of at most 63 in magnitude, which PackInt8
-// guarantees).
-func tileI8AVX2(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
-	panel4x24(gemm4x24i8ubsw, k4, a, b, c, ldc, add)
+var (
+	// ubswTiles serve every AVX2 CPU (gemm4x24i8ubsw: vpmaddubsw, exact
+	// for weights of at most 63 in magnitude, which PackInt8 guarantees).
+	ubswTiles = tiles4x24{gemm4x24i8ubsw, gemm4x24i8ubswpf, gemm4x24i8ubswep}
+	// vnniTiles serve CPUs with AVX-VNNI (gemm4x24i8vnni).
+	vnniTiles = tiles4x24{gemm4x24i8vnni, gemm4x24i8vnnipf, gemm4x24i8vnniep}
+)
+
+// use sets k's int8 tiles to t's, named name.
+func (t tiles4x24) use(k *kernels, name string) {
+	k.tileI8, k.tileI8PF, k.tileI8Ep, k.rowsI8, k.i8name = t.tile, t.tilePF, t.tileEp, mr, name
 }
 
-// panel4x24 runs a 4×24 int8 kernel over one strip of 4 rows of u8
-// activations times the 48 columns of a panel, 24 columns per call. It
-// always computes the 4 rows.
-func panel4x24(gemm func(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool), k4 int, a []uint8, b []int8, c []int32, ldc int, add bool) {
+func (t tiles4x24) tile(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
 	const nr = 48
 	_ = b[k4*4*nr-1]
 	_ = a[k4*4*mr-1]
 	_ = c[(mr-1)*ldc+nr-1]
-	for j := 0; j < nr; j += 24 {
-		gemm(k4, &a[0], &b[4*j], &c[j], ldc, 4*nr, add)
+	t.plain(k4, &a[0], &b[0], &c[0], ldc, add)
+	t.plain(k4, &a[0], &b[4*24], &c[24], ldc, add)
+}
+
+// tilePF prefetches one line a step from pf during the first half, as
+// kernels.tileI8PF asks, none during the second.
+func (t tiles4x24) tilePF(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool, pf *int8) {
+	const nr = 48
+	_ = b[k4*4*nr-1]
+	_ = a[k4*4*mr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	t.pf(k4, &a[0], &b[0], &c[0], ldc, add, pf)
+	t.plain(k4, &a[0], &b[4*24], &c[24], ldc, add)
+}
+
+// tileEp prefetches from pf during the first half too.
+func (t tiles4x24) tileEp(k4 int, a []uint8, b []int8, c []int32, ldc int, add bool, pf *int8, y []float32, ldy int, bias []float32, acc bool, cs []int32, sw []float32, zx []int32, sx []float32) {
+	const nr = 48
+	_ = a[k4*4*mr-1]
+	_ = b[k4*4*nr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	_ = y[(mr-1)*ldy+nr-1]
+	cs, sw, zx, sx = cs[:nr], sw[:nr], zx[:mr], sx[:mr]
+	flags, bp := tileEpFlags(bias, nr, acc, &y[0])
+	bp2 := bp
+	if bias != nil {
+		bp2 = &bias[24]
 	}
+	t.ep(k4, &a[0], &b[0], &c[0], ldc, add, pf, &y[0], ldy, bp, flags, &cs[0], &sw[0], &zx[0], &sx[0])
+	t.ep(k4, &a[0], &b[4*24], &c[24], ldc, add, &b[4*24], &y[24], ldy, bp2, flags, &cs[24], &sw[24], &zx[0], &sx[0])
 }
 
 func tileI8VNNI(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {

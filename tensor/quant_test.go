@@ -12,7 +12,8 @@ import (
 // same packed operands: the integer product must be exact, so any
 // difference is a kernel bug. Values span the full u8 range and the ±63 of
 // PackInt8's weights (both extremes: AVX2's vpmaddubsw saturates beyond),
-// and k4 covers the unrolled loop, its tail and a single step.
+// and k4 covers the unrolled loop, its tail and a single step. The
+// prefetching form (tileI8PF), where the set has one, must give the same.
 func TestTileI8Exact(t *testing.T) {
 	const nr = 48
 	for _, kn := range int8Sets() {
@@ -38,13 +39,22 @@ func TestTileI8Exact(t *testing.T) {
 					}
 				}
 				ldc := nr + 5
-				for _, add := range []bool{false, true} {
+				pfBuf := make([]int8, 64*k4)
+				for _, form := range []int{0, 1, 2, 3} {
+					add, pf := form&1 != 0, form&2 != 0
+					if pf && kn.tileI8PF == nil {
+						continue
+					}
 					c := make([]int32, strips*mr*ldc)
 					for i := range c {
 						c[i] = int32(r.IntN(2001) - 1000)
 					}
 					c0 := append([]int32(nil), c...)
-					kn.tileI8(k4, a, b, c, ldc, rows, add)
+					if pf {
+						kn.tileI8PF(k4, a, b, c, ldc, rows, add, &pfBuf[0])
+					} else {
+						kn.tileI8(k4, a, b, c, ldc, rows, add)
+					}
 					for i := 0; i < rows; i++ {
 						st, ri := i/mr, i%mr
 						for j := 0; j < nr; j++ {
@@ -58,7 +68,7 @@ func TestTileI8Exact(t *testing.T) {
 								want += int64(c0[i*ldc+j])
 							}
 							if got := c[i*ldc+j]; int64(got) != want {
-								t.Fatalf("%s k4=%d rows=%d add=%v: c[%d][%d] = %d, want %d", kn.i8name, k4, rows, add, i, j, got, want)
+								t.Fatalf("%s k4=%d rows=%d add=%v pf=%v: c[%d][%d] = %d, want %d", kn.i8name, k4, rows, add, pf, i, j, got, want)
 							}
 						}
 						// Columns past nr belong to the neighbouring tile.

@@ -22,7 +22,12 @@
 //     of each lane into the accumulators. Go's assembler knows only the EVEX
 //     (AVX-512) form of VPDPBUSD, so its VEX form is written as bytes.
 //
-// Both keep a 4-row × 24-column tile in 12 accumulators.
+// Both keep a 4-row × 24-column tile in 12 accumulators, and come in the
+// forms of the ZMM tiles (tile4x24): plain, prefetching the next weights
+// (…pf) and with Linear's epilogue fused (…ep). On the Zen 5 guest with
+// AVX2 forced, these forms and the loop unrolled by four took the int8
+// tower from 29–32 to 28–31 ms/image at batch 1 (3.5%), 1–4% at batch 8;
+// with AVX-VNNI 5–9% and 1.5%.
 //
 // The peak loops (fmaPeakAVX2, fmaPeakAVX512) run nothing but independent
 // fused multiply-adds, enough chains to cover the FMA units' latency on
@@ -43,8 +48,10 @@ import (
 func main() {
 	ConstraintExpr("amd64,!purego")
 	constants()
-	ubsw()
-	vnni()
+	for _, f := range []i8Form{i8Plain, i8PF, i8Ep} {
+		ubsw(f)
+		vnni(f)
+	}
 	peak("fmaPeakAVX2", ys[:14], 8)
 	peak("fmaPeakAVX512", zs, 16)
 	dotsF16(4)
@@ -117,61 +124,42 @@ func peak(name string, regs []VecPhysical, lanes int) {
 	RET()
 }
 
-// args loads the common arguments: k4 (CX), a (SI), b (DI), c (DX), ldc in
-// bytes (R8), the B group stride in bytes (R9), add (BX).
-func args() {
-	Load(Param("k4"), RCX)
-	Load(Param("a"), RSI)
-	Load(Param("b"), RDI)
-	Load(Param("c"), RDX)
-	Load(Param("ldc"), R8)
-	SHLQ(U8(2), R8)
-	Load(Param("bs"), R9)
-	Load(Param("add"), RBX)
-}
+// i8Form is which of its three forms a 4×24 int8 tile takes (tile4x24).
+type i8Form int
 
-// rows computes the addresses of the tile's rows 1-3 in c (row 0 is DX).
-func rows() {
-	LEAQ(Mem{Base: RDX, Index: R8, Scale: 1}, R10)
-	LEAQ(Mem{Base: R10, Index: R8, Scale: 1}, R11)
-	LEAQ(Mem{Base: R11, Index: R8, Scale: 1}, R12)
-}
+const (
+	i8Plain i8Form = iota // stores the int32 sums to c
+	i8PF                  // also prefetches from pf, one line a step
+	i8Ep                  // also finishes the sums into y (Linear's epilogue)
+)
 
-// rowBase is the register holding the address of row r in c.
-var rowBase = []GPPhysical{RDX, R10, R11, R12}
+// i8Suffix names each form's routine: gemm4x24i8ubsw, gemm4x24i8ubswpf, ...
+var i8Suffix = [...]string{i8Plain: "", i8PF: "pf", i8Ep: "ep"}
 
-// store writes (or, when BX is set, adds) the 8 int32 of row r's result in
-// y to its place in c, off bytes into the row.
-func store(y VecPhysical, r, off int) {
-	addr := Mem{Base: rowBase[r], Disp: off}
-	done := fmt.Sprintf("%s_stored_%d_%d", currentName, r, off)
-	TESTQ(RBX, RBX)
-	JZ(LabelRef(done))
-	VPADDD(addr, y, y)
-	Label(done)
-	VMOVDQU(y, addr)
-}
+// i8PanelBytes is how far apart two groups of 4 inputs are in a packed
+// int8 panel (layoutI8: 48 columns of 4 bytes); a 4×24 tile reads half
+// of each.
+const i8PanelBytes = 48 * 4
 
-var currentName string
-
-func ubsw() {
-	TEXT("gemm4x24i8ubsw", NOSPLIT, "func(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)")
-	Doc("gemm4x24i8ubsw computes a 4×24 int32 tile with AVX2: 4 rows of u8",
-		"activations (k4 groups of [4 rows][4]) times 24 columns of s8 weights of",
-		"at most 63 in magnitude (k4 groups, bs bytes apart, of [24 columns][4]),",
-		"into c (row stride ldc), or adds to it. VPMADDUBSW sums byte pairs into",
-		"int16 with saturation; with |w| ≤ 63 a pair is at most 2·255·63 = 32130,",
-		"so nothing saturates and the sums are exact. VPMADDWD with ones adds the",
-		"pairs of each lane into int32.")
-	tile4x24("ubsw", func() {
+func ubsw(form i8Form) {
+	name := "gemm4x24i8ubsw" + i8Suffix[form]
+	TEXT(name, NOSPLIT, i8Signature(form))
+	Doc(name+" computes a 4×24 int32 tile with AVX2: 4 rows of u8 activations",
+		"(k4 groups of [4 rows][4]) times 24 columns of s8 weights of at most 63 in",
+		"magnitude (k4 groups, 192 bytes apart, of [24 columns][4]). VPMADDUBSW sums",
+		"byte pairs into int16 with saturation; with |w| ≤ 63 a pair is at most",
+		"2·255·63 = 32130, so nothing saturates and the sums are exact. VPMADDWD",
+		"with ones adds the pairs of each lane into int32. See tile4x24 in",
+		"internal/asmgen for the forms.")
+	tile4x24(name, form, func() {
 		// Y12: 16-bit ones; Y13: row r's 4 activations; Y14: products.
 		VPCMPEQW(Y12, Y12, Y12)
 		VPSRLW(U8(15), Y12, Y12)
-	}, func() {
+	}, func(ao, bo int) {
 		for r := 0; r < 4; r++ {
-			VPBROADCASTD(Mem{Base: RSI, Disp: 4 * r}, Y13)
+			VPBROADCASTD(Mem{Base: RSI, Disp: ao + 4*r}, Y13)
 			for j := 0; j < 3; j++ {
-				VPMADDUBSW(Mem{Base: RDI, Disp: 32 * j}, Y13, Y14)
+				VPMADDUBSW(Mem{Base: RDI, Disp: bo + 32*j}, Y13, Y14)
 				VPMADDWD(Y12, Y14, Y14)
 				VPADDD(Y14, ys[3*r+j], ys[3*r+j])
 			}
@@ -179,28 +167,109 @@ func ubsw() {
 	})
 }
 
-// tile4x24 writes the body of a 4×24 int32 tile function (the signature of
-// gemm4x24i8ubsw): the arguments loaded, the accumulators zeroed (row r's
-// columns 8j..8j+7 in ys[3r+j]), setup, a loop over the k4 groups running
-// step on the group at SI (activations) and DI (weights), then the stores.
-func tile4x24(name string, setup, step func()) {
-	currentName = name
-	args()
+// i8Signature is the Go signature of a 4×24 int8 tile of the given form.
+func i8Signature(form i8Form) string {
+	sig := "func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool"
+	switch form {
+	case i8PF:
+		sig += ", pf *int8"
+	case i8Ep:
+		sig += ", pf *int8, y *float32, ldy int, bias *float32, flags int, cs *int32, sw *float32, zx *int32, sx *float32"
+	}
+	return sig + ")"
+}
+
+// tile4x24 writes the body of a 4×24 int32 tile function: the arguments
+// loaded (k4 in CX, a in SI, b in DI, c in DX, ldc in bytes in R8),
+// the accumulators zeroed (row r's columns 8j..8j+7 in ys[3r+j]), setup,
+// a loop over the k4 groups, unrolled by four, running step on the group
+// ao bytes after SI (activations) and bo bytes after DI (weights), and
+// fetching the activations 256 bytes ahead, then the sums added to c's
+// when add is set, and the result stored.
+//
+// The forms (i8Form) are those of tile's ZMM int8 tiles, for one
+// 24-column half of a panel: i8PF prefetches into L2 one cache line a
+// step from pf; i8Ep dequantizes the sums and adds bias and y as
+// epilogueI8x8 does without an activation (the same instructions in the
+// same order, so the same bits), storing to y (row stride ldy floats)
+// instead of c, with cs, sw, bias at the tile's first column and zx, sx
+// at its first row.
+func tile4x24(name string, form i8Form, setup func(), step func(ao, bo int)) {
+	Load(Param("k4"), RCX)
+	Load(Param("a"), RSI)
+	Load(Param("b"), RDI)
+	if form != i8Plain {
+		Load(Param("pf"), R14)
+	}
 	for i := 0; i < 12; i++ {
 		VPXOR(ys[i], ys[i], ys[i])
 	}
 	setup()
-	Label(name + "_loop")
-	step()
-	ADDQ(U8(16), RSI)
-	ADDQ(R9, RDI)
-	DECQ(RCX)
-	JNZ(LabelRef(name + "_loop"))
-	rows()
-	for r := 0; r < 4; r++ {
-		for j := 0; j < 3; j++ {
-			store(ys[3*r+j], r, 32*j)
+	kLoop(name, func() {
+		PREFETCHT0(Mem{Base: RSI, Disp: 256})
+		if form != i8Plain {
+			for u := 0; u < 4; u++ {
+				PREFETCHT1(Mem{Base: R14, Disp: 64 * u})
+			}
+			ADDQ(U32(256), R14)
 		}
+	}, func(u int) { step(16*u, i8PanelBytes*u) }, func(steps int) {
+		ADDQ(U32(16*steps), RSI)
+		ADDQ(U32(i8PanelBytes*steps), RDI)
+	})
+	// Rows 0-3 of c (later of y) at DX, DX+R8, R11, R11+R8.
+	Load(Param("c"), RDX)
+	Load(Param("ldc"), R8)
+	SHLQ(U8(2), R8)
+	rowRegs := func() { LEAQ(Mem{Base: RDX, Index: R8, Scale: 2}, R11) }
+	row := func(r, off int) Mem {
+		m := Mem{Base: []GPPhysical{RDX, R11}[r/2], Disp: off}
+		if r%2 == 1 {
+			m.Index, m.Scale = R8, 1
+		}
+		return m
+	}
+	rowRegs()
+	each := func(f func(r, j int)) func() {
+		return func() {
+			for r := 0; r < 4; r++ {
+				for j := 0; j < 3; j++ {
+					f(r, j)
+				}
+			}
+		}
+	}
+	acc := func(r, j int) VecPhysical { return ys[3*r+j] }
+	Load(Param("add"), R10)
+	TESTQ(R10, R10)
+	JZ(LabelRef(name + "_put"))
+	each(func(r, j int) { VPADDD(row(r, 32*j), acc(r, j), acc(r, j)) })()
+	Label(name + "_put")
+	if form == i8Ep {
+		Comment("Dequantize: float32(sum − zx·cs) · (sx·sw), zx and sx of the row, cs and sw of the column.")
+		Load(Param("cs"), RSI)
+		Load(Param("sw"), RDI)
+		Load(Param("zx"), R9)
+		Load(Param("sx"), R10)
+		for r := 0; r < 4; r++ {
+			VPBROADCASTD(Mem{Base: R9, Disp: 4 * r}, Y12)
+			VBROADCASTSS(Mem{Base: R10, Disp: 4 * r}, Y13)
+			for j := 0; j < 3; j++ {
+				dequant(acc(r, j), Y12, Y13, Y14, Mem{Base: RSI, Disp: 32 * j}, Mem{Base: RDI, Disp: 32 * j})
+			}
+		}
+		Comment("Then the epilogue, into the rows of y.")
+		Load(Param("y"), RDX)
+		Load(Param("ldy"), R8)
+		SHLQ(U8(2), R8)
+		rowRegs()
+		Load(Param("bias"), RCX)
+		Load(Param("flags"), RBX)
+		ifFlag(name, RBX, flagBias, "nobias", each(func(r, j int) { VADDPS(Mem{Base: RCX, Disp: 32 * j}, acc(r, j), acc(r, j)) }))
+		ifFlag(name, RBX, flagAcc, "noacc", each(func(r, j int) { VADDPS(row(r, 32*j), acc(r, j), acc(r, j)) }))
+		each(func(r, j int) { VMOVUPS(acc(r, j), row(r, 32*j)) })()
+	} else {
+		each(func(r, j int) { VMOVDQU(acc(r, j), row(r, 32*j)) })()
 	}
 	VZEROUPPER()
 	RET()
@@ -225,19 +294,20 @@ func vpdpbusd(acc, u8, s8 int) {
 	}
 }
 
-func vnni() {
-	TEXT("gemm4x24i8vnni", NOSPLIT, "func(k4 int, a *uint8, b *int8, c *int32, ldc, bs int, add bool)")
-	Doc("gemm4x24i8vnni computes a 4×24 int32 tile with AVX-VNNI: 4 rows of u8",
-		"activations (k4 groups of [4 rows][4]) times 24 columns of s8 weights (k4",
-		"groups, bs bytes apart, of [24 columns][4]), into c (row stride ldc), or",
-		"adds to it.")
+func vnni(form i8Form) {
+	name := "gemm4x24i8vnni" + i8Suffix[form]
+	TEXT(name, NOSPLIT, i8Signature(form))
+	Doc(name+" computes a 4×24 int32 tile with AVX-VNNI: 4 rows of u8 activations",
+		"(k4 groups of [4 rows][4]) times 24 columns of s8 weights (k4 groups, 192",
+		"bytes apart, of [24 columns][4]). See tile4x24 in internal/asmgen for the",
+		"forms.")
 	Comment("Requires AVX-VNNI (CPUID.(EAX=7,ECX=1):EAX[4]), which avo does not list.")
-	tile4x24("vnni", func() {}, func() {
+	tile4x24(name, form, func() {}, func(ao, bo int) {
 		for j := 0; j < 3; j++ {
-			VMOVDQU(Mem{Base: RDI, Disp: 32 * j}, ys[12+j]) // columns 8j..8j+7
+			VMOVDQU(Mem{Base: RDI, Disp: bo + 32*j}, ys[12+j]) // columns 8j..8j+7
 		}
 		for r := 0; r < 4; r++ {
-			VPBROADCASTD(Mem{Base: RSI, Disp: 4 * r}, Y15) // row r's 4 activations
+			VPBROADCASTD(Mem{Base: RSI, Disp: ao + 4*r}, Y15) // row r's 4 activations
 			for j := 0; j < 3; j++ {
 				vpdpbusd(3*r+j, 15, 12+j)
 			}
