@@ -159,6 +159,35 @@ func BenchmarkTile(b *testing.B) {
 	}
 }
 
+// BenchmarkTail is a 2-row tail strip against two panels, both ways: the
+// two-panel tile (kernels.tile2Pair) and the 2-row tile once per panel,
+// each kernel set that has the former, over one K block of its layout
+// (as in Linear, the panels cache-resident).
+func BenchmarkTail(b *testing.B) {
+	for _, kn := range kernelSets() {
+		if kn.tile2Pair == nil {
+			continue
+		}
+		k, nr := kn.lay.kc, kn.lay.nr
+		a, bb := make([]float32, k*mr), make([]float32, 2*k*nr)
+		c := make([]float32, mr*2*nr)
+		flop := 2 * float64(2*2*nr*k)
+		b.Run(kn.name+"/pair", func(b *testing.B) {
+			for b.Loop() {
+				kn.tile2Pair(k, a, bb, c, 2*nr, true)
+			}
+			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(kn.name+"/per-panel", func(b *testing.B) {
+			for b.Loop() {
+				kn.tile(k, a, bb[:k*nr], c, 2*nr, 2, true)
+				kn.tile(k, a, bb[k*nr:], c[nr:], 2*nr, 2, true)
+			}
+			b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
 // BenchmarkLinearInt8 is BenchmarkLinear for int8 weights (PackInt8), at 8
 // images, with each int8 kernel this CPU runs; GOP/s counts multiply-adds
 // as 2.

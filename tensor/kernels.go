@@ -69,6 +69,13 @@ type kernels struct {
 	// full one). k is at least 1.
 	tile func(k int, a, b, c []float32, ldc, rows int, add bool)
 
+	// tile2Pair, where set, is tile for the first 1 or 2 rows of a strip
+	// over two consecutive panels of one K block at once: b holds both
+	// (2·k·nr values, the second panel right after the first) and the
+	// outputs are 2·nr columns of c. It gives the bits tile gives panel
+	// by panel, with twice the accumulators (see gemmJob.task).
+	tile2Pair func(k int, a, b, c []float32, ldc int, add bool)
+
 	// packStrip transposes mr rows of kk values, row i starting at
 	// src[i·ld], into kk groups of mr values (dst): packing x for tile.
 	packStrip func(dst, src []float32, ld, kk int)

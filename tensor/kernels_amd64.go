@@ -39,6 +39,7 @@ func newAVX2Kernels() *kernels {
 		packStrip:  packStripAVX2,
 		tilePF:     tilePFAVX2,
 		tileEp:     tileEpAVX2,
+		tile2Pair:  tile2PairAVX2,
 		layI8:      layoutI8,
 		minMax:     minMaxBy(8, minMax8, minMaxGo),
 		quantRow:   quantRowBy(8, quantRow8, quantRowGo),
@@ -109,6 +110,7 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.tile = tileAVX512
 	k.tilePF = tilePFAVX512
 	k.tileEp = tileEpAVX512
+	k.tile2Pair = tile2PairAVX512
 	k.strided, k.snr = stridedAVX512, snrMax
 	k.epilogue, k.epilogueI8 = epilogueAVX512, epilogueI8AVX512
 	k.minMax, k.quantRow = minMaxBy(16, minMax16, k.minMax), quantRowBy(16, quantRow16, k.quantRow)
@@ -146,6 +148,12 @@ func gemm8x48(k int, a, b, c *float32, ldc int, add bool)
 
 //go:noescape
 func gemm2x48(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemm2x24x2(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemm2x48x2(k int, a, b, c *float32, ldc int, add bool)
 
 //go:noescape
 func gemm8x48i8pf(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8)
@@ -261,6 +269,24 @@ func tileAVX2(k int, a, b, c []float32, ldc, rows int, add bool) {
 	}
 	_ = c[ldc+nr-1]
 	gemm2x24(k, &a[0], &b[0], &c[0], ldc, add)
+}
+
+// tile2PairAVX2 is kernels.tile2Pair for 24-wide panels (gemm2x24x2).
+func tile2PairAVX2(k int, a, b, c []float32, ldc int, add bool) {
+	const nr = 24
+	_ = a[k*mr-1]
+	_ = b[2*k*nr-1]
+	_ = c[ldc+2*nr-1]
+	gemm2x24x2(k, &a[0], &b[0], &c[0], ldc, add)
+}
+
+// tile2PairAVX512 is kernels.tile2Pair for 48-wide panels (gemm2x48x2).
+func tile2PairAVX512(k int, a, b, c []float32, ldc int, add bool) {
+	const nr = 48
+	_ = a[k*mr-1]
+	_ = b[2*k*nr-1]
+	_ = c[ldc+2*nr-1]
+	gemm2x48x2(k, &a[0], &b[0], &c[0], ldc, add)
 }
 
 // tilePFAVX2 is tileAVX2 prefetching from pf (gemm4x24pf) for 3 or 4 rows.

@@ -442,6 +442,41 @@ func TestTile(t *testing.T) {
 	}
 }
 
+// TestTile2Pair: a set's two-panel tail tile gives the bits of its 2-row
+// tile run on each panel, and writes nothing but those 2 rows' 2·nr
+// columns (the rest of the strip and the neighbouring columns hold
+// sentinels).
+func TestTile2Pair(t *testing.T) {
+	for _, kn := range kernelSets() {
+		if kn.tile2Pair == nil {
+			continue
+		}
+		r := rand.New(rand.NewPCG(15, 16))
+		nr := kn.lay.nr
+		for _, k := range []int{1, 2, 3, 4, 5, 7, 64, 129} {
+			a, b := randSlice(r, mr*k, 1), randSlice(r, 2*k*nr, 1)
+			for _, add := range []bool{false, true} {
+				ldc := 2*nr + 3
+				c0 := randSlice(r, mr*ldc+64, 1)
+				want, got := slices.Clone(c0), slices.Clone(c0)
+				kn.tile(k, a, b[:k*nr], want, ldc, 2, add)
+				kn.tile(k, a, b[k*nr:], want[nr:], ldc, 2, add)
+				kn.tile2Pair(k, a, b, got, ldc, add)
+				for i := range got {
+					row, col := i/ldc, i%ldc
+					w := c0[i]
+					if row < 2 && col < 2*nr {
+						w = want[i]
+					}
+					if math.Float32bits(got[i]) != math.Float32bits(w) {
+						t.Fatalf("%s k=%d add=%v: c[%d][%d] = %g, want %g", kn.name, k, add, row, col, got[i], w)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestTileEp: a set's fused float32 tile gives the bits of its tile
 // followed by its epilogue, row by row, writes the tile's part of y only,
 // and never c.

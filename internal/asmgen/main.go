@@ -1,6 +1,6 @@
 // Command asmgen writes the generated assembly of package tensor: the
 // GEMM tiles of one template (AVX2 2×24 and 4×24, AVX-512 4×48 and 8×48,
-// float32 and int8, the full 4×24 and 8×48 ones also with Linear's
+// the 2-row ones also over two panels at once, float32 and int8, the full 4×24 and 8×48 ones also with Linear's
 // epilogue fused for layers without an activation: tile), the int8 GEMM
 // micro-kernels for CPUs without AVX-512, the epilogues of Linear in 8 and
 // 16 lanes and softmax's exponential (epilogue.go), the transposes that
@@ -38,6 +38,7 @@ package main
 
 import (
 	"fmt"
+	"math/bits"
 
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/ir"
@@ -58,9 +59,11 @@ func main() {
 	dotsF16(1)
 	tile("gemm4x24", tileSpec{rows: 4, lanes: 8})
 	tile("gemm2x24", tileSpec{rows: 2, lanes: 8})
+	tile("gemm2x24x2", tileSpec{rows: 2, lanes: 8, pair: true})
 	tile("gemm8x48", tileSpec{rows: 8, lanes: 16})
 	tile("gemm4x48", tileSpec{rows: 4, lanes: 16})
 	tile("gemm2x48", tileSpec{rows: 2, lanes: 16})
+	tile("gemm2x48x2", tileSpec{rows: 2, lanes: 16, pair: true})
 	tile("gemm4x24pf", tileSpec{rows: 4, lanes: 8, pf: true})
 	tile("gemm8x48pf", tileSpec{rows: 8, lanes: 16, pf: true})
 	tile("gemm4x24ep", tileSpec{rows: 4, lanes: 8, pf: true, ep: true})
@@ -246,33 +249,56 @@ func tile4x24(name string, form i8Form, setup func(), step func(ao, bo int)) {
 	each(func(r, j int) { VPADDD(row(r, 32*j), acc(r, j), acc(r, j)) })()
 	Label(name + "_put")
 	if form == i8Ep {
-		Comment("Dequantize: float32(sum − zx·cs) · (sx·sw), zx and sx of the row, cs and sw of the column.")
-		Load(Param("cs"), RSI)
-		Load(Param("sw"), RDI)
-		Load(Param("zx"), R9)
-		Load(Param("sx"), R10)
-		for r := 0; r < 4; r++ {
-			VPBROADCASTD(Mem{Base: R9, Disp: 4 * r}, Y12)
-			VBROADCASTSS(Mem{Base: R10, Disp: 4 * r}, Y13)
-			for j := 0; j < 3; j++ {
-				dequant(acc(r, j), Y12, Y13, Y14, Mem{Base: RSI, Disp: 32 * j}, Mem{Base: RDI, Disp: 32 * j})
-			}
-		}
-		Comment("Then the epilogue, into the rows of y.")
-		Load(Param("y"), RDX)
-		Load(Param("ldy"), R8)
-		SHLQ(U8(2), R8)
-		rowRegs()
-		Load(Param("bias"), RCX)
-		Load(Param("flags"), RBX)
-		ifFlag(name, RBX, flagBias, "nobias", each(func(r, j int) { VADDPS(Mem{Base: RCX, Disp: 32 * j}, acc(r, j), acc(r, j)) }))
-		ifFlag(name, RBX, flagAcc, "noacc", each(func(r, j int) { VADDPS(row(r, 32*j), acc(r, j), acc(r, j)) }))
+		fusedEpilogue(name, 4, 32, true, acc, [3]VecPhysical{Y12, Y13, Y14}, rowRegs, row)
 		each(func(r, j int) { VMOVUPS(acc(r, j), row(r, 32*j)) })()
 	} else {
 		each(func(r, j int) { VMOVDQU(acc(r, j), row(r, 32*j)) })()
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// fusedEpilogue writes the end of a tile with Linear's epilogue fused
+// (tileSpec.ep, i8Ep): the tile's rows × 3 vectors of vec bytes are in
+// acc; with i8 they are first dequantized (cs, sw, zx, sx; t holds
+// temporaries), then y's rows are addressed from DX and R8 (rowRegs, row)
+// and bias and y added where flags say, as the epilogue routines do
+// without an activation: the same instructions in the same order, so the
+// same bits. The caller stores the result to row(r, vec·j).
+func fusedEpilogue(name string, rows, vec int, i8 bool, acc func(r, j int) VecPhysical, t [3]VecPhysical, rowRegs func(), row func(r, off int) Mem) {
+	each := func(f func(r, j int)) func() {
+		return func() {
+			for r := 0; r < rows; r++ {
+				for j := 0; j < 3; j++ {
+					f(r, j)
+				}
+			}
+		}
+	}
+	if i8 {
+		Comment("Dequantize: float32(sum − zx·cs) · (sx·sw), zx and sx of the row, cs and sw of the column.")
+		Load(Param("cs"), RSI)
+		Load(Param("sw"), RDI)
+		Load(Param("zx"), R9)
+		Load(Param("sx"), R10)
+		zx, sx := t[0], t[1]
+		for r := 0; r < rows; r++ {
+			VPBROADCASTD(Mem{Base: R9, Disp: 4 * r}, zx)
+			VBROADCASTSS(Mem{Base: R10, Disp: 4 * r}, sx)
+			for j := 0; j < 3; j++ {
+				dequant(acc(r, j), zx, sx, t[2], Mem{Base: RSI, Disp: vec * j}, Mem{Base: RDI, Disp: vec * j})
+			}
+		}
+	}
+	Comment("The epilogue, into the rows of y.")
+	Load(Param("y"), RDX)
+	Load(Param("ldy"), R8)
+	SHLQ(U8(2), R8)
+	rowRegs()
+	Load(Param("bias"), RCX)
+	Load(Param("flags"), RBX)
+	ifFlag(name, RBX, flagBias, "nobias", each(func(r, j int) { VADDPS(Mem{Base: RCX, Disp: vec * j}, acc(r, j), acc(r, j)) }))
+	ifFlag(name, RBX, flagAcc, "noacc", each(func(r, j int) { VADDPS(row(r, vec*j), acc(r, j), acc(r, j)) }))
 }
 
 // vpdpbusd writes VEX.256.66.0F38.W0 50 /r: VPDPBUSD ymm(acc), ymm(u8),
@@ -405,6 +431,7 @@ type tileSpec struct {
 	i8    bool // int8 operands (ZMM only; see tile)
 	pf    bool // takes pf and prefetches from it
 	ep    bool // with pf: finishes the tile with Linear's epilogue (no activation)
+	pair  bool // float32, 2 rows: two consecutive panels at once (see tile)
 }
 
 // tile writes a GEMM tile of t.rows rows × 3 vectors of t.lanes float32
@@ -428,6 +455,14 @@ type tileSpec struct {
 // cache line from it per step (pf advancing 64 bytes a step): the caller
 // points it at the weights it needs next.
 //
+// With t.pair (float32, 2 rows) the tile covers two consecutive panels
+// of a K block, the second right after the first in memory, so 6 vectors
+// of columns: 12 accumulators, as many as the 4-row tile's, where one
+// panel's 2-row tile has 6 and cannot hide the FMA latency. The second
+// panel's B vectors are FMA memory operands with YMM (no register is left
+// for them), vectors 16-18 with ZMM. A single image's 50 rows end
+// in such a 2-row tail.
+//
 // With t.ep the tile is the last K block of a Linear call's output: it
 // takes y, ldy, bias and flags too (and with t.i8 the dequantization's cs,
 // sw, zx and sx: see epilogue) and, instead of storing the sums to c,
@@ -440,6 +475,10 @@ type tileSpec struct {
 // arithmetic, not the round trip, is its epilogue's cost.)
 func tile(name string, t tileSpec) {
 	rows, lanes, i8, pf := t.rows, t.lanes, t.i8, t.pf
+	vecs := 3 // output vectors per row
+	if t.pair {
+		vecs = 6
+	}
 	sig, kname := "func(k int, a, b, c *float32, ldc int, add bool", "k"
 	if i8 {
 		sig, kname = "func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool", "k4"
@@ -471,7 +510,7 @@ func tile(name string, t tileSpec) {
 	if t.ep {
 		isa += " and finishes it into y"
 	}
-	Doc(fmt.Sprintf("%s computes a %d×%d %s tile with %s (see tile in internal/asmgen).", name, rows, 3*lanes, what, isa))
+	Doc(fmt.Sprintf("%s computes a %d×%d %s tile with %s (see tile in internal/asmgen).", name, rows, vecs*lanes, what, isa))
 	regs, bcast := ys, []VecPhysical{Y3}
 	if lanes == 16 {
 		regs, bcast = zs, []VecPhysical{Z3, Z28, Z29, Z30}
@@ -485,6 +524,11 @@ func tile(name string, t tileSpec) {
 	SHLQ(U8(2), R8)
 	if pf {
 		Load(Param("pf"), R14)
+	}
+	if t.pair {
+		Comment("The second panel follows the first, k·3 vectors later (R9 bytes).")
+		LEAQ(Mem{Base: RCX, Index: RCX, Scale: 2}, R9)
+		SHLQ(U8(bits.TrailingZeros(uint(vec))), R9)
 	}
 	if rows == 8 {
 		Comment("Strip 1 follows strip 0, 16 bytes per step later.")
@@ -512,7 +556,7 @@ func tile(name string, t tileSpec) {
 		return m
 	}
 	for r := 0; r < rows; r++ {
-		for off := 0; off < 3*vec; off += 64 {
+		for off := 0; off < vecs*vec; off += 64 {
 			PREFETCHT0(row(r, off))
 		}
 	}
@@ -521,8 +565,8 @@ func tile(name string, t tileSpec) {
 	// call computes, so an image's embedding does not depend on its
 	// batch-mates (a 2-row tile with two accumulator sets, summed at the
 	// end, was faster and broke that).
-	acc := func(r, j int) VecPhysical { return regs[4+3*r+j] }
-	for i := 4; i < 4+3*rows; i++ {
+	acc := func(r, j int) VecPhysical { return regs[4+vecs*r+j] }
+	for i := 4; i < 4+vecs*rows; i++ {
 		if lanes == 16 {
 			VPXORD(regs[i], regs[i], regs[i])
 		} else {
@@ -530,6 +574,11 @@ func tile(name string, t tileSpec) {
 		}
 	}
 	step := func(ao, bo int) {
+		if t.pair && lanes == 16 {
+			for j := 0; j < 3; j++ {
+				VMOVUPS(Mem{Base: RDI, Index: R9, Scale: 1, Disp: bo + vec*j}, regs[16+j])
+			}
+		}
 		for j := 0; j < 3; j++ {
 			if i8 {
 				VMOVDQU32(Mem{Base: RDI, Disp: bo + vec*j}, regs[j])
@@ -554,6 +603,13 @@ func tile(name string, t tileSpec) {
 					Instruction(&ir.Instruction{Opcode: "VPDPBUSD", Operands: []Op{regs[j], b, acc(r, j)}})
 				} else {
 					VFMADD231PS(regs[j], b, acc(r, j))
+				}
+			}
+			for j := 3; j < vecs; j++ {
+				if lanes == 16 {
+					VFMADD231PS(regs[16+j-3], b, acc(r, j))
+				} else {
+					VFMADD231PS(Mem{Base: RDI, Index: R9, Scale: 1, Disp: bo + vec*(j-3)}, b, acc(r, j))
 				}
 			}
 		}
@@ -581,7 +637,7 @@ func tile(name string, t tileSpec) {
 	TESTQ(R10, R10)
 	JZ(LabelRef(name + "_put"))
 	for r := 0; r < rows; r++ {
-		for j := 0; j < 3; j++ {
+		for j := 0; j < vecs; j++ {
 			if i8 {
 				VPADDD(row(r, vec*j), acc(r, j), acc(r, j))
 			} else {
@@ -591,42 +647,10 @@ func tile(name string, t tileSpec) {
 	}
 	Label(name + "_put")
 	if t.ep {
-		Comment("The epilogue, into the rows of y.")
-		Load(Param("y"), RDX)
-		Load(Param("ldy"), R8)
-		SHLQ(U8(2), R8)
-		rowRegs()
-		Load(Param("bias"), RCX)
-		Load(Param("flags"), RBX)
-		each := func(f func(r, j int)) func() {
-			return func() {
-				for r := 0; r < rows; r++ {
-					for j := 0; j < 3; j++ {
-						f(r, j)
-					}
-				}
-			}
-		}
-		if i8 {
-			Comment("Dequantize: float32(sum − zx·cs) · (sx·sw), zx and sx of the row, cs and sw of the column.")
-			Load(Param("cs"), RSI)
-			Load(Param("sw"), RDI)
-			Load(Param("zx"), R9)
-			Load(Param("sx"), R10)
-			zx, sx := regs[0], regs[1]
-			for r := 0; r < rows; r++ {
-				VPBROADCASTD(Mem{Base: R9, Disp: 4 * r}, zx)
-				VBROADCASTSS(Mem{Base: R10, Disp: 4 * r}, sx)
-				for j := 0; j < 3; j++ {
-					dequant(acc(r, j), zx, sx, regs[2], Mem{Base: RSI, Disp: vec * j}, Mem{Base: RDI, Disp: vec * j})
-				}
-			}
-		}
-		ifFlag(name, RBX, flagBias, "nobias", each(func(r, j int) { VADDPS(Mem{Base: RCX, Disp: vec * j}, acc(r, j), acc(r, j)) }))
-		ifFlag(name, RBX, flagAcc, "noacc", each(func(r, j int) { VADDPS(row(r, vec*j), acc(r, j), acc(r, j)) }))
+		fusedEpilogue(name, rows, vec, i8, acc, [3]VecPhysical{regs[0], regs[1], regs[2]}, rowRegs, row)
 	}
 	for r := 0; r < rows; r++ {
-		for j := 0; j < 3; j++ {
+		for j := 0; j < vecs; j++ {
 			if i8 && !t.ep {
 				VMOVDQU32(acc(r, j), row(r, vec*j))
 			} else {
