@@ -233,15 +233,7 @@ func tile4x24(name string, form i8Form, setup func(), step func(ao, bo int)) {
 		return m
 	}
 	rowRegs()
-	each := func(f func(r, j int)) func() {
-		return func() {
-			for r := 0; r < 4; r++ {
-				for j := 0; j < 3; j++ {
-					f(r, j)
-				}
-			}
-		}
-	}
+	each := func(f func(r, j int)) func() { return eachAcc(4, f) }
 	acc := func(r, j int) VecPhysical { return ys[3*r+j] }
 	Load(Param("add"), R10)
 	TESTQ(R10, R10)
@@ -266,15 +258,7 @@ func tile4x24(name string, form i8Form, setup func(), step func(ao, bo int)) {
 // without an activation: the same instructions in the same order, so the
 // same bits. The caller stores the result to row(r, vec·j).
 func fusedEpilogue(name string, rows, vec int, i8 bool, acc func(r, j int) VecPhysical, t [3]VecPhysical, rowRegs func(), row func(r, off int) Mem) {
-	each := func(f func(r, j int)) func() {
-		return func() {
-			for r := 0; r < rows; r++ {
-				for j := 0; j < 3; j++ {
-					f(r, j)
-				}
-			}
-		}
-	}
+	each := func(f func(r, j int)) func() { return eachAcc(rows, f) }
 	if i8 {
 		Comment("Dequantize: float32(sum − zx·cs) · (sx·sw), zx and sx of the row, cs and sw of the column.")
 		Load(Param("cs"), RSI)
@@ -299,6 +283,18 @@ func fusedEpilogue(name string, rows, vec int, i8 bool, acc func(r, j int) VecPh
 	Load(Param("flags"), RBX)
 	ifFlag(name, RBX, flagBias, "nobias", each(func(r, j int) { VADDPS(Mem{Base: RCX, Disp: vec * j}, acc(r, j), acc(r, j)) }))
 	ifFlag(name, RBX, flagAcc, "noacc", each(func(r, j int) { VADDPS(row(r, vec*j), acc(r, j), acc(r, j)) }))
+}
+
+// eachAcc returns a writer of f for every accumulator of a tile of rows
+// rows × 3 vectors, row by row.
+func eachAcc(rows int, f func(r, j int)) func() {
+	return func() {
+		for r := 0; r < rows; r++ {
+			for j := 0; j < 3; j++ {
+				f(r, j)
+			}
+		}
+	}
 }
 
 // vpdpbusd writes VEX.256.66.0F38.W0 50 /r: VPDPBUSD ymm(acc), ymm(u8),
