@@ -39,7 +39,7 @@ func newAVX2Kernels() *kernels {
 		packStrip:  packStripAVX2,
 		tilePF:     tilePFAVX2,
 		tileEp:     tileEpAVX2,
-		tile2Pair:  tile2PairAVX2,
+		tile2Pair:  tile2PairBy(24, gemm2x24x2),
 		layI8:      layoutI8,
 		minMax:     minMaxBy(8, minMax8, minMaxGo),
 		quantRow:   quantRowBy(8, quantRow8, quantRowGo),
@@ -62,9 +62,9 @@ func newAVX2Kernels() *kernels {
 	if cpu.X86.HasF16C {
 		k.dotsF16 = dotsF16AVX2
 	}
-	ubswTiles.use(k, "avx2")
+	ubswTiles.use(k)
 	if cpu.X86.HasAVXVNNI {
-		vnniTiles.use(k, "avxvnni")
+		vnniTiles.use(k)
 	}
 	return k
 }
@@ -73,22 +73,21 @@ func newAVX2Kernels() *kernels {
 // k's int8 layout, a copy of k using it: the tests check every one.
 func int8Variants(k *kernels) []*kernels {
 	out := []*kernels{k}
-	add := func(name string, use func(v *kernels)) {
-		if k.i8name == name {
-			return
-		}
+	add := func(use func(v *kernels)) {
 		v := *k
 		use(&v)
-		out = append(out, &v)
+		if v.i8name != k.i8name {
+			out = append(out, &v)
+		}
 	}
 	if cpu.X86.HasAVX2 {
-		add("avx2", func(v *kernels) { ubswTiles.use(v, "avx2") })
+		add(ubswTiles.use)
 	}
 	if cpu.X86.HasAVXVNNI {
-		add("avxvnni", func(v *kernels) { vnniTiles.use(v, "avxvnni") })
+		add(vnniTiles.use)
 	}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI {
-		add("avx512vnni", useAVX512VNNI)
+		add(useAVX512VNNI)
 	}
 	return out
 }
@@ -110,7 +109,7 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.tile = tileAVX512
 	k.tilePF = tilePFAVX512
 	k.tileEp = tileEpAVX512
-	k.tile2Pair = tile2PairAVX512
+	k.tile2Pair = tile2PairBy(48, gemm2x48x2)
 	k.strided, k.snr = stridedAVX512, snrMax
 	k.epilogue, k.epilogueI8 = epilogueAVX512, epilogueI8AVX512
 	k.minMax, k.quantRow = minMaxBy(16, minMax16, k.minMax), quantRowBy(16, quantRow16, k.quantRow)
@@ -271,22 +270,16 @@ func tileAVX2(k int, a, b, c []float32, ldc, rows int, add bool) {
 	gemm2x24(k, &a[0], &b[0], &c[0], ldc, add)
 }
 
-// tile2PairAVX2 is kernels.tile2Pair for 24-wide panels (gemm2x24x2).
-func tile2PairAVX2(k int, a, b, c []float32, ldc int, add bool) {
-	const nr = 24
-	_ = a[k*mr-1]
-	_ = b[2*k*nr-1]
-	_ = c[ldc+2*nr-1]
-	gemm2x24x2(k, &a[0], &b[0], &c[0], ldc, add)
-}
-
-// tile2PairAVX512 is kernels.tile2Pair for 48-wide panels (gemm2x48x2).
-func tile2PairAVX512(k int, a, b, c []float32, ldc int, add bool) {
-	const nr = 48
-	_ = a[k*mr-1]
-	_ = b[2*k*nr-1]
-	_ = c[ldc+2*nr-1]
-	gemm2x48x2(k, &a[0], &b[0], &c[0], ldc, add)
+// tile2PairBy returns a kernels.tile2Pair that runs gemm, an assembly
+// two-panel tile for panels nr wide (gemm2x24x2, gemm2x48x2), after
+// checking that the slices hold what it reads and writes.
+func tile2PairBy(nr int, gemm func(k int, a, b, c *float32, ldc int, add bool)) func(k int, a, b, c []float32, ldc int, add bool) {
+	return func(k int, a, b, c []float32, ldc int, add bool) {
+		_ = a[k*mr-1]
+		_ = b[2*k*nr-1]
+		_ = c[ldc+2*nr-1]
+		gemm(k, &a[0], &b[0], &c[0], ldc, add)
+	}
 }
 
 // tilePFAVX2 is tileAVX2 prefetching from pf (gemm4x24pf) for 3 or 4 rows.
@@ -377,6 +370,7 @@ func tileEpFlags(bias []float32, nr int, acc bool, unread *float32) (int, *float
 // calls, one per half) as kernels.tileI8, tileI8PF and tileI8Ep. Each
 // computes all 4 rows of its strip.
 type tiles4x24 struct {
+	name  string // kernels.i8name
 	plain func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
 	pf    func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8)
 	ep    func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool, pf *int8, y *float32, ldy int, bias *float32, flags int, cs *int32, sw *float32, zx *int32, sx *float32)
@@ -385,21 +379,28 @@ type tiles4x24 struct {
 var (
 	// ubswTiles serve every AVX2 CPU (gemm4x24i8ubsw: vpmaddubsw, exact
 	// for weights of at most 63 in magnitude, which PackInt8 guarantees).
-	ubswTiles = tiles4x24{gemm4x24i8ubsw, gemm4x24i8ubswpf, gemm4x24i8ubswep}
+	ubswTiles = tiles4x24{"avx2", gemm4x24i8ubsw, gemm4x24i8ubswpf, gemm4x24i8ubswep}
 	// vnniTiles serve CPUs with AVX-VNNI (gemm4x24i8vnni).
-	vnniTiles = tiles4x24{gemm4x24i8vnni, gemm4x24i8vnnipf, gemm4x24i8vnniep}
+	vnniTiles = tiles4x24{"avxvnni", gemm4x24i8vnni, gemm4x24i8vnnipf, gemm4x24i8vnniep}
 )
 
-// use sets k's int8 tiles to t's, named name.
-func (t tiles4x24) use(k *kernels, name string) {
-	k.tileI8, k.tileI8PF, k.tileI8Ep, k.rowsI8, k.i8name = t.tile, t.tilePF, t.tileEp, mr, name
+// use sets k's int8 tiles to t's.
+func (t tiles4x24) use(k *kernels) {
+	k.tileI8, k.tileI8PF, k.tileI8Ep, k.rowsI8, k.i8name = t.tile, t.tilePF, t.tileEp, mr, t.name
 }
 
-func (t tiles4x24) tile(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
+// check panics unless a holds a strip of 4 rows of k4 groups, b a
+// 48-column panel of them and c the strip's 48 outputs (row stride ldc):
+// what the two calls of a tile read and write.
+func (tiles4x24) check(k4 int, a []uint8, b []int8, c []int32, ldc int) {
 	const nr = 48
 	_ = b[k4*4*nr-1]
 	_ = a[k4*4*mr-1]
 	_ = c[(mr-1)*ldc+nr-1]
+}
+
+func (t tiles4x24) tile(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool) {
+	t.check(k4, a, b, c, ldc)
 	t.plain(k4, &a[0], &b[0], &c[0], ldc, add)
 	t.plain(k4, &a[0], &b[4*24], &c[24], ldc, add)
 }
@@ -407,10 +408,7 @@ func (t tiles4x24) tile(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, a
 // tilePF prefetches one line a step from pf during the first half, as
 // kernels.tileI8PF asks, none during the second.
 func (t tiles4x24) tilePF(k4 int, a []uint8, b []int8, c []int32, ldc, rows int, add bool, pf *int8) {
-	const nr = 48
-	_ = b[k4*4*nr-1]
-	_ = a[k4*4*mr-1]
-	_ = c[(mr-1)*ldc+nr-1]
+	t.check(k4, a, b, c, ldc)
 	t.pf(k4, &a[0], &b[0], &c[0], ldc, add, pf)
 	t.plain(k4, &a[0], &b[4*24], &c[24], ldc, add)
 }
@@ -418,9 +416,7 @@ func (t tiles4x24) tilePF(k4 int, a []uint8, b []int8, c []int32, ldc, rows int,
 // tileEp prefetches from pf during the first half too.
 func (t tiles4x24) tileEp(k4 int, a []uint8, b []int8, c []int32, ldc int, add bool, pf *int8, y []float32, ldy int, bias []float32, acc bool, cs []int32, sw []float32, zx []int32, sx []float32) {
 	const nr = 48
-	_ = a[k4*4*mr-1]
-	_ = b[k4*4*nr-1]
-	_ = c[(mr-1)*ldc+nr-1]
+	t.check(k4, a, b, c, ldc)
 	_ = y[(mr-1)*ldy+nr-1]
 	cs, sw, zx, sx = cs[:nr], sw[:nr], zx[:mr], sx[:mr]
 	flags, bp := tileEpFlags(bias, nr, acc, &y[0])

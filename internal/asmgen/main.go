@@ -127,7 +127,7 @@ func peak(name string, regs []VecPhysical, lanes int) {
 	RET()
 }
 
-// i8Form is which of its three forms a 4×24 int8 tile takes (tile4x24).
+// i8Form is which of its three forms an int8 tile takes (tile4x24, tile).
 type i8Form int
 
 const (
@@ -170,7 +170,8 @@ func ubsw(form i8Form) {
 	})
 }
 
-// i8Signature is the Go signature of a 4×24 int8 tile of the given form.
+// i8Signature is the Go signature of an int8 tile of the given form (the
+// 4×24 ones and tile's ZMM ones alike).
 func i8Signature(form i8Form) string {
 	sig := "func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool"
 	switch form {
@@ -476,16 +477,17 @@ func tile(name string, t tileSpec) {
 		vecs = 6
 	}
 	sig, kname := "func(k int, a, b, c *float32, ldc int, add bool", "k"
-	if i8 {
-		sig, kname = "func(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool", "k4"
-	}
 	switch {
-	case t.ep && i8:
-		sig += ", pf *int8, y *float32, ldy int, bias *float32, flags int, cs *int32, sw *float32, zx *int32, sx *float32)"
+	case i8:
+		form := i8Plain
+		if t.ep {
+			form = i8Ep
+		} else if pf {
+			form = i8PF
+		}
+		sig, kname = i8Signature(form), "k4"
 	case t.ep:
 		sig += ", pf *float32, y *float32, ldy int, bias *float32, flags int)"
-	case pf && i8:
-		sig += ", pf *int8)"
 	case pf:
 		sig += ", pf *float32)"
 	default:
