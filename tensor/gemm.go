@@ -321,7 +321,10 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 				// A tail of 1 or 2 rows past the calls that prefetch goes
 				// two panels at a time (tile2Pair), from the pair's first:
 				// a single image's 50 rows took 5% of the fp32 tower's time
-				// in a 2-row tile of one panel, for 4% of the work.
+				// in a 2-row tile of one panel, for 4% of the work. "Past
+				// the calls that prefetch" is judged for a full panel
+				// (call·16 ≥ nr, as pf below), not from this panel's next,
+				// so that both panels of a pair agree.
 				if h <= 2 && pair != nil && call*16 >= nr {
 					if (jp-p0)%2 == 1 {
 						continue // done with the panel before
