@@ -50,6 +50,24 @@ type encoder struct {
 	heads  int
 	act    tensor.Activation
 	causal bool // the text tower masks attention to earlier positions
+
+	// scores holds attention's score buffers (*[]float32) between the
+	// chunks of passes, which may run concurrently: warm, a pass
+	// allocates none.
+	scores sync.Pool
+}
+
+// scoreBuf returns a buffer of at least n floats from e.scores; the
+// caller puts it back when done.
+func (e *encoder) scoreBuf(n int) *[]float32 {
+	b, _ := e.scores.Get().(*[]float32)
+	if b == nil {
+		b = new([]float32)
+	}
+	if cap(*b) < n {
+		*b = make([]float32, n)
+	}
+	return b
 }
 
 func activation(name string) (tensor.Activation, error) {
@@ -209,8 +227,13 @@ func (e *encoder) forward(ctx context.Context, pool *tensor.Pool, w *workspace, 
 func (e *encoder) attentionRows(pool *tensor.Pool, out, qkv []float32, bounds, pooled []int) {
 	d, heads := e.d, e.heads
 	hd := d / heads
+	maxLen := 0
+	for s := range pooled {
+		maxLen = max(maxLen, bounds[s+1]-bounds[s])
+	}
 	pool.Parallel(len(pooled)*heads, 1, func(lo, hi int) {
-		var scores []float32
+		buf := e.scoreBuf(maxLen)
+		defer e.scores.Put(buf)
 		for task := lo; task < hi; task++ {
 			s, head := task/heads, task%heads
 			start, q := bounds[s], pooled[s]
@@ -218,10 +241,7 @@ func (e *encoder) attentionRows(pool *tensor.Pool, out, qkv []float32, bounds, p
 			if e.causal {
 				m = q - start + 1
 			}
-			if cap(scores) < m {
-				scores = make([]float32, m)
-			}
-			sc := scores[:m]
+			sc := (*buf)[:m]
 			qi := qkv[q*3*d+head*hd:]
 			qi = qi[:hd]
 			for j := range sc {
@@ -254,7 +274,9 @@ func (e *encoder) attention(pool *tensor.Pool, out, qkv []float32, bounds []int)
 		maxLen = max(maxLen, bounds[s+1]-bounds[s])
 	}
 	pool.Parallel(seqs*heads, 1, func(lo, hi int) {
-		scores := make([]float32, maxLen*maxLen)
+		buf := e.scoreBuf(maxLen * maxLen)
+		defer e.scores.Put(buf)
+		scores := *buf
 		for task := lo; task < hi; task++ {
 			s, head := task/heads, task%heads
 			start, n := bounds[s], bounds[s+1]-bounds[s]
