@@ -258,10 +258,10 @@ func packStripGo(dst, src []float32, ld, kk int) {
 // nextPanel returns the packed weights (p: a Matrix's p, or its q.b) that a
 // task on panels [p0, p1) multiplies after panel jp of the K block at pc:
 // the next panel of the block, or the first of the next block, or nil
-// after the last. The first tile calls on panel jp prefetch it (tilePF),
-// so that streaming the weights from memory overlaps the arithmetic: at
-// batch 1 each panel is used by only 7 tile calls, and without it the
-// ViT-B/32 tower took 12% longer on the Zen 5 guest.
+// after the last. Tile calls on panel jp prefetch it (tilePF; which calls:
+// kernels.pfSpread), so that streaming the weights from memory overlaps
+// the arithmetic: at batch 1 each panel is used by only 7 tile calls, and
+// without it the ViT-B/32 tower took 12% longer on the Zen 5 guest.
 func nextPanel[T float32 | int8](p []T, pc, jp, p0, p1, panels, nr, kc, k int) []T {
 	kk := min(kc, k-pc)
 	base := pc * panels * nr
@@ -305,6 +305,13 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 	wp := j.w.p
 	tile, step := j.kern.tile, j.kern.rows/mr // strips per tile call
 	tilePF, pair := j.kern.tilePF, j.kern.tile2Pair
+	// A prefetching call covers kk lines of the next panel (nr/16 of it),
+	// so need calls cover it all: the first ones, or with pfSpread every
+	// every-th one.
+	need, every := (nr+15)/16, 1
+	if j.kern.pfSpread {
+		every = max(1, (strips+step-1)/step/need)
+	}
 	for pc := 0; pc < k; pc += kc {
 		kk := min(kc, k-pc)
 		last := pc+kc >= k
@@ -323,8 +330,9 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 				// a single image's 50 rows took 5% of the fp32 tower's time
 				// in a 2-row tile of one panel, for 4% of the work. "Past
 				// the calls that prefetch" is judged for a full panel
-				// (call·16 ≥ nr, as pf below), not from this panel's next,
-				// so that both panels of a pair agree.
+				// (call·16 ≥ nr, as pf below; spread, no prefetching call
+				// is the last), not from this panel's next, so that both
+				// panels of a pair agree.
 				if h <= 2 && pair != nil && call*16 >= nr {
 					if (jp-p0)%2 == 1 {
 						continue // done with the panel before
@@ -336,7 +344,7 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 				}
 				// A step of the tile reads nr values: one line of next a step.
 				var pf *float32
-				if off := call * kk * 16; tilePF != nil && off < len(next) {
+				if off := call / every * kk * 16; tilePF != nil && call%every == 0 && off < len(next) {
 					pf = &next[off]
 				}
 				switch {

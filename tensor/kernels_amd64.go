@@ -108,6 +108,7 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.rows = 2 * mr
 	k.tile = tileAVX512
 	k.tilePF = tilePFAVX512
+	k.pfSpread = true
 	k.tileEp = tileEpAVX512
 	k.tile2Pair = tile2PairBy(48, gemm2x48x2)
 	k.strided, k.snr = stridedAVX512, snrMax
