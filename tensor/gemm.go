@@ -305,9 +305,9 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 	wp := j.w.p
 	tile, step := j.kern.tile, j.kern.rows/mr // strips per tile call
 	tilePF, pair := j.kern.tilePF, j.kern.tile2Pair
-	// A prefetching call covers kk lines of the next panel (nr/16 of it),
-	// so need calls cover it all: the first ones, or with pfSpread every
-	// every-th one.
+	// A prefetching call fetches kk lines of the next panel, 16 of the nr
+	// floats a step of it holds, so need calls cover it: the first calls
+	// on the panel, or with pfSpread one in every.
 	need, every := (nr+15)/16, 1
 	if j.kern.pfSpread {
 		every = max(1, (strips+step-1)/step/need)

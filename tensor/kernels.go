@@ -84,13 +84,14 @@ type kernels struct {
 	// line a step from pf on: the weights the task needs next, so that
 	// streaming them overlaps this tile's arithmetic (see gemmJob.task).
 	tilePF func(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32)
-	// pfSpread spreads the tile calls that prefetch the next panel evenly
-	// over the calls on a panel instead of taking the first ones. For the
-	// AVX-512 set on the Zen 5 guest: fc1 with its weights from memory
-	// (BenchmarkLinearStream) 3–11% faster at 50 rows, the ViT-B/32 tower
-	// at batch 1 5% (median of 5 interleaved pairs), batch 8 the same
-	// (±2%, 13 pairs). The AVX2 set, forced there, took 4% longer on fc1
-	// at 50 rows on 2 workers, so it prefetches in its first calls.
+	// pfSpread spreads the tile calls that prefetch the next panel (float32
+	// Linear) evenly over the calls on a panel instead of taking the first
+	// ones. For the AVX-512 set on the Zen 5 guest: fc1 with its weights
+	// from memory (BenchmarkLinearStream) 3–11% faster at 50 rows, the
+	// ViT-B/32 tower at batch 1 5% (median of 5 interleaved pairs), batch
+	// 8 the same (±2%, 13 pairs). The AVX2 set, forced there, took 4%
+	// longer on fc1 at 50 rows on 2 workers, so it prefetches in its first
+	// calls.
 	pfSpread bool
 
 	// tileEp, where set, is tilePF for a tile of the last K block whose
