@@ -222,15 +222,22 @@ func (e *encoder) forward(ctx context.Context, pool *tensor.Pool, w *workspace, 
 	return xp, nil
 }
 
+// longest returns the length of the longest sequence of bounds (sequence
+// s is rows bounds[s] to bounds[s+1]).
+func longest(bounds []int) int {
+	n := 0
+	for s := 1; s < len(bounds); s++ {
+		n = max(n, bounds[s]-bounds[s-1])
+	}
+	return n
+}
+
 // attentionRows is attention for one query row per sequence (row
 // pooled[s] of sequence s), written to out row s.
 func (e *encoder) attentionRows(pool *tensor.Pool, out, qkv []float32, bounds, pooled []int) {
 	d, heads := e.d, e.heads
 	hd := d / heads
-	maxLen := 0
-	for s := range pooled {
-		maxLen = max(maxLen, bounds[s+1]-bounds[s])
-	}
+	maxLen := longest(bounds)
 	pool.Parallel(len(pooled)*heads, 1, func(lo, hi int) {
 		buf := e.scoreBuf(maxLen)
 		defer e.scores.Put(buf)
@@ -269,10 +276,7 @@ func (e *encoder) attention(pool *tensor.Pool, out, qkv []float32, bounds []int)
 	d, heads := e.d, e.heads
 	hd := d / heads
 	seqs := len(bounds) - 1
-	maxLen := 0
-	for s := 0; s < seqs; s++ {
-		maxLen = max(maxLen, bounds[s+1]-bounds[s])
-	}
+	maxLen := longest(bounds)
 	pool.Parallel(seqs*heads, 1, func(lo, hi int) {
 		buf := e.scoreBuf(maxLen * maxLen)
 		defer e.scores.Put(buf)
