@@ -306,8 +306,8 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 	tile, step := j.kern.tile, j.kern.rows/mr // strips per tile call
 	tilePF, pair := j.kern.tilePF, j.kern.tile2Pair
 	// A prefetching call fetches kk lines of the next panel, 16 of the nr
-	// floats a step of it holds, so need calls cover it: the first calls
-	// on the panel, or with pfSpread one in every.
+	// floats a step of it holds, so need calls cover it: the first need
+	// calls on the panel, or with pfSpread one in every.
 	need, every := (nr+15)/16, 1
 	if j.kern.pfSpread {
 		every = max(1, (strips+step-1)/step/need)
@@ -330,10 +330,10 @@ func (j *gemmJob) task(s *gemmScratch, ic, jc int) {
 				// a single image's 50 rows took 5% of the fp32 tower's time
 				// in a 2-row tile of one panel, for 4% of the work. "Past
 				// the calls that prefetch" is judged for a full panel
-				// (call·16 ≥ nr, as pf below; spread, no prefetching call
-				// is the last), not from this panel's next, so that both
-				// panels of a pair agree.
-				if h <= 2 && pair != nil && call*16 >= nr {
+				// (call ≥ need; spread, no prefetching call is the last),
+				// not from this panel's next, so that both panels of a
+				// pair agree.
+				if h <= 2 && pair != nil && call >= need {
 					if (jp-p0)%2 == 1 {
 						continue // done with the panel before
 					}
