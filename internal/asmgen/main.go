@@ -1,7 +1,8 @@
 // Command asmgen writes the generated assembly of package tensor: the
 // GEMM tiles of one template (AVX2 2×24 and 4×24, AVX-512 4×48 and 8×48,
-// the 2-row ones also over two panels at once, float32 and int8, the full 4×24 and 8×48 ones also with Linear's
-// epilogue fused for layers without an activation: tile), the int8 GEMM
+// the 2-row ones also over two panels at once, float32 and int8, the full
+// 4×24 and 8×48 ones also with Linear's epilogue fused for layers without
+// an activation: tile), the int8 GEMM
 // micro-kernels for CPUs without AVX-512, the epilogues of Linear in 8 and
 // 16 lanes and softmax's exponential (epilogue.go), the transposes that
 // pack x for Linear and K for attention (transpose.go), the row range and
