@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -169,6 +171,68 @@ func TestLinearShapes(t *testing.T) {
 				p.Close()
 			}
 		})
+	}
+}
+
+// TestTaskGridClaim: claim hands out every (row block, panel) pair once,
+// in order, in tasks of at most jcPanels panels that shrink at the end of
+// the call to one panel each for the last 2·workers, from one goroutine
+// or several.
+func TestTaskGridClaim(t *testing.T) {
+	for _, c := range []struct{ m, panels, workers int }{
+		{50, 32, 2}, {50, 96, 2}, {400, 32, 2}, {400, 128, 3}, {1, 1, 2}, {7, 3, 4}, {1600, 16, 8},
+	} {
+		g := newTaskGrid(c.m, c.panels, layout24, 4, c.workers)
+		var next atomic.Int64
+		var sizes []int
+		pos := 0
+		for {
+			ic, p0, p1, ok := g.claim(&next)
+			if !ok {
+				break
+			}
+			if ic*g.panels+p0 != pos || p1 <= p0 || p1 > g.panels || p1-p0 > g.jcPanels {
+				t.Fatalf("%+v: task %d is block %d panels [%d, %d) at pair %d (jcPanels %d)", c, len(sizes), ic, p0, p1, pos, g.jcPanels)
+			}
+			pos += p1 - p0
+			sizes = append(sizes, p1-p0)
+		}
+		if pos != g.nIC*g.panels {
+			t.Fatalf("%+v: %d pairs handed out, want %d", c, pos, g.nIC*g.panels)
+		}
+		tail := sizes[max(0, len(sizes)-2*c.workers):]
+		for _, s := range tail {
+			if s != 1 {
+				t.Errorf("%+v: the last tasks have %v panels, want 1 each", c, tail)
+				break
+			}
+		}
+
+		// Several goroutines at once: still each pair once.
+		next.Store(0)
+		seen := make([]atomic.Int32, g.nIC*g.panels)
+		var wg sync.WaitGroup
+		for range c.workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					ic, p0, p1, ok := g.claim(&next)
+					if !ok {
+						return
+					}
+					for p := p0; p < p1; p++ {
+						seen[ic*g.panels+p].Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range seen {
+			if n := seen[i].Load(); n != 1 {
+				t.Fatalf("%+v: pair %d handed out %d times", c, i, n)
+			}
+		}
 	}
 }
 

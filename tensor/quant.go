@@ -118,7 +118,7 @@ type gemmQJob struct {
 	w       *Matrix
 	ep      Epilogue
 	taskGrid
-	next atomic.Int64
+	next atomic.Int64 // (row block, panel) pairs handed out (see taskGrid.claim)
 
 	// The packed, quantized rows of x, row block by row block (block ic
 	// at a[ic·mc·4·k4:], see packStrip), and each row's scale and zero
@@ -184,11 +184,11 @@ func (p *Pool) linearInt8(y, x []float32, m int, w *Matrix, ep Epilogue) {
 func (j *gemmQJob) run(_, _ int) {
 	s := j.scratch()
 	for {
-		t := int(j.next.Add(1)) - 1
-		if t >= j.ntasks {
+		ic, p0, p1, ok := j.claim(&j.next)
+		if !ok {
 			break
 		}
-		j.task(s, t/j.nJC, t%j.nJC)
+		j.task(s, ic, p0, p1)
 	}
 	if j.pool != nil {
 		j.pool.qgemm.Put(s)
@@ -270,17 +270,15 @@ func (j *gemmQJob) packStrip(ic, st int) {
 	}
 }
 
-// task computes the int32 tile of row block ic and panel group jc, then
+// task computes the int32 tile of row block ic and panels [p0, p1), then
 // dequantizes it row by row and applies the epilogue into y.
-func (j *gemmQJob) task(s *gemmQScratch, ic, jc int) {
+func (j *gemmQJob) task(s *gemmQScratch, ic, p0, p1 int) {
 	g := &j.taskGrid
 	q := j.w.q
 	nr, kc := j.w.lay.nr, j.w.lay.kc
 	k := 4 * q.k4
 	r0 := ic * g.mc
 	packed, rows, strips := j.block(ic)
-	p0 := jc * g.jcPanels
-	p1 := min(p0+g.jcPanels, j.w.panels)
 	ldc := (p1 - p0) * nr
 	c := s.c[:strips*mr*ldc]
 	if k == 0 {
