@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/goclip/goclip/batch"
@@ -148,6 +149,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res.Stats.TextTime = time.Since(t0)
+	if r, ok := cfg.Model.(interface{ ReleaseTextPages() error }); ok {
+		// The prompts are all the text this run encodes.
+		if err := r.ReleaseTextPages(); err != nil {
+			slog.Debug("eval: the text tower's pages stay resident", "err", err)
+		}
+	}
 
 	t0 = time.Now()
 	paths := make([]string, len(d.Items))

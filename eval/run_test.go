@@ -240,6 +240,61 @@ func TestRunMatchesReference(t *testing.T) {
 	}
 }
 
+// releasingModel records the order in which Run calls it.
+type releasingModel struct {
+	*clip.Model
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *releasingModel) note(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n := len(r.calls); n == 0 || r.calls[n-1] != s {
+		r.calls = append(r.calls, s)
+	}
+}
+
+func (r *releasingModel) EncodeTexts(ctx context.Context, texts []string) ([][]float32, error) {
+	r.note("texts")
+	return r.Model.EncodeTexts(ctx, texts)
+}
+
+func (r *releasingModel) EncodeImages(ctx context.Context, pixels [][]float32) ([][]float32, error) {
+	r.note("images")
+	return r.Model.EncodeImages(ctx, pixels)
+}
+
+func (r *releasingModel) ReleaseTextPages() error {
+	r.note("release")
+	return r.Model.ReleaseTextPages()
+}
+
+// TestRunReleasesText: Run lets the model drop the text tower's pages
+// (clip.Model.ReleaseTextPages) once the prompts are encoded, before the
+// images.
+func TestRunReleasesText(t *testing.T) {
+	in := readKitInputs(t)
+	const model = "tiny-synth"
+	root, _ := kitDataset(t, in.Varied[model].Classes, false)
+	m, err := clip.Load(kit+"models/"+model, clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ds, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm := &releasingModel{Model: m}
+	if _, err := Run(context.Background(), Config{Model: rm, Dataset: ds, Classes: variedClasses(in, model), Batch: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(rm.calls, " "), "texts release images"; got != want {
+		t.Errorf("calls %q, want %q", got, want)
+	}
+}
+
 // TestRunResume cancels a run part way and checks that the next run only
 // encodes what the first did not commit.
 func TestRunResume(t *testing.T) {

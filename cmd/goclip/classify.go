@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 
@@ -81,6 +82,9 @@ func runClassify(ctx context.Context, e *env, args []string) error {
 	cl, err := m.NewClassifier(ctx, classes, ens)
 	if err != nil {
 		return err
+	}
+	if err := m.ReleaseTextPages(); err != nil { // the prompts are all the text this run encodes
+		slog.Debug("classify: the text tower's pages stay resident", "err", err)
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)

@@ -61,7 +61,7 @@ func (m *File) Close() error {
 		return nil
 	}
 	unmap := m.unmap
-	m.Data, m.unmap = nil, nil
+	m.Data, m.unmap, m.release = nil, nil, nil
 	if unmap != nil {
 		return unmap()
 	}
