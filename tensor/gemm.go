@@ -85,9 +85,12 @@ func newTaskGrid(m, panels int, lay layout, step, workers int) taskGrid {
 // when none are left. next counts the (row block, panel) pairs handed out,
 // row block by row block, so a row block's tasks come after the previous
 // block's. A task has jcPanels panels until the call's last ones, which
-// shrink to a 1/(2·workers) share of what is left, down to one panel
+// shrink to a 1/(2·workers) share of what is left, down to two panels
 // (guided self-scheduling): the participants then finish within a small
-// task of each other even when one of them runs slower. With tasks of
+// task of each other even when one of them runs slower. Sizes stay even
+// (with jcPanels even), so that a 2-row tail still takes its panels in
+// pairs (kernels.tile2Pair): with tasks of one panel the lone 2-row tile
+// took 1% of a single image's time. With tasks of
 // jcPanels to the end, the two workers of a single image finished fc1
 // 25–56 µs apart on the Zen 5 guest (the caller, which starts first, the
 // later one), a fifth to a third of a task. Shrinking them, interleaved
@@ -103,6 +106,9 @@ func (g *taskGrid) claim(next *atomic.Int64) (ic, p0, p1 int, ok bool) {
 			return 0, 0, 0, false
 		}
 		size := min(int64(g.jcPanels), (total-pos+share-1)/share)
+		if g.jcPanels > 1 {
+			size += size & 1
+		}
 		ic, p0 = int(pos)/g.panels, int(pos)%g.panels
 		p1 = min(p0+int(size), g.panels)
 		if next.CompareAndSwap(pos, pos+int64(p1-p0)) {
