@@ -293,8 +293,8 @@ func packStripGo(dst, src []float32, ld, kk int) {
 // nextPanel returns the packed weights (p: a Matrix's p, or its q.b) that a
 // task on panels [p0, p1) multiplies after panel jp of the K block at pc:
 // the next panel of the block, or the first of the next block, or nil
-// after the last. Tile calls on panel jp prefetch it (tilePF; which calls:
-// kernels.pfSpread), so that streaming the weights from memory overlaps
+// after the last. Tile calls on panel jp prefetch it (kernels.tilePF or
+// tilePFSparse; which calls: task), so that streaming the weights from memory overlaps
 // the arithmetic: at batch 1 each panel is used by only 7 tile calls, and
 // without it the ViT-B/32 tower took 12% longer on the Zen 5 guest.
 func nextPanel[T float32 | int8](p []T, pc, jp, p0, p1, panels, nr, kc, k int) []T {
@@ -338,13 +338,20 @@ func (j *gemmJob) task(s *gemmScratch, ic, p0, p1 int) {
 	wp := j.w.p
 	tile, step := j.kern.tile, j.kern.rows/mr // strips per tile call
 	tilePF, pair := j.kern.tilePF, j.kern.tile2Pair
-	// A prefetching call fetches kk lines of the next panel, 16 of the nr
-	// floats a step of it holds, so need calls cover it: the first need
-	// calls on the panel, or with pfSpread one in every.
-	need, every := (nr+15)/16, 1
-	if j.kern.pfSpread {
-		every = max(1, (strips+step-1)/step/need)
+	// A prefetching call fetches kk lines of the next panel, pfStep of the
+	// nr floats a step of it holds (16: a line a step), so need of the
+	// panel's calls cover it, one in every (spread: the AVX-512 set's
+	// tower 5% faster at batch 1 than with the first calls). The sparse
+	// tiles fetch a
+	// quarter as much a call, and are taken where the panel has the calls
+	// for that and two to spare (see kernels.tilePFSparse).
+	calls := (strips + step - 1) / step
+	pfStep := 16
+	if j.kern.tilePFSparse != nil && calls >= (nr+3)/4+2 {
+		tilePF, tileEp, pfStep = j.kern.tilePFSparse, j.kern.tileEpSparse, 4
 	}
+	need := (nr + pfStep - 1) / pfStep
+	every := max(1, calls/need)
 	for pc := 0; pc < k; pc += kc {
 		kk := min(kc, k-pc)
 		last := pc+kc >= k
@@ -375,9 +382,8 @@ func (j *gemmJob) task(s *gemmScratch, ic, p0, p1 int) {
 						continue
 					}
 				}
-				// A step of the tile reads nr values: one line of next a step.
 				var pf *float32
-				if off := call / every * kk * 16; tilePF != nil && call%every == 0 && off < len(next) {
+				if off := call / every * kk * pfStep; tilePF != nil && call%every == 0 && off < len(next) {
 					pf = &next[off]
 				}
 				switch {

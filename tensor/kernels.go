@@ -84,15 +84,22 @@ type kernels struct {
 	// line a step from pf on: the weights the task needs next, so that
 	// streaming them overlaps this tile's arithmetic (see gemmJob.task).
 	tilePF func(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32)
-	// pfSpread spreads the tile calls that prefetch the next panel (float32
-	// Linear) evenly over the calls on a panel instead of taking the first
-	// ones. For the AVX-512 set on the Zen 5 guest: fc1 with its weights
-	// from memory (BenchmarkLinearStream) 3–11% faster at 50 rows, the
-	// ViT-B/32 tower at batch 1 5% (median of 5 interleaved pairs), batch
-	// 8 the same (±2%, 13 pairs). The AVX2 set, forced there, took 4%
-	// longer on fc1 at 50 rows on 2 workers, so it prefetches in its first
-	// calls.
-	pfSpread bool
+	// tilePFSparse and tileEpSparse, where set, are tilePF and tileEp
+	// prefetching one line every four steps: a quarter as much per call,
+	// so Linear has more of a panel's calls prefetch the next panel
+	// (those that a panel has to spare: gemmJob.task). A line a step asks
+	// for lines from memory faster than a core's miss buffers retire them,
+	// and the tile's own loads then wait behind the prefetches. On the Zen
+	// 5 guest with the AVX2 set forced, the ViT-B/32 Linear shapes with
+	// their weights streaming from memory, interleaved call by call: 5–9%
+	// faster at 1 image (50 rows, 13 calls a panel) and 2–13% at 8, on 1
+	// and 2 workers; the whole tower, interleaved image by image, 9% at
+	// batch 1 and 1–2% at batch 8. The AVX-512 set has none: its 8-row
+	// tiles make 7 calls a panel at 1 image, too few to spread a
+	// quarter-rate prefetch over (Linear 10–18% slower), and at batch 8,
+	// though Linear alone ran 2–14% faster, the tower took 1.6–1.9% longer.
+	tilePFSparse func(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32)
+	tileEpSparse func(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, acc bool)
 
 	// tileEp, where set, is tilePF for a tile of the last K block whose
 	// kernels.rows rows and nr columns all lie inside Linear's output y,

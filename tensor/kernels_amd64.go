@@ -32,32 +32,34 @@ func newAVX2Kernels() *kernels {
 		return nil
 	}
 	k := &kernels{
-		name:       "avx2",
-		lay:        layout24,
-		rows:       mr,
-		tile:       tileAVX2,
-		packStrip:  packStripAVX2,
-		tilePF:     tilePFAVX2,
-		tileEp:     tileEpAVX2,
-		tile2Pair:  tile2PairBy(24, gemm2x24x2),
-		layI8:      layoutI8,
-		minMax:     minMaxBy(8, minMax8, minMaxGo),
-		quantRow:   quantRowBy(8, quantRow8, quantRowGo),
-		epilogueI8: epilogueI8AVX2,
-		strided:    stridedAVX2,
-		snr:        snrGo,
-		epilogue:   epilogueAVX2,
-		dot:        dotAVX2,
-		axpy:       axpyAVX2,
-		sum:        sumAVX2,
-		sumSqDev:   sumSqDevAVX2,
-		normAffine: normAffineAVX2,
-		expSub:     expSubAVX2,
-		scale:      scaleAVX2,
-		max:        maxAVX2,
-		peak:       fmaPeakAVX2,
-		peakFLOP:   2 * 8 * 12,
-		dotsF16:    dotsF16Go,
+		name:         "avx2",
+		lay:          layout24,
+		rows:         mr,
+		tile:         tileAVX2,
+		packStrip:    packStripAVX2,
+		tilePF:       tilePFAVX2By(gemm4x24pf),
+		tileEp:       tileEpBy(mr, 24, gemm4x24ep),
+		tilePFSparse: tilePFAVX2By(gemm4x24pfs),
+		tileEpSparse: tileEpBy(mr, 24, gemm4x24eps),
+		tile2Pair:    tile2PairBy(24, gemm2x24x2),
+		layI8:        layoutI8,
+		minMax:       minMaxBy(8, minMax8, minMaxGo),
+		quantRow:     quantRowBy(8, quantRow8, quantRowGo),
+		epilogueI8:   epilogueI8AVX2,
+		strided:      stridedAVX2,
+		snr:          snrGo,
+		epilogue:     epilogueAVX2,
+		dot:          dotAVX2,
+		axpy:         axpyAVX2,
+		sum:          sumAVX2,
+		sumSqDev:     sumSqDevAVX2,
+		normAffine:   normAffineAVX2,
+		expSub:       expSubAVX2,
+		scale:        scaleAVX2,
+		max:          maxAVX2,
+		peak:         fmaPeakAVX2,
+		peakFLOP:     2 * 8 * 12,
+		dotsF16:      dotsF16Go,
 	}
 	if cpu.X86.HasF16C {
 		k.dotsF16 = dotsF16AVX2
@@ -107,9 +109,8 @@ func newAVX512Kernels(avx2 *kernels) *kernels {
 	k.lay = layout48
 	k.rows = 2 * mr
 	k.tile = tileAVX512
-	k.tilePF = tilePFAVX512
-	k.pfSpread = true
-	k.tileEp = tileEpAVX512
+	k.tilePF, k.tileEp = tilePFAVX512By(gemm8x48pf), tileEpBy(2*mr, 48, gemm8x48ep)
+	k.tilePFSparse, k.tileEpSparse = nil, nil // see kernels.tilePFSparse
 	k.tile2Pair = tile2PairBy(48, gemm2x48x2)
 	k.strided, k.snr = stridedAVX512, snrMax
 	k.epilogue, k.epilogueI8 = epilogueAVX512, epilogueI8AVX512
@@ -172,6 +173,12 @@ func gemm4x24ep(k int, a, b, c *float32, ldc int, add bool, pf, y *float32, ldy 
 
 //go:noescape
 func gemm8x48ep(k int, a, b, c *float32, ldc int, add bool, pf, y *float32, ldy int, bias *float32, flags int)
+
+//go:noescape
+func gemm4x24pfs(k int, a, b, c *float32, ldc int, add bool, pf *float32)
+
+//go:noescape
+func gemm4x24eps(k int, a, b, c *float32, ldc int, add bool, pf, y *float32, ldy int, bias *float32, flags int)
 
 //go:noescape
 func gemm8x48i8(k4 int, a *uint8, b *int8, c *int32, ldc int, add bool)
@@ -283,17 +290,20 @@ func tile2PairBy(nr int, gemm func(k int, a, b, c *float32, ldc int, add bool)) 
 	}
 }
 
-// tilePFAVX2 is tileAVX2 prefetching from pf (gemm4x24pf) for 3 or 4 rows.
-func tilePFAVX2(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32) {
-	const nr = 24
-	_ = a[k*mr-1]
-	_ = b[k*nr-1]
-	if rows > 2 {
-		_ = c[(mr-1)*ldc+nr-1]
-		gemm4x24pf(k, &a[0], &b[0], &c[0], ldc, add, pf)
-		return
+// tilePFAVX2By is tileAVX2 prefetching from pf (gemm: gemm4x24pf, or
+// gemm4x24pfs) for 3 or 4 rows.
+func tilePFAVX2By(gemm func(k int, a, b, c *float32, ldc int, add bool, pf *float32)) func(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32) {
+	return func(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32) {
+		const nr = 24
+		_ = a[k*mr-1]
+		_ = b[k*nr-1]
+		if rows > 2 {
+			_ = c[(mr-1)*ldc+nr-1]
+			gemm(k, &a[0], &b[0], &c[0], ldc, add, pf)
+			return
+		}
+		tileAVX2(k, a, b, c, ldc, rows, add)
 	}
-	tileAVX2(k, a, b, c, ldc, rows, add)
 }
 
 func tileAVX512(k int, a, b, c []float32, ldc, rows int, add bool) {
@@ -315,46 +325,33 @@ func tileAVX512(k int, a, b, c []float32, ldc, rows int, add bool) {
 	gemm4x48(k, &a[0], &b[0], &c[0], ldc, add)
 }
 
-// tilePFAVX512 is tileAVX512 prefetching from pf (gemm8x48pf) for 8 rows.
-func tilePFAVX512(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32) {
-	const nr = 48
-	_ = b[k*nr-1]
-	if rows > mr {
-		_ = a[2*k*mr-1]
-		_ = c[(2*mr-1)*ldc+nr-1]
-		gemm8x48pf(k, &a[0], &b[0], &c[0], ldc, add, pf)
-		return
+// tilePFAVX512By is tileAVX512 prefetching from pf (gemm: gemm8x48pf) for
+// 8 rows.
+func tilePFAVX512By(gemm func(k int, a, b, c *float32, ldc int, add bool, pf *float32)) func(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32) {
+	return func(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32) {
+		const nr = 48
+		if rows > mr {
+			_ = a[2*k*mr-1]
+			_ = b[k*nr-1]
+			_ = c[(2*mr-1)*ldc+nr-1]
+			gemm(k, &a[0], &b[0], &c[0], ldc, add, pf)
+			return
+		}
+		tileAVX512(k, a, b, c, ldc, rows, add)
 	}
-	_ = a[k*mr-1]
-	if rows <= 2 {
-		_ = c[ldc+nr-1]
-		gemm2x48(k, &a[0], &b[0], &c[0], ldc, add)
-		return
-	}
-	_ = c[(mr-1)*ldc+nr-1]
-	gemm4x48(k, &a[0], &b[0], &c[0], ldc, add)
 }
 
-// tileEpAVX2 is kernels.tileEp for 4 rows (gemm4x24ep).
-func tileEpAVX2(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, acc bool) {
-	const nr = 24
-	_ = a[k*mr-1]
-	_ = b[k*nr-1]
-	_ = c[(mr-1)*ldc+nr-1]
-	_ = y[(mr-1)*ldy+nr-1]
-	flags, bp := tileEpFlags(bias, nr, acc, &y[0])
-	gemm4x24ep(k, &a[0], &b[0], &c[0], ldc, add, pf, &y[0], ldy, bp, flags)
-}
-
-// tileEpAVX512 is kernels.tileEp for 8 rows (gemm8x48ep).
-func tileEpAVX512(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, acc bool) {
-	const nr = 48
-	_ = a[2*k*mr-1]
-	_ = b[k*nr-1]
-	_ = c[(2*mr-1)*ldc+nr-1]
-	_ = y[(2*mr-1)*ldy+nr-1]
-	flags, bp := tileEpFlags(bias, nr, acc, &y[0])
-	gemm8x48ep(k, &a[0], &b[0], &c[0], ldc, add, pf, &y[0], ldy, bp, flags)
+// tileEpBy is kernels.tileEp for a set of rows rows and nr columns (gemm:
+// gemm4x24ep, gemm8x48ep or their sparse forms).
+func tileEpBy(rows, nr int, gemm func(k int, a, b, c *float32, ldc int, add bool, pf, y *float32, ldy int, bias *float32, flags int)) func(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, acc bool) {
+	return func(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, acc bool) {
+		_ = a[k*rows-1]
+		_ = b[k*nr-1]
+		_ = c[(rows-1)*ldc+nr-1]
+		_ = y[(rows-1)*ldy+nr-1]
+		flags, bp := tileEpFlags(bias, nr, acc, &y[0])
+		gemm(k, &a[0], &b[0], &c[0], ldc, add, pf, &y[0], ldy, bp, flags)
+	}
 }
 
 // tileEpFlags is epFlags for the fused tiles: no activation, a bias of nr

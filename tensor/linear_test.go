@@ -542,27 +542,62 @@ func TestTile2Pair(t *testing.T) {
 	}
 }
 
-// TestTileEp: a set's fused float32 tile gives the bits of its tile
-// followed by its epilogue, row by row, writes the tile's part of y only,
-// and never c.
+// TestTilePF: a set's prefetching tiles, dense and sparse, give the bits
+// of its plain tile, for every row count, and write nothing else.
+func TestTilePF(t *testing.T) {
+	for _, kn := range kernelSets() {
+		r := rand.New(rand.NewPCG(17, 18))
+		nr := kn.lay.nr
+		for name, pfTile := range map[string]func(k int, a, b, c []float32, ldc, rows int, add bool, pf *float32){"tilePF": kn.tilePF, "tilePFSparse": kn.tilePFSparse} {
+			if pfTile == nil {
+				continue
+			}
+			for _, k := range []int{1, 3, 4, 5, 9, 64, 129} {
+				for rows := 1; rows <= kn.rows; rows++ {
+					strips := (rows + mr - 1) / mr
+					a, b := randSlice(r, strips*mr*k, 1), randSlice(r, k*nr, 1)
+					pf := randSlice(r, 16*k+16, 1)
+					ldc := nr + 3
+					for _, add := range []bool{false, true} {
+						c0 := randSlice(r, strips*mr*ldc+64, 1)
+						want, got := slices.Clone(c0), slices.Clone(c0)
+						kn.tile(k, a, b, want[:strips*mr*ldc], ldc, rows, add)
+						pfTile(k, a, b, got[:strips*mr*ldc], ldc, rows, add, &pf[0])
+						for i := range got {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s %s k=%d rows=%d add=%v: c[%d] = %g, tile gives %g", kn.name, name, k, rows, add, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestTileEp: a set's fused float32 tiles, dense and sparse, give the bits
+// of its tile followed by its epilogue, row by row, write the tile's part
+// of y only, and never c.
 func TestTileEp(t *testing.T) {
 	for _, kn := range kernelSets() {
-		if kn.tileEp == nil {
-			continue
-		}
 		r := rand.New(rand.NewPCG(11, 12))
 		rows, nr := kn.rows, kn.lay.nr
-		for _, k := range []int{1, 3, 4, 5, 9, 64, 129} {
-			a, b := randSlice(r, rows*k, 1), randSlice(r, k*nr, 1)
-			pf := randSlice(r, 64*k, 1)
-			eachFusedCase(r, nr, func(add, acc bool, bias []float32) {
-				ldc := nr + 3
-				checkFused(t, fmt.Sprintf("%s k=%d add=%v acc=%v bias=%v", kn.name, k, add, acc, bias != nil),
-					r, rows, nr, randSlice(r, rows*ldc, 1), ldc,
-					func(c []float32) { kn.tile(k, a, b, c, ldc, rows, add) },
-					func(_ int, dst, c []float32) { kn.epilogue(dst, c, bias, Identity, acc) },
-					func(y []float32, ldy int, c []float32) { kn.tileEp(k, a, b, c, ldc, add, &pf[0], y, ldy, bias, acc) })
-			})
+		for name, tileEp := range map[string]func(k int, a, b, c []float32, ldc int, add bool, pf *float32, y []float32, ldy int, bias []float32, acc bool){"tileEp": kn.tileEp, "tileEpSparse": kn.tileEpSparse} {
+			if tileEp == nil {
+				continue
+			}
+			for _, k := range []int{1, 3, 4, 5, 9, 64, 129} {
+				a, b := randSlice(r, rows*k, 1), randSlice(r, k*nr, 1)
+				pf := randSlice(r, 64*k, 1)
+				eachFusedCase(r, nr, func(add, acc bool, bias []float32) {
+					ldc := nr + 3
+					checkFused(t, fmt.Sprintf("%s %s k=%d add=%v acc=%v bias=%v", kn.name, name, k, add, acc, bias != nil),
+						r, rows, nr, randSlice(r, rows*ldc, 1), ldc,
+						func(c []float32) { kn.tile(k, a, b, c, ldc, rows, add) },
+						func(_ int, dst, c []float32) { kn.epilogue(dst, c, bias, Identity, acc) },
+						func(y []float32, ldy int, c []float32) { tileEp(k, a, b, c, ldc, add, &pf[0], y, ldy, bias, acc) })
+				})
+			}
 		}
 	}
 }

@@ -69,6 +69,8 @@ func main() {
 	tile("gemm8x48pf", tileSpec{rows: 8, lanes: 16, pf: true})
 	tile("gemm4x24ep", tileSpec{rows: 4, lanes: 8, pf: true, ep: true})
 	tile("gemm8x48ep", tileSpec{rows: 8, lanes: 16, pf: true, ep: true})
+	tile("gemm4x24pfs", tileSpec{rows: 4, lanes: 8, pf: true, sparse: true})
+	tile("gemm4x24eps", tileSpec{rows: 4, lanes: 8, pf: true, ep: true, sparse: true})
 	tile("gemm8x48i8pf", tileSpec{rows: 8, lanes: 16, i8: true, pf: true})
 	tile("gemm8x48i8ep", tileSpec{rows: 8, lanes: 16, i8: true, pf: true, ep: true})
 	tile("gemm8x48i8", tileSpec{rows: 8, lanes: 16, i8: true})
@@ -424,12 +426,13 @@ func dotsF16(rows int) {
 
 // tileSpec is the shape and form of a GEMM tile that tile writes.
 type tileSpec struct {
-	rows  int  // 2, 4 or 8
-	lanes int  // 8: YMM, AVX2+FMA, layout24; 16: ZMM, AVX-512F, layout48
-	i8    bool // int8 operands (ZMM only; see tile)
-	pf    bool // takes pf and prefetches from it
-	ep    bool // with pf: finishes the tile with Linear's epilogue (no activation)
-	pair  bool // float32, 2 rows: two consecutive panels at once (see tile)
+	rows   int  // 2, 4 or 8
+	lanes  int  // 8: YMM, AVX2+FMA, layout24; 16: ZMM, AVX-512F, layout48
+	i8     bool // int8 operands (ZMM only; see tile)
+	pf     bool // takes pf and prefetches from it
+	sparse bool // with pf: one line every four steps instead of one a step
+	ep     bool // with pf: finishes the tile with Linear's epilogue (no activation)
+	pair   bool // float32, 2 rows: two consecutive panels at once (see tile)
 }
 
 // tile writes a GEMM tile of t.rows rows × 3 vectors of t.lanes float32
@@ -450,8 +453,11 @@ type tileSpec struct {
 // hide the FMA latency.
 //
 // With t.pf the routine takes one more argument, pf, and prefetches one
-// cache line from it per step (pf advancing 64 bytes a step): the caller
-// points it at the weights it needs next.
+// cache line from it per step (pf advancing 64 bytes a step), or with
+// t.sparse one line every four steps: the caller points it at the
+// weights it needs next. (A line a step asks for lines from memory faster
+// than a core's miss buffers retire them, and the tile's own loads wait
+// behind them: see kernels.tilePFSparse.)
 //
 // With t.pair (float32, 2 rows) the tile covers two consecutive panels
 // of a K block, the second right after the first in memory, so 6 vectors
@@ -626,10 +632,14 @@ func tile(name string, t tileSpec) {
 			PREFETCHT0(Mem{Base: R9, Disp: 256})
 		}
 		if pf {
-			for u := 0; u < 4; u++ {
+			lines := 4 // one a step
+			if t.sparse {
+				lines = 1
+			}
+			for u := 0; u < lines; u++ {
 				PREFETCHT1(Mem{Base: R14, Disp: 64 * u})
 			}
-			ADDQ(U32(256), R14)
+			ADDQ(U32(64*lines), R14)
 		}
 	}, func(u int) { step(16*u, 3*vec*u) }, advance)
 	Load(Param("add"), R10)
