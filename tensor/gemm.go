@@ -342,9 +342,8 @@ func (j *gemmJob) task(s *gemmScratch, ic, p0, p1 int) {
 	// nr floats a step of it holds (16: a line a step), so need of the
 	// panel's calls cover it, one in every (spread: the AVX-512 set's
 	// tower 5% faster at batch 1 than with the first calls). The sparse
-	// tiles fetch a
-	// quarter as much a call, and are taken where the panel has the calls
-	// for that and two to spare (see kernels.tilePFSparse).
+	// tiles fetch a quarter as much a call, and are taken where the panel
+	// has the calls for that and two to spare (see kernels.tilePFSparse).
 	calls := (strips + step - 1) / step
 	pfStep := 16
 	if j.kern.tilePFSparse != nil && calls >= (nr+3)/4+2 {
