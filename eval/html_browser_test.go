@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/internal/browsertest"
 )
 
@@ -21,18 +20,9 @@ import (
 // (default: a temporary directory) and logs its path.
 func TestReportHTMLInBrowser(t *testing.T) {
 	browsertest.Require(t) // skip before the evaluation when there is no browser
-	in := readKitInputs(t)
+	in, ds, m := tinyKit(t, true)
 	const model = "tiny-synth"
-	root, _ := kitDataset(t, in.Varied[model].Classes, true)
-	m, err := clip.Load(kit+"models/"+model, clip.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	ds, err := Scan(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := ds.Root
 	res, err := Run(context.Background(), Config{Model: m, Dataset: ds, Classes: variedClasses(in, model)})
 	if err != nil {
 		t.Fatal(err)

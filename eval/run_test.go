@@ -240,6 +240,24 @@ func TestRunMatchesReference(t *testing.T) {
 	}
 }
 
+// tinyKit loads the kit's tiny model (closed when the test ends) and
+// lays its images out as a dataset of its varied classes (see kitDataset).
+func tinyKit(t *testing.T, withBad bool) (kitInputs, *Dataset, *clip.Model) {
+	t.Helper()
+	in := readKitInputs(t)
+	root, _ := kitDataset(t, in.Varied["tiny-synth"].Classes, withBad)
+	m, err := clip.Load(kit+"models/tiny-synth", clip.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	ds, err := Scan(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, ds, m
+}
+
 // releasingModel records the order in which Run calls it.
 type releasingModel struct {
 	*clip.Model
@@ -274,20 +292,9 @@ func (r *releasingModel) ReleaseTextPages() error {
 // (clip.Model.ReleaseTextPages) once the prompts are encoded, before the
 // images.
 func TestRunReleasesText(t *testing.T) {
-	in := readKitInputs(t)
-	const model = "tiny-synth"
-	root, _ := kitDataset(t, in.Varied[model].Classes, false)
-	m, err := clip.Load(kit+"models/"+model, clip.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	ds, err := Scan(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, ds, m := tinyKit(t, false)
 	rm := &releasingModel{Model: m}
-	if _, err := Run(context.Background(), Config{Model: rm, Dataset: ds, Classes: variedClasses(in, model), Batch: 4}); err != nil {
+	if _, err := Run(context.Background(), Config{Model: rm, Dataset: ds, Classes: variedClasses(in, "tiny-synth"), Batch: 4}); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := strings.Join(rm.calls, " "), "texts release images"; got != want {
@@ -298,15 +305,8 @@ func TestRunReleasesText(t *testing.T) {
 // TestRunResume cancels a run part way and checks that the next run only
 // encodes what the first did not commit.
 func TestRunResume(t *testing.T) {
-	in := readKitInputs(t)
+	in, ds, m := tinyKit(t, false)
 	const model = "tiny-synth"
-	root, _ := kitDataset(t, in.Varied[model].Classes, false)
-	m, err := clip.Load(kit+"models/"+model, clip.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	ds, _ := Scan(root)
 	c := newMemCache()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := Config{Model: m, Dataset: ds, Classes: variedClasses(in, model), Cache: c, Batch: 4, Workers: 1,
