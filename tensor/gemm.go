@@ -87,16 +87,16 @@ func newTaskGrid(m, panels int, lay layout, step, workers int) taskGrid {
 // block's. A task has jcPanels panels until the call's last ones, which
 // shrink to a 1/(2·workers) share of what is left, down to two panels
 // (guided self-scheduling): the participants then finish within a small
-// task of each other even when one of them runs slower. Sizes stay even
-// (with jcPanels even), so that a 2-row tail still takes its panels in
-// pairs (kernels.tile2Pair): with tasks of one panel the lone 2-row tile
-// took 1% of a single image's time. With tasks of
+// task of each other even when one of them runs slower. With tasks of
 // jcPanels to the end, the two workers of a single image finished fc1
 // 25–56 µs apart on the Zen 5 guest (the caller, which starts first, the
 // later one), a fifth to a third of a task. Shrinking them, interleaved
-// call by call with the fixed tasks, gave 0–2% more GFLOP/s at 1 and 8
+// call by call with the fixed tasks, gave 0–3% more GFLOP/s at 1 and 8
 // images on a quiet host and 2–5% with other guests busy (AVX2 and
 // AVX-512, the ViT-B/32 shapes streaming their weights from memory).
+// Sizes stay even (with jcPanels even), so that a 2-row tail still takes
+// its panels in pairs (kernels.tile2Pair): with tasks of one panel the
+// lone 2-row tile took 1% of a single image's time.
 func (g *taskGrid) claim(next *atomic.Int64) (ic, p0, p1 int, ok bool) {
 	total := int64(g.nIC * g.panels)
 	share := int64(2 * g.workers)
@@ -294,9 +294,10 @@ func packStripGo(dst, src []float32, ld, kk int) {
 // task on panels [p0, p1) multiplies after panel jp of the K block at pc:
 // the next panel of the block, or the first of the next block, or nil
 // after the last. Tile calls on panel jp prefetch it (kernels.tilePF or
-// tilePFSparse; which calls: task), so that streaming the weights from memory overlaps
-// the arithmetic: at batch 1 each panel is used by only 7 tile calls, and
-// without it the ViT-B/32 tower took 12% longer on the Zen 5 guest.
+// tilePFSparse; which calls: task), so that streaming the weights from
+// memory overlaps the arithmetic: at batch 1 each panel is used by only 7
+// AVX-512 tile calls, and without it the ViT-B/32 tower took 12% longer
+// on the Zen 5 guest.
 func nextPanel[T float32 | int8](p []T, pc, jp, p0, p1, panels, nr, kc, k int) []T {
 	kk := min(kc, k-pc)
 	base := pc * panels * nr
