@@ -129,7 +129,10 @@ func ValidateClasses(folders []string, classes []clip.Class) ([]clip.Class, erro
 // tower). Unreadable images, and the dataset's unreadable entries, are
 // listed in Result.Failures and left out of the metrics. If ctx is
 // cancelled, Run returns the context's error; batches already encoded stay
-// in the cache.
+// in the cache. Once the prompts are embedded, Run lets a model that can
+// (clip.Model.ReleaseTextPages) drop its text tower's mapped pages from
+// the resident set; a later Run that encodes prompts reads them back from
+// the page cache.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
 	d := cfg.Dataset
