@@ -46,9 +46,10 @@ func BenchmarkLinear(b *testing.B) {
 // weights no cache holds: each call takes the next of 40 matrices (377 MB).
 // Against BenchmarkLinear's figure (the same weights every call, from
 // cache) it shows what streaming costs, and what the prefetching tiles
-// (kernels.tilePF) win back: at 1 image (50 rows) on the Zen 5 guest,
-// 5–10% of the AVX-512 rate and up to 7% of the AVX2 one, and about 15%
-// more without the prefetching.
+// (kernels.tilePF, tilePFSparse) win back: at 1 image (50 rows) on the
+// Zen 5 guest, 5–10% of the AVX-512 rate, and about 15% more without the
+// prefetching; the AVX2 set lost up to 7% with its dense prefetching
+// tiles, 3% at most with the sparse ones.
 func BenchmarkLinearStream(b *testing.B) {
 	s := benchShapes[2] // fc1_768
 	for _, m := range []int{50, 400} {
