@@ -222,6 +222,12 @@ func (e *encoder) forward(ctx context.Context, pool *tensor.Pool, w *workspace, 
 	return xp, nil
 }
 
+// workFloats is how many floats forward carves from its workspace for a
+// stack of rows rows of which pooled leave the encoder.
+func (e *encoder) workFloats(rows, pooled int) int {
+	return rows*(e.d+3*e.d+e.d+e.ff) + pooled*e.d // h, qkv, attn, mlp; xp
+}
+
 // longest returns the length of the longest sequence of bounds (sequence
 // s is rows bounds[s] to bounds[s+1]).
 func longest(bounds []int) int {

@@ -83,6 +83,7 @@ func (t *textTower) forward(ctx context.Context, pool *tensor.Pool, w *workspace
 		bounds[i+1] = bounds[i] + t.poolIndex(ids) + 1
 	}
 	rows := bounds[len(seqs)]
+	w.reserve(rows*d + t.encoder.workFloats(rows, len(seqs)) + len(seqs)*d) // x, encoder, pooled
 	x := w.floats(rows * d)
 	for i, ids := range seqs {
 		for pos := 0; pos < bounds[i+1]-bounds[i]; pos++ {

@@ -67,6 +67,7 @@ func (t *visionTower) forward(ctx context.Context, pool *tensor.Pool, w *workspa
 	// im2col: one row per patch, in the (channel, row, column) order of the
 	// convolution weight, so the convolution becomes a matrix product.
 	b := len(images)
+	w.reserve(b*np*kp + b*np*d + b*seq*d + t.encoder.workFloats(b*seq, b) + b*d) // cols, patches, x, encoder, pooled
 	cols := w.floats(b * np * kp)
 	pool.Parallel(b*np, 8, func(lo, hi int) {
 		for r := lo; r < hi; r++ {

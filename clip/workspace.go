@@ -8,13 +8,23 @@ import "sync"
 // kernel zero-fills (on a virtual machine several microseconds each), and
 // a ViT-B/32 batch of 8 needs about 20 MB of activations.
 //
-// A pass carves its buffers from one slab with floats, in order; the slab
-// grows to what the largest pass needed. A workspace serves one pass at a
-// time; workspaces are handed out by a workspaces pool.
+// A pass reserves what it needs, then carves its buffers from one slab
+// with floats, in order: the first pass faults in each page once, and a
+// pass that carves more than it reserved still gets its buffers (the slab
+// grows at reset). A workspace serves one pass at a time; workspaces are
+// handed out by a workspaces pool.
 type workspace struct {
 	slab []float32
 	used int // floats handed out by this pass
 	more int // floats handed out beyond the slab (allocated apart)
+}
+
+// reserve makes the slab hold at least n floats. A pass calls it before
+// its first floats, with all it will carve.
+func (w *workspace) reserve(n int) {
+	if w.used == 0 && w.more == 0 && n > len(w.slab) {
+		w.slab = make([]float32, n)
+	}
 }
 
 // floats returns n floats for this pass. They hold whatever the last pass
@@ -38,11 +48,22 @@ func (w *workspace) reset() {
 	w.used, w.more = 0, 0
 }
 
-// workspaces hands out workspaces to concurrent passes.
-type workspaces struct{ pool sync.Pool }
+// workspaces hands out workspaces to concurrent passes and keeps them for
+// the model's life: one per pass that ever ran at the same time as others.
+// Not a sync.Pool, which drops what it holds at every other garbage
+// collection: a service that collects between batches would fault its
+// activations in afresh (tens of megabytes) for each.
+type workspaces struct {
+	mu   sync.Mutex
+	idle []*workspace
+}
 
 func (ws *workspaces) get() *workspace {
-	if w, ok := ws.pool.Get().(*workspace); ok {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if n := len(ws.idle); n > 0 {
+		w := ws.idle[n-1]
+		ws.idle = ws.idle[:n-1]
 		return w
 	}
 	return new(workspace)
@@ -50,5 +71,7 @@ func (ws *workspaces) get() *workspace {
 
 func (ws *workspaces) put(w *workspace) {
 	w.reset()
-	ws.pool.Put(w)
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	ws.idle = append(ws.idle, w)
 }
