@@ -1,6 +1,6 @@
 package clip
 
-import "sync"
+import "github.com/goclip/goclip/internal/idle"
 
 // workspace is the activation memory of one forward pass, kept between
 // passes so that a steady stream of batches allocates nothing. Fresh
@@ -49,29 +49,13 @@ func (w *workspace) reset() {
 }
 
 // workspaces hands out workspaces to concurrent passes and keeps them for
-// the model's life: one per pass that ever ran at the same time as others.
-// Not a sync.Pool, which drops what it holds at every other garbage
-// collection: a service that collects between batches would fault its
-// activations in afresh (tens of megabytes) for each.
-type workspaces struct {
-	mu   sync.Mutex
-	idle []*workspace
-}
+// the model's life (not a sync.Pool: see internal/idle): a steady stream
+// of batches faults its activations in once. put ends the pass.
+type workspaces struct{ idle.List[workspace] }
 
-func (ws *workspaces) get() *workspace {
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	if n := len(ws.idle); n > 0 {
-		w := ws.idle[n-1]
-		ws.idle = ws.idle[:n-1]
-		return w
-	}
-	return new(workspace)
-}
+func (ws *workspaces) get() *workspace { return ws.Get() }
 
 func (ws *workspaces) put(w *workspace) {
 	w.reset()
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	ws.idle = append(ws.idle, w)
+	ws.Put(w)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/goclip/goclip/internal/idle"
 	"golang.org/x/sync/semaphore"
 )
 
@@ -36,8 +37,8 @@ type Pipeline struct {
 	config  Config
 	limits  Limits
 	budget  *semaphore.Weighted
-	size    int64     // of budget
-	scratch scratches // decode and resize memory, reused between images
+	size    int64              // of budget
+	scratch idle.List[scratch] // decode and resize memory, kept between images (not a sync.Pool: see internal/idle)
 }
 
 // NewPipeline returns the pipeline that preprocesses images with c (a
@@ -124,8 +125,8 @@ func (p *Pipeline) image(ctx context.Context, in *Input, use func(*RGB, *scratch
 		return &Error{"decode", in.Name, err}
 	}
 	defer p.budget.Release(n)
-	s := p.scratch.get()
-	defer p.scratch.put(s)
+	s := p.scratch.Get()
+	defer p.scratch.Put(s)
 	img, err := decodeAs(f, in.Data, cfg, s)
 	if err != nil {
 		return &Error{"decode", in.Name, err}

@@ -1,10 +1,6 @@
 package imageproc
 
-import (
-	"sync"
-
-	jpegdec "github.com/goclip/goclip/imageproc/jpeg"
-)
+import jpegdec "github.com/goclip/goclip/imageproc/jpeg"
 
 // scratch is the working memory of one decode and preprocess: the JPEG
 // decoder's planes and RGB output, the resized crop window and the rows of
@@ -44,15 +40,3 @@ func grow(b *[]uint8, n int) []uint8 {
 	}
 	return (*b)[:n]
 }
-
-// scratches hands out scratches to concurrent decodes.
-type scratches struct{ pool sync.Pool }
-
-func (ss *scratches) get() *scratch {
-	if s, ok := ss.pool.Get().(*scratch); ok {
-		return s
-	}
-	return new(scratch)
-}
-
-func (ss *scratches) put(s *scratch) { ss.pool.Put(s) }
